@@ -1,0 +1,77 @@
+use super::AppError;
+use crate::auth::{KeyRing, SigningKey, Tokens};
+use crate::clock::Clock;
+use crate::config::{Config, KeySource};
+use crate::store::Store;
+use aws_config::SdkConfig;
+use tokio::sync::OnceCell;
+
+/// Everything an operation needs, built once per process (per cold start) and shared by
+/// every request the process serves.
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub clock: Clock,
+    sdk: Option<SdkConfig>,
+    /// Loaded on first use, so functions that never touch tokens never pay for the keys.
+    tokens: OnceCell<Tokens>,
+}
+
+impl App {
+    pub fn new(config: Config, store: Store, clock: Clock, sdk: Option<SdkConfig>) -> Self {
+        Self { config, store, clock, sdk, tokens: OnceCell::new() }
+    }
+
+    /// Reads configuration and AWS settings from the environment. Makes no network call:
+    /// credentials and region come from the Lambda environment.
+    pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let config = Config::from_env()?;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name.clone());
+        Ok(Self::new(config, store, Clock::system(), Some(sdk)))
+    }
+
+    pub async fn tokens(&self) -> Result<&Tokens, AppError> {
+        self.tokens
+            .get_or_try_init(|| async {
+                let keys = self.load_keys().await?;
+                Ok::<_, AppError>(Tokens::new(keys, &self.config.jwt_issuer, &self.config.jwt_audience))
+            })
+            .await
+    }
+
+    async fn load_keys(&self) -> Result<KeyRing, AppError> {
+        match &self.config.key_source {
+            KeySource::Inline(keys) => Ok(keys.clone()),
+            KeySource::File(path) => {
+                let raw = std::fs::read_to_string(path)
+                    .map_err(|e| AppError::Internal(format!("reading JWT key file {}: {e}", path.display())))?;
+                Ok(KeyRing::single(SigningKey::from_json(&raw)?))
+            }
+            KeySource::SecretsManager(arn) => {
+                let sdk = self.sdk.as_ref().ok_or_else(|| AppError::Internal("no AWS configuration".into()))?;
+                let client = aws_sdk_secretsmanager::Client::new(sdk);
+                let fetch = |stage: &'static str| client.get_secret_value().secret_id(arn).version_stage(stage).send();
+                // The previous version still verifies tokens issued before a rotation.
+                let (current, previous) = tokio::join!(fetch("AWSCURRENT"), fetch("AWSPREVIOUS"));
+                let current = current.map_err(|e| {
+                    AppError::Internal(format!(
+                        "reading JWT secret: {}",
+                        aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                    ))
+                })?;
+                let parse = |raw: Option<&str>| -> Result<SigningKey, AppError> {
+                    SigningKey::from_json(raw.unwrap_or_default()).map_err(AppError::from)
+                };
+                let mut ring = KeyRing::single(parse(current.secret_string())?);
+                if let Ok(prev) = previous
+                    && let Ok(key) = parse(prev.secret_string())
+                    && key.kid != ring.current.kid
+                {
+                    ring.previous.push(key);
+                }
+                Ok(ring)
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+use crate::store::StoreError;
+
+/// One invalid field of a request, by its JSON path (`defaultShippingAddress.city`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// Why an operation did not succeed. `http::problem` turns each into one HTTP answer.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error("not authenticated")]
+    Unauthenticated,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("email already registered")]
+    EmailTaken,
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("too many failed login attempts")]
+    TooManyAttempts { retry_after: i64 },
+    /// Something that should not happen: the detail is logged, never shown.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        AppError::Internal(err.to_string())
+    }
+}
+
+impl From<crate::auth::TokenError> for AppError {
+    fn from(err: crate::auth::TokenError) -> Self {
+        match err {
+            crate::auth::TokenError::Invalid => AppError::Unauthenticated,
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Operations: what storefront does, in terms of domain values. Each HTTP function calls one.
+
+pub mod accounts;
+mod context;
+mod error;
+
+pub use context::App;
+pub use error::{AppError, FieldError};

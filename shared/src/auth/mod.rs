@@ -1,0 +1,7 @@
+//! Authentication: password hashing and access tokens.
+
+mod passwords;
+mod tokens;
+
+pub use passwords::{hash_password, verify_against_nothing, verify_password};
+pub use tokens::{IssuedToken, KeyRing, Principal, SigningKey, TOKEN_TTL_SECONDS, TokenError, Tokens};

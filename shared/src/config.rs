@@ -1,0 +1,74 @@
+//! Configuration, read from the environment once per process.
+
+use std::path::PathBuf;
+
+/// Where the JWT signing keys come from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// A JSON file `{"kid": "...", "secret": "..."}` (the local stack writes one under `.local/`).
+    File(PathBuf),
+    /// A Secrets Manager secret holding the same JSON (the deployed stack generates it).
+    SecretsManager(String),
+    /// Keys given directly (tests).
+    Inline(crate::auth::KeyRing),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table_name: String,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub key_source: KeySource,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Reads `TABLE_NAME`, `JWT_ISSUER`, `JWT_AUDIENCE` and one of `JWT_SECRET_ARN` / `JWT_KEY_FILE`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let table_name = get("TABLE_NAME").ok_or_else(|| ConfigError("TABLE_NAME is not set".into()))?;
+        let key_source = match (get("JWT_SECRET_ARN"), get("JWT_KEY_FILE")) {
+            (Some(arn), _) => KeySource::SecretsManager(arn),
+            (None, Some(path)) => KeySource::File(PathBuf::from(path)),
+            (None, None) => return Err(ConfigError("set JWT_SECRET_ARN or JWT_KEY_FILE".into())),
+        };
+        Ok(Self {
+            table_name,
+            jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "storefront".into()),
+            jwt_audience: get("JWT_AUDIENCE").unwrap_or_else(|| "storefront-api".into()),
+            key_source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn needs_a_table_and_a_key_source() {
+        assert!(config(&[("JWT_KEY_FILE", "k.json")]).is_err());
+        assert!(config(&[("TABLE_NAME", "t")]).is_err());
+        let c = config(&[("TABLE_NAME", "t"), ("JWT_KEY_FILE", "k.json")]).unwrap();
+        assert_eq!(c.jwt_issuer, "storefront");
+        assert!(matches!(c.key_source, KeySource::File(_)));
+    }
+
+    #[test]
+    fn a_secret_arn_wins_over_a_key_file() {
+        let c = config(&[("TABLE_NAME", "t"), ("JWT_KEY_FILE", "k"), ("JWT_SECRET_ARN", "arn:x")]).unwrap();
+        assert!(matches!(c.key_source, KeySource::SecretsManager(a) if a == "arn:x"));
+    }
+}

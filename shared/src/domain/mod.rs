@@ -1,0 +1,29 @@
+//! The pure domain layer: values that are valid by construction and the rules that combine them.
+//!
+//! Nothing in here knows about DynamoDB, HTTP or Lambda. Every type is built by one `parse`
+//! constructor that either returns a valid value or a [`Invalid`] message meant for a client.
+
+mod address;
+mod email;
+mod ids;
+mod text;
+mod time;
+mod user;
+
+pub use address::{ADDRESS_FIELDS, Address, CountryCode};
+pub use email::Email;
+pub use ids::UserId;
+pub use text::{PersonName, Text};
+pub use time::Timestamp;
+pub use user::{Password, Role, User};
+
+/// Why a client-supplied value was refused: a sentence fit to show to the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}

@@ -1,0 +1,104 @@
+use super::{Address, Email, Invalid, PersonName, Timestamp, UserId};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What a user may do. Only the seed and the `grant-admin` ops command make admins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Customer,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A customer account as the API shows it. The password hash is not part of it: it lives
+/// in a separate credentials record and never leaves storage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub name: PersonName,
+    pub role: Role,
+    pub created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_shipping_address: Option<Address>,
+}
+
+/// A plaintext password on its way to being hashed or checked. Never printed, never stored.
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_CHARS: usize = 8;
+    pub const MAX_CHARS: usize = 128;
+
+    /// A password for a new account: 8–128 characters, taken as typed (no trimming).
+    pub fn parse_new(raw: &str) -> Result<Self, Invalid> {
+        let len = raw.chars().count();
+        if (Self::MIN_CHARS..=Self::MAX_CHARS).contains(&len) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(Invalid::new(format!("must be {} to {} characters", Self::MIN_CHARS, Self::MAX_CHARS)))
+        }
+    }
+
+    /// A password offered at login: anything up to the maximum length is checked against the
+    /// stored hash (an over-long one cannot match, and is refused without hashing it).
+    pub fn parse_attempt(raw: &str) -> Result<Self, Invalid> {
+        if raw.is_empty() {
+            Err(Invalid::new("is required"))
+        } else if raw.chars().count() > Self::MAX_CHARS {
+            Err(Invalid::new(format!("must be at most {} characters", Self::MAX_CHARS)))
+        } else {
+            Ok(Self(raw.to_owned()))
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_passwords_are_8_to_128_characters() {
+        assert!(Password::parse_new("1234567").is_err());
+        assert!(Password::parse_new("12345678").is_ok());
+        assert!(Password::parse_new(&"é".repeat(128)).is_ok());
+        assert!(Password::parse_new(&"é".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn passwords_are_never_printed() {
+        let p = Password::parse_new("correct horse battery staple").unwrap();
+        assert!(!format!("{p:?}").contains("horse"));
+    }
+
+    #[test]
+    fn roles_serialise_in_lower_case() {
+        assert_eq!(serde_json::to_string(&Role::Admin).unwrap(), "\"admin\"");
+    }
+}

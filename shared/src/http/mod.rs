@@ -1,0 +1,27 @@
+//! HTTP glue shared by every function: request parsing, auth, problem responses, logging,
+//! and the Lambda loop. Functions are `serve(api::<area>::<operation>)` and nothing more.
+
+mod auth;
+mod input;
+mod problem;
+mod serve;
+
+pub use auth::{require_admin, require_user};
+pub use input::{JsonBody, MAX_BODY_BYTES};
+pub use problem::ApiError;
+pub use serve::{handle, init_logging, serve};
+
+pub use lambda_http::{Body, Request, Response};
+
+use serde::Serialize;
+
+/// A JSON response. Responses of the private API are never cached.
+pub fn json(status: u16, value: &impl Serialize) -> Result<Response<Body>, ApiError> {
+    let body = serde_json::to_string(value).map_err(|e| ApiError::internal(format!("serialising a response: {e}")))?;
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-store")
+        .body(Body::Text(body))
+        .map_err(|e| ApiError::internal(format!("building a response: {e}")))
+}

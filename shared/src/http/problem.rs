@@ -1,0 +1,155 @@
+//! RFC 9457 problem details: the one place where errors become HTTP answers.
+
+use crate::app::{AppError, FieldError};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+/// An HTTP error answer. Built from an [`AppError`] or directly by request parsing.
+/// Boxed, so that `Result<_, ApiError>` stays one pointer wide on the happy path.
+#[derive(Debug)]
+pub struct ApiError(Box<ErrorDetails>);
+
+/// What an [`ApiError`] says; reached through `Deref`.
+#[derive(Debug)]
+pub struct ErrorDetails {
+    pub status: u16,
+    pub code: &'static str,
+    pub title: &'static str,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    retry_after: Option<i64>,
+    /// `Some` for 401s: the `error` parameter of `WWW-Authenticate`, if any.
+    bearer_error: Option<Option<&'static str>>,
+    /// What really went wrong (500s only): logged with the request id, never sent.
+    pub internal: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    code: &'a str,
+    request_id: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Self(Box::new(ErrorDetails {
+            status,
+            code,
+            title,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+            bearer_error: None,
+            internal: None,
+        }))
+    }
+
+    pub fn malformed_json(detail: impl Into<String>) -> Self {
+        Self::new(400, "malformed_json", "Malformed JSON", detail)
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let mut e = Self::new(422, "validation_failed", "Validation failed", "One or more fields are invalid.");
+        e.errors = errors;
+        e
+    }
+
+    pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(404, code, "Not found", detail)
+    }
+
+    /// 401 with `WWW-Authenticate: Bearer`; `presented` says whether a token was sent (and refused).
+    pub fn unauthenticated(presented: bool) -> Self {
+        let mut e = Self::new(401, "unauthenticated", "Unauthenticated", "A valid access token is required.");
+        e.bearer_error = Some(presented.then_some("invalid_token"));
+        e
+    }
+
+    pub fn internal(detail: impl Into<String>) -> Self {
+        let mut e = Self::new(
+            500,
+            "internal",
+            "Internal error",
+            "Something went wrong on our side; quote the request id if you report it.",
+        );
+        e.internal = Some(detail.into());
+        e
+    }
+
+    pub fn into_response(self, request_id: &str) -> Response<Body> {
+        let this = *self.0;
+        let problem = Problem {
+            kind: format!("urn:storefront:problem:{}", this.code),
+            title: this.title,
+            status: this.status,
+            detail: &this.detail,
+            code: this.code,
+            request_id,
+            errors: &this.errors,
+        };
+        let body = serde_json::to_string(&problem).unwrap_or_else(|_| String::from("{}"));
+        let mut builder = Response::builder()
+            .status(this.status)
+            .header("content-type", "application/problem+json")
+            .header("cache-control", "no-store");
+        if let Some(seconds) = this.retry_after {
+            builder = builder.header("retry-after", seconds.to_string());
+        }
+        if let Some(error) = this.bearer_error {
+            let value = match error {
+                Some(error) => format!("Bearer realm=\"storefront\", error=\"{error}\""),
+                None => "Bearer realm=\"storefront\"".to_owned(),
+            };
+            builder = builder.header("www-authenticate", value);
+        }
+        builder.body(Body::Text(body)).unwrap_or_else(|_| Response::new(Body::Empty))
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        match err {
+            AppError::Validation(errors) => ApiError::validation(errors),
+            AppError::Unauthenticated => ApiError::unauthenticated(true),
+            AppError::Forbidden => ApiError::new(403, "forbidden", "Forbidden", "This needs an admin account."),
+            AppError::EmailTaken => {
+                ApiError::new(409, "email_taken", "Email taken", "An account with this email already exists.")
+            }
+            AppError::InvalidCredentials => {
+                ApiError::new(401, "invalid_credentials", "Invalid credentials", "The email or password is wrong.")
+            }
+            AppError::TooManyAttempts { retry_after } => {
+                let mut e = ApiError::new(
+                    429,
+                    "too_many_attempts",
+                    "Too many attempts",
+                    format!("Too many failed sign-ins for this email; try again in {retry_after} seconds."),
+                );
+                e.retry_after = Some(retry_after);
+                e
+            }
+            AppError::Internal(detail) => ApiError::internal(detail),
+        }
+    }
+}
+
+impl std::ops::Deref for ApiError {
+    type Target = ErrorDetails;
+    fn deref(&self) -> &ErrorDetails {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ErrorDetails {
+        &mut self.0
+    }
+}

@@ -1,0 +1,97 @@
+use super::ApiError;
+use crate::app::App;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response, service_fn};
+use std::future::Future;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// JSON log lines on stdout (CloudWatch), level from `LOG_LEVEL` (default `info`).
+/// Request bodies, headers and tokens are never logged.
+pub fn init_logging() {
+    let level = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into());
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(format!("{level},aws_smithy_runtime=warn,aws_config=warn,hyper=warn"))
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .with_env_filter(filter)
+        .try_init();
+}
+
+fn function_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".into()))
+}
+
+/// The id a client can quote: API Gateway's request id, else Lambda's, else a fresh one.
+fn request_id(req: &Request) -> String {
+    let gateway = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+        _ => None,
+    };
+    gateway
+        .filter(|id| !id.is_empty())
+        .or_else(|| req.lambda_context_ref().map(|ctx| ctx.request_id.clone()).filter(|id| !id.is_empty()))
+        .unwrap_or_else(|| ulid::Ulid::new().to_string())
+}
+
+/// Runs one request through `handler`: errors become problem responses, every response
+/// carries `x-request-id`, and one JSON log line records it.
+pub async fn handle<'a, F, Fut>(app: &'a App, req: Request, handler: F) -> Response<Body>
+where
+    F: FnOnce(&'a App, Request) -> Fut,
+    Fut: Future<Output = Result<Response<Body>, ApiError>>,
+{
+    let started = Instant::now();
+    let request_id = request_id(&req);
+    let method = req.method().to_string();
+    let path = req.uri().path().to_owned();
+    let mut response = match handler(app, req).await {
+        Ok(response) => response,
+        Err(err) => {
+            if let Some(detail) = &err.internal {
+                tracing::error!(requestId = %request_id, error = %detail, "request failed");
+            }
+            err.into_response(&request_id)
+        }
+    };
+    if let Ok(value) = request_id.parse() {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    tracing::info!(
+        requestId = %request_id,
+        function = function_name(),
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        latencyMs = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}
+
+/// The whole of a function's `main`: logging, the process-wide [`App`] (built once, before
+/// the first request), then the Lambda loop handing each request to `handler`.
+pub async fn serve<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = Result<Response<Body>, ApiError>> + Send + 'static,
+{
+    init_logging();
+    let app: &'static App = match App::from_env().await {
+        Ok(app) => Box::leak(Box::new(app)),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot start");
+            return Err(err);
+        }
+    };
+    lambda_http::run(service_fn(move |req: Request| async move {
+        Ok::<_, lambda_http::Error>(handle(app, req, handler).await)
+    }))
+    .await
+}

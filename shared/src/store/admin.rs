@@ -1,0 +1,75 @@
+//! Creating the table from [`schema::table_spec`] (local stack and tests; the cloud uses template.yaml).
+
+use super::schema::{TableSpec, table_spec};
+use super::{Store, StoreError};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
+};
+
+fn build_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend { operation: "CreateTable", detail: e.to_string() }
+}
+
+fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
+    KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(build_err)
+}
+
+fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(build_err)
+}
+
+impl Store {
+    /// Creates the table and turns on TTL, unless it exists. Returns whether it created it.
+    pub async fn ensure_table(&self) -> Result<bool, StoreError> {
+        let exists = self.client.describe_table().table_name(&self.table).send().await;
+        match exists {
+            Ok(_) => return Ok(false),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {}
+            Err(err) => return Err(StoreError::backend("DescribeTable", err)),
+        }
+        let spec: TableSpec = table_spec();
+        let mut request = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key(spec.partition_key, KeyType::Hash)?)
+            .key_schema(key(spec.sort_key, KeyType::Range)?)
+            .attribute_definitions(string_attribute(spec.partition_key)?)
+            .attribute_definitions(string_attribute(spec.sort_key)?);
+        for index in &spec.indexes {
+            request = request
+                .attribute_definitions(string_attribute(index.partition_key)?)
+                .attribute_definitions(string_attribute(index.sort_key)?)
+                .global_secondary_indexes(
+                    GlobalSecondaryIndex::builder()
+                        .index_name(index.name)
+                        .key_schema(key(index.partition_key, KeyType::Hash)?)
+                        .key_schema(key(index.sort_key, KeyType::Range)?)
+                        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                        .build()
+                        .map_err(build_err)?,
+                );
+        }
+        request.send().await.map_err(|e| StoreError::backend("CreateTable", e))?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name(spec.ttl_attribute)
+                    .build()
+                    .map_err(build_err)?,
+            )
+            .send()
+            .await
+            .map_err(|e| StoreError::backend("UpdateTimeToLive", e))?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,341 @@
+//! Users, their credentials, and login attempts.
+//!
+//! | item          | pk                 | sk            |
+//! |---------------|--------------------|---------------|
+//! | user profile  | `USER#<id>`        | `PROFILE`     |
+//! | credentials   | `EMAIL#<email>`    | `CREDENTIALS` |
+//! | login window  | `LOGIN#<email>`    | `ATTEMPTS`    |
+
+use super::schema::{PK, SK};
+use super::{Store, StoreError};
+use crate::domain::{Address, Email, PersonName, Role, Timestamp, User, UserId};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn user_key(id: UserId) -> Item {
+    HashMap::from([(PK.into(), s(format!("USER#{id}"))), (SK.into(), s("PROFILE"))])
+}
+
+fn credentials_key(email: &Email) -> Item {
+    HashMap::from([(PK.into(), s(format!("EMAIL#{email}"))), (SK.into(), s("CREDENTIALS"))])
+}
+
+fn login_key(email: &Email) -> Item {
+    HashMap::from([(PK.into(), s(format!("LOGIN#{email}"))), (SK.into(), s("ATTEMPTS"))])
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserRecord {
+    #[serde(flatten)]
+    user: User,
+    updated_at: Timestamp,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CredentialsRecord {
+    user_id: UserId,
+    password_hash: String,
+}
+
+/// What login needs to check a password: whose it is and its hash.
+pub struct Credentials {
+    pub user_id: UserId,
+    pub password_hash: String,
+}
+
+/// A change to a profile; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct ProfileChange {
+    pub name: Option<PersonName>,
+    /// `Some(None)` removes the default shipping address.
+    pub default_shipping_address: Option<Option<Address>>,
+}
+
+impl ProfileChange {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.default_shipping_address.is_none()
+    }
+}
+
+/// The outcome of asking to try a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginAttempt {
+    /// Go ahead; the attempt was counted in the window that started at `window_start` (epoch s).
+    Allowed { window_start: i64 },
+    /// Too many failures: try again in `retry_after` seconds.
+    Blocked { retry_after: i64 },
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(item: Item) -> Result<T, StoreError> {
+    let key = format!(
+        "{}/{}",
+        item.get(PK).and_then(|v| v.as_s().ok()).map_or("?", |v| v),
+        item.get(SK).and_then(|v| v.as_s().ok()).map_or("?", |v| v)
+    );
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt { key, detail: e.to_string() })
+}
+
+fn encode<T: Serialize>(value: &T, key: Item) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(value)
+        .map_err(|e| StoreError::Corrupt { key: "new item".into(), detail: e.to_string() })?;
+    item.extend(key);
+    Ok(item)
+}
+
+fn number(item: &Item, name: &str) -> Option<i64> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+impl Store {
+    /// Creates a user and claims their email in one transaction.
+    /// `Ok(false)` when the email is already taken (and nothing was written).
+    pub async fn insert_user(&self, user: &User, password_hash: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let mut profile = encode(&UserRecord { user: user.clone(), updated_at: now }, user_key(user.id))?;
+        profile.insert("entity".into(), s("user"));
+        let mut credentials = encode(
+            &CredentialsRecord { user_id: user.id, password_hash: password_hash.to_owned() },
+            credentials_key(&user.email),
+        )?;
+        credentials.insert("entity".into(), s("credentials"));
+        let put = |item: Item| -> Result<TransactWriteItem, StoreError> {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(|e| StoreError::Backend { operation: "TransactWriteItems", detail: e.to_string() })?;
+            Ok(TransactWriteItem::builder().put(put).build())
+        };
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(put(profile)?)
+            .transact_items(put(credentials)?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => {
+                let taken = match err.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => Some(cancel),
+                    _ => None,
+                }
+                .is_some_and(|cancel| {
+                    cancel.cancellation_reasons().get(1).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+                });
+                if taken { Ok(false) } else { Err(StoreError::backend("TransactWriteItems", err)) }
+            }
+        }
+    }
+
+    pub async fn credentials(&self, email: &Email) -> Result<Option<Credentials>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(credentials_key(email)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::backend("GetItem", e))?;
+        match out.item {
+            None => Ok(None),
+            Some(item) => {
+                let r: CredentialsRecord = decode(item)?;
+                Ok(Some(Credentials { user_id: r.user_id, password_hash: r.password_hash }))
+            }
+        }
+    }
+
+    pub async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(user_key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::backend("GetItem", e))?;
+        out.item.map(|item| decode::<UserRecord>(item).map(|r| r.user)).transpose()
+    }
+
+    /// Applies a profile change to an existing user; `Ok(None)` if there is no such user.
+    pub async fn update_profile(
+        &self,
+        id: UserId,
+        change: &ProfileChange,
+        now: Timestamp,
+    ) -> Result<Option<User>, StoreError> {
+        let mut sets = vec!["updatedAt = :now"];
+        let mut removes = Vec::new();
+        let mut values = HashMap::from([(":now".to_string(), s(now.to_string()))]);
+        let mut names = HashMap::new();
+        if let Some(name) = &change.name {
+            sets.push("#name = :name");
+            names.insert("#name".to_string(), "name".to_string());
+            values.insert(":name".into(), s(name.as_str()));
+        }
+        match &change.default_shipping_address {
+            Some(Some(address)) => {
+                sets.push("defaultShippingAddress = :address");
+                let value = serde_dynamo::to_attribute_value(address)
+                    .map_err(|e| StoreError::Corrupt { key: "address".into(), detail: e.to_string() })?;
+                values.insert(":address".into(), value);
+            }
+            Some(None) => removes.push("defaultShippingAddress"),
+            None => {}
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(user_key(id)))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => out.attributes.map(|item| decode::<UserRecord>(item).map(|r| r.user)).transpose(),
+            Err(err) if is_condition_failure(&err) => Ok(None),
+            Err(err) => Err(StoreError::backend("UpdateItem", err)),
+        }
+    }
+
+    /// Counts a login attempt for `email` before its password is checked, unless `max` attempts
+    /// were already counted in the current window of `window` seconds. Counting first means
+    /// that a burst of parallel guesses cannot slip past the limit.
+    pub async fn begin_login_attempt(
+        &self,
+        email: &Email,
+        now: Timestamp,
+        max: i64,
+        window: i64,
+    ) -> Result<LoginAttempt, StoreError> {
+        let now_s = now.unix_seconds();
+        let cutoff = now_s - window;
+        for _ in 0..3 {
+            // Within a live window: count one more if there is room.
+            let counted = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(login_key(email)))
+                .update_expression("ADD attempts :one")
+                .condition_expression("windowStart > :cutoff AND attempts < :max")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":cutoff", n(cutoff))
+                .expression_attribute_values(":max", n(max))
+                .return_values(ReturnValue::AllNew)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .send()
+                .await;
+            let old = match counted {
+                Ok(out) => {
+                    let start = out.attributes.as_ref().and_then(|a| number(a, "windowStart")).unwrap_or(now_s);
+                    return Ok(LoginAttempt::Allowed { window_start: start });
+                }
+                Err(err) => match err.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(failed)) => failed.item.clone(),
+                    _ => return Err(StoreError::backend("UpdateItem", err)),
+                },
+            };
+            if let Some(start) = old.as_ref().and_then(|o| number(o, "windowStart")).filter(|s| *s > cutoff) {
+                return Ok(LoginAttempt::Blocked { retry_after: (start + window - now_s).max(1) });
+            }
+            // No live window: start one with this attempt.
+            let started = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(login_key(email)))
+                .update_expression("SET attempts = :one, windowStart = :now, expiresAt = :expires, entity = :entity")
+                .condition_expression("attribute_not_exists(pk) OR windowStart <= :cutoff")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", n(now_s))
+                .expression_attribute_values(":cutoff", n(cutoff))
+                .expression_attribute_values(":expires", n(now_s + window))
+                .expression_attribute_values(":entity", s("login-attempts"))
+                .send()
+                .await;
+            match started {
+                Ok(_) => return Ok(LoginAttempt::Allowed { window_start: now_s }),
+                Err(err) if is_condition_failure(&err) => continue, // a parallel attempt started it: count again
+                Err(err) => return Err(StoreError::backend("UpdateItem", err)),
+            }
+        }
+        Err(StoreError::Backend { operation: "UpdateItem", detail: "login window kept changing".into() })
+    }
+
+    /// Uncounts an attempt whose password was right, so that only failures use up the window.
+    pub async fn forget_login_attempt(&self, email: &Email, window_start: i64) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(login_key(email)))
+            .update_expression("ADD attempts :minus")
+            .condition_expression("windowStart = :start AND attempts > :zero")
+            .expression_attribute_values(":minus", n(-1))
+            .expression_attribute_values(":start", n(window_start))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Ok(()), // the window has moved on: nothing to undo
+            Err(err) => Err(StoreError::backend("UpdateItem", err)),
+        }
+    }
+
+    /// Sets a user's role (ops commands only). `Ok(false)` if there is no such user.
+    pub async fn set_role(&self, id: UserId, role: Role, now: Timestamp) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(user_key(id)))
+            .update_expression("SET #role = :role, updatedAt = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_values(":role", s(role.as_str()))
+            .expression_attribute_values(":now", s(now.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(StoreError::backend("UpdateItem", err)),
+        }
+    }
+}
+
+fn is_condition_failure(
+    err: &aws_sdk_dynamodb::error::SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> bool {
+    err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception())
+}

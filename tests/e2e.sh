@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# End-to-end: starts the local stack exactly as `make run` does (on a free port, with its own
+# data directory), drives register -> login -> me over HTTP, stops it with Ctrl-C (SIGINT),
+# checks nothing is left running, then starts it again to prove the data was kept.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+data=$(mktemp -d)
+log="$data/run.log"
+base="http://127.0.0.1:$port"
+pid=""
+failures=0
+passes=0
+
+stop_stack() {
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -INT -- "-$pid" 2>/dev/null || true   # what Ctrl-C in a terminal does
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  pid=""
+}
+cleanup() { stop_stack; rm -rf "$data"; }
+trap cleanup EXIT
+
+start_stack() {
+  : > "$log"
+  STOREFRONT_PORT=$port STOREFRONT_DATA_DIR="$data/local" setsid make --no-print-directory run >"$log" 2>&1 < /dev/null &
+  pid=$!
+  for _ in $(seq 1 600); do
+    if grep -q "storefront is ready at $base" "$log"; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then echo "make run exited early:"; cat "$log"; exit 1; fi
+    sleep 0.5
+  done
+  echo "make run was not ready within 5 minutes:"; cat "$log"; exit 1
+}
+
+# call METHOD PATH [BODY] [TOKEN] -> sets $status and $body
+call() {
+  local args=(-s -o "$data/body" -w '%{http_code}' -X "$1" "$base$2")
+  [ -n "${3:-}" ] && args+=(-H 'content-type: application/json' --data "$3")
+  [ -n "${4:-}" ] && args+=(-H "authorization: Bearer $4")
+  status=$(curl "${args[@]}")
+  body=$(cat "$data/body")
+}
+
+json() { python3 -c "import json,sys; v=json.load(sys.stdin); print(eval('v'+sys.argv[1]))" "$1" <<<"$body"; }
+
+check() { # check NAME CONDITION-COMMAND...
+  local name=$1; shift
+  if "$@"; then passes=$((passes + 1)); echo "  ok   $name"; else failures=$((failures + 1)); echo "  FAIL $name (status $status, body $body)"; fi
+}
+
+echo "--- starting the stack on $base"
+start_stack
+grep -q "created admin account" "$log"
+check "make run seeds the admin account on first start" grep -q "created admin account admin@storefront.local" "$log"
+
+call POST /auth/register '{"email":" Grace@Example.com ","password":"correct horse battery staple","name":"Grace Hopper"}'
+check "register answers 201 with the normalised email" test "$status" = 201 -a "$(json "['user']['email']")" = grace@example.com
+call POST /auth/register '{"email":"grace@example.com","password":"correct horse battery staple","name":"Grace Hopper"}'
+check "registering the same email again is 409 email_taken" test "$status" = 409 -a "$(json "['code']")" = email_taken
+
+call POST /auth/login '{"email":"grace@example.com","password":"correct horse battery staple"}'
+check "login answers 200 with a bearer token" test "$status" = 200 -a "$(json "['tokenType']")" = Bearer
+token=$(json "['accessToken']")
+
+call GET /me "" "$token"
+check "me returns the signed-in user" test "$status" = 200 -a "$(json "['name']")" = "Grace Hopper"
+call GET /me
+check "me without a token is 401 unauthenticated" test "$status" = 401 -a "$(json "['code']")" = unauthenticated
+call PATCH /me '{"role":"admin"}' "$token"
+check "me refuses a role change with 422" test "$status" = 422 -a "$(json "['errors'][0]['field']")" = role
+
+call POST /auth/login '{"email":"admin@storefront.local","password":"storefront-admin"}'
+check "the seeded admin can sign in and is an admin" test "$status" = 200 -a "$(json "['user']['role']")" = admin
+
+echo "--- stopping it with Ctrl-C"
+group=$pid
+running_before=$(pgrep -f -- "$data/local" | wc -l)
+stop_stack
+sleep 1
+check "the stack ran cargo lambda watch with its data directory" test "$running_before" -gt 0
+check "Ctrl-C stops every process make run started" test -z "$(pgrep -g "$group"; pgrep -f -- "$data/local")"
+check "nothing listens on the port any more" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null"
+
+echo "--- starting it again on the same data"
+start_stack
+check "a second start keeps the table" grep -q "table storefront exists" "$log"
+check "a second start does not re-create the admin" grep -q "admin account admin@storefront.local exists" "$log"
+call POST /auth/login '{"email":"grace@example.com","password":"correct horse battery staple"}'
+check "accounts survive a restart" test "$status" = 200
+stop_stack
+
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,153 @@
+//! The test harness: a fresh in-memory dynoxide per test, served over HTTP on a free port and
+//! reached through the real aws-sdk-dynamodb client, plus helpers to call handlers like
+//! API Gateway would.
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use lambda_http::{Body, Request};
+use serde_json::Value;
+use std::path::PathBuf;
+use storefront::app::App;
+use storefront::auth::{KeyRing, SigningKey};
+use storefront::clock::Clock;
+use storefront::config::{Config, KeySource};
+use storefront::http::{ApiError, Response};
+use storefront::store::Store;
+
+pub const TEST_KID: &str = "test-key";
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+
+/// The workspace root (for `events/`, `template.yaml`, …).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A running dynoxide with storefront's table, and an [`App`] wired to it.
+pub struct TestEnv {
+    pub app: App,
+    pub endpoint: String,
+}
+
+pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+impl TestEnv {
+    pub async fn start() -> Self {
+        let db = dynoxide::Database::memory().expect("in-memory dynoxide");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let endpoint = format!("http://{}", listener.local_addr().expect("bound address"));
+        tokio::spawn(dynoxide::server::serve_on(listener, db));
+        let store = Store::new(dynamodb_client(&endpoint), "storefront-test");
+        store.ensure_table().await.expect("table created");
+        let key = SigningKey::new(TEST_KID, TEST_SECRET).expect("valid test key");
+        let config = Config {
+            table_name: "storefront-test".into(),
+            jwt_issuer: "storefront".into(),
+            jwt_audience: "storefront-api".into(),
+            key_source: KeySource::Inline(KeyRing::single(key)),
+        };
+        Self { app: App::new(config, store, Clock::system(), None), endpoint }
+    }
+
+    /// Calls a handler exactly as its Lambda function would, and decodes the answer.
+    pub async fn call<'a, F, Fut>(&'a self, handler: F, req: Request) -> Answer
+    where
+        F: FnOnce(&'a App, Request) -> Fut,
+        Fut: std::future::Future<Output = Result<Response<Body>, ApiError>>,
+    {
+        Answer::from(storefront::http::handle(&self.app, req, handler).await)
+    }
+}
+
+/// A decoded response.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: lambda_http::http::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The problem `code` of an error answer.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+
+    /// Asserts that this is an RFC 9457 problem with `status` and `code`, and returns self.
+    #[track_caller]
+    pub fn problem(&self, status: u16, code: &str) -> &Self {
+        assert_eq!((self.status, self.code()), (status, code), "unexpected answer: {:#}", self.body);
+        assert_eq!(self.header("content-type"), Some("application/problem+json"));
+        for field in ["type", "title", "detail", "requestId"] {
+            assert!(self.body[field].is_string(), "problem without {field}: {:#}", self.body);
+        }
+        assert_eq!(self.body["status"], status);
+        self
+    }
+
+    /// The fields named in a 422's `errors`, in order.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| errors.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl From<Response<Body>> for Answer {
+    fn from(response: Response<Body>) -> Self {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = match response.body() {
+            Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::String(text.clone())),
+            Body::Binary(bytes) => serde_json::from_slice(bytes).unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        Self { status, headers, body }
+    }
+}
+
+/// Builds a request as API Gateway would hand it to a function.
+pub fn request(method: &str, path: &str, body: Option<&Value>, token: Option<&str>) -> Request {
+    let mut builder =
+        lambda_http::http::Request::builder().method(method).uri(format!("https://api.example.com{path}"));
+    if body.is_some() {
+        builder = builder.header("content-type", "application/json");
+    }
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    let body = body.map_or(Body::Empty, |b| Body::Text(b.to_string()));
+    builder.body(body).expect("a valid request")
+}
+
+/// A raw request with any content type and body text.
+pub fn raw_request(method: &str, path: &str, content_type: Option<&str>, body: &str) -> Request {
+    let mut builder =
+        lambda_http::http::Request::builder().method(method).uri(format!("https://api.example.com{path}"));
+    if let Some(ct) = content_type {
+        builder = builder.header("content-type", ct);
+    }
+    builder.body(Body::Text(body.to_owned())).expect("a valid request")
+}
+
+/// Loads `events/<name>.json` (an API Gateway HTTP API payload 2.0 event) as a request,
+/// with `REPLACE_WITH_ACCESS_TOKEN` swapped for `token`.
+pub fn event(name: &str, token: Option<&str>) -> Request {
+    let path = root().join("events").join(format!("{name}.json"));
+    let mut raw = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    if let Some(token) = token {
+        raw = raw.replace("REPLACE_WITH_ACCESS_TOKEN", token);
+    }
+    lambda_http::request::from_str(&raw).unwrap_or_else(|e| panic!("{} is not an HTTP API event: {e}", path.display()))
+}

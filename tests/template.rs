@@ -1,0 +1,217 @@
+//! template.yaml, the code and the local router describe one system: these tests prove they agree.
+
+use std::collections::BTreeSet;
+use storefront::store::schema::table_spec;
+use storefront_tests::root;
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn template() -> Yaml {
+    let raw = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    YamlLoader::load_from_str(&raw).expect("template.yaml is YAML").remove(0)
+}
+
+fn strings(yaml: &Yaml) -> Vec<String> {
+    yaml.as_vec().map(|v| v.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+}
+
+fn key_schema(yaml: &Yaml) -> (String, String) {
+    let mut hash = String::new();
+    let mut range = String::new();
+    for key in yaml.as_vec().expect("a KeySchema list") {
+        let name = key["AttributeName"].as_str().unwrap().to_owned();
+        match key["KeyType"].as_str() {
+            Some("HASH") => hash = name,
+            Some("RANGE") => range = name,
+            other => panic!("unexpected KeyType {other:?}"),
+        }
+    }
+    (hash, range)
+}
+
+fn functions_in_template(t: &Yaml) -> Vec<(String, &Yaml)> {
+    t["Resources"]
+        .as_hash()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|(id, r)| (id.as_str().unwrap().to_owned(), r))
+        .collect()
+}
+
+fn function_dirs() -> BTreeSet<String> {
+    std::fs::read_dir(root().join("functions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// (METHOD, path, function) for every route of template.yaml's HTTP API.
+fn template_routes(t: &Yaml) -> BTreeSet<(String, String, String)> {
+    let mut routes = BTreeSet::new();
+    for (_, f) in functions_in_template(t) {
+        let binary = f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
+        for (_, event) in f["Properties"]["Events"].as_hash().into_iter().flatten() {
+            if event["Type"].as_str() == Some("HttpApi") {
+                let p = &event["Properties"];
+                routes.insert((
+                    p["Method"].as_str().unwrap().to_uppercase(),
+                    p["Path"].as_str().unwrap().to_owned(),
+                    binary.clone(),
+                ));
+            }
+        }
+    }
+    routes
+}
+
+/// (METHOD, path, function) for every route `cargo lambda watch` serves locally.
+fn local_routes() -> BTreeSet<(String, String, String)> {
+    let raw = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let manifest: toml::Table = raw.parse().unwrap();
+    let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"].as_table().unwrap();
+    let mut routes = BTreeSet::new();
+    for (path, targets) in router {
+        for target in targets.as_array().unwrap() {
+            routes.insert((
+                target["method"].as_str().unwrap().to_owned(),
+                path.clone(),
+                target["function"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    routes
+}
+
+#[test]
+fn the_table_in_template_yaml_is_the_table_the_code_creates() {
+    let t = template();
+    let table = &t["Resources"]["Table"];
+    assert_eq!(table["Type"].as_str(), Some("AWS::DynamoDB::Table"));
+    let props = &table["Properties"];
+    let spec = table_spec();
+    assert_eq!(key_schema(&props["KeySchema"]), (spec.partition_key.to_owned(), spec.sort_key.to_owned()));
+
+    let indexes: BTreeSet<(String, String, String, String)> = props["GlobalSecondaryIndexes"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let (hash, range) = key_schema(&i["KeySchema"]);
+            (
+                i["IndexName"].as_str().unwrap().to_owned(),
+                hash,
+                range,
+                i["Projection"]["ProjectionType"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<_> = spec
+        .indexes
+        .iter()
+        .map(|i| (i.name.to_owned(), i.partition_key.to_owned(), i.sort_key.to_owned(), "ALL".to_owned()))
+        .collect();
+    assert_eq!(indexes, expected);
+
+    let attributes: BTreeSet<(String, String)> = props["AttributeDefinitions"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|a| (a["AttributeName"].as_str().unwrap().to_owned(), a["AttributeType"].as_str().unwrap().to_owned()))
+        .collect();
+    let mut expected =
+        BTreeSet::from([(spec.partition_key.to_owned(), "S".to_owned()), (spec.sort_key.to_owned(), "S".to_owned())]);
+    for i in &spec.indexes {
+        expected.insert((i.partition_key.to_owned(), "S".to_owned()));
+        expected.insert((i.sort_key.to_owned(), "S".to_owned()));
+    }
+    assert_eq!(attributes, expected);
+
+    assert_eq!(props["TimeToLiveSpecification"]["AttributeName"].as_str(), Some(spec.ttl_attribute));
+    assert_eq!(props["TimeToLiveSpecification"]["Enabled"].as_bool(), Some(true));
+}
+
+#[test]
+fn the_table_is_on_demand_recoverable_and_retained() {
+    let t = template();
+    let table = &t["Resources"]["Table"];
+    assert_eq!(table["DeletionPolicy"].as_str(), Some("Retain"));
+    assert_eq!(table["UpdateReplacePolicy"].as_str(), Some("Retain"));
+    assert_eq!(table["Properties"]["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+    assert_eq!(
+        table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+        Some(true)
+    );
+}
+
+#[test]
+fn every_function_crate_is_one_arm64_rust_lambda_in_the_template() {
+    let t = template();
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["Runtime"].as_str(), Some("provided.al2023"));
+    assert_eq!(strings(&globals["Architectures"]), ["arm64"]);
+    let mut binaries = BTreeSet::new();
+    for (id, f) in functions_in_template(&t) {
+        assert_eq!(f["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"), "{id}");
+        assert_eq!(f["Properties"]["CodeUri"].as_str(), Some("."), "{id}");
+        assert!(f["Properties"]["Runtime"].is_badvalue(), "{id} must not override the runtime");
+        assert!(f["Properties"]["Architectures"].is_badvalue(), "{id} must not override the architecture");
+        assert!(
+            binaries.insert(f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned()),
+            "{id} duplicates a binary"
+        );
+    }
+    assert_eq!(binaries, function_dirs());
+}
+
+#[test]
+fn the_local_router_serves_exactly_the_routes_api_gateway_serves() {
+    let t = template();
+    let cloud = template_routes(&t);
+    assert_eq!(local_routes(), cloud);
+    let routed: BTreeSet<String> = cloud.iter().map(|(_, _, f)| f.clone()).collect();
+    assert_eq!(routed, function_dirs(), "every function has a route and every route a function");
+}
+
+#[test]
+fn functions_get_only_the_dynamodb_actions_they_need_on_the_table() {
+    let t = template();
+    for (id, f) in functions_in_template(&t) {
+        for policy in f["Properties"]["Policies"].as_vec().unwrap() {
+            assert!(
+                policy.as_hash().is_some_and(|p| p.contains_key(&Yaml::String("Statement".into()))),
+                "{id}: only inline statements, no managed policy templates"
+            );
+            for statement in policy["Statement"].as_vec().unwrap() {
+                let actions = match &statement["Action"] {
+                    Yaml::String(a) => vec![a.clone()],
+                    other => strings(other),
+                };
+                for action in &actions {
+                    assert!(!action.contains('*'), "{id}: wildcard action {action}");
+                    assert!(
+                        !["dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:CreateTable"].contains(&action.as_str()),
+                        "{id}: {action}"
+                    );
+                }
+                let resource = statement["Resource"].as_str().unwrap_or_default();
+                if actions.iter().any(|a| a.starts_with("dynamodb:")) {
+                    assert!(resource.starts_with("Table.Arn"), "{id}: DynamoDB access outside the table: {resource}");
+                } else {
+                    assert_eq!(actions, ["secretsmanager:GetSecretValue"], "{id}");
+                    assert_eq!(resource, "JwtSecret", "{id}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_jwt_key_is_generated_by_the_stack_and_never_written_in_the_template() {
+    let t = template();
+    let secret = &t["Resources"]["JwtSecret"];
+    assert_eq!(secret["Type"].as_str(), Some("AWS::SecretsManager::Secret"));
+    assert!(secret["Properties"]["SecretString"].is_badvalue());
+    assert_eq!(secret["Properties"]["GenerateSecretString"]["GenerateStringKey"].as_str(), Some("secret"));
+    assert!(secret["Properties"]["GenerateSecretString"]["PasswordLength"].as_i64().unwrap() >= 32);
+    assert_eq!(t["Globals"]["Function"]["Environment"]["Variables"]["JWT_SECRET_ARN"].as_str(), Some("JwtSecret"));
+}

@@ -1,0 +1,62 @@
+//! `storefront-admin`: operator commands against a storefront table.
+//!
+//! It reads the same environment as the functions (`TABLE_NAME`, AWS credentials and region,
+//! `AWS_ENDPOINT_URL_DYNAMODB` for a local table) and needs no JWT key.
+//!
+//! ```text
+//! storefront-admin grant-admin EMAIL
+//! ```
+
+use std::process::ExitCode;
+use storefront::app::{App, accounts};
+use storefront::clock::Clock;
+use storefront::config::{Config, KeySource};
+use storefront::domain::Email;
+use storefront::store::Store;
+
+const USAGE: &str = "usage: storefront-admin grant-admin EMAIL\n\n\
+  grant-admin EMAIL   make the account with this email an admin (it takes effect in tokens issued from now on)\n\n\
+  Environment: TABLE_NAME (required), AWS credentials and region as for the AWS CLI,\n\
+  AWS_ENDPOINT_URL_DYNAMODB to use a local table.";
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["grant-admin", email] => grant_admin(email).await,
+        ["-h" | "--help" | "help"] => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn grant_admin(email: &str) -> Result<String, String> {
+    let email = Email::parse(email).map_err(|e| format!("EMAIL {e}"))?;
+    let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set".to_owned())?;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone());
+    let config = Config {
+        table_name: table,
+        jwt_issuer: String::new(),
+        jwt_audience: String::new(),
+        key_source: KeySource::File("unused".into()),
+    };
+    let app = App::new(config, store, Clock::system(), Some(sdk));
+    match accounts::grant_admin(&app, &email).await {
+        Ok(Some(user)) => Ok(format!("{} ({}) is now an admin", user.email, user.id)),
+        Ok(None) => Err(format!("no account has the email {email}")),
+        Err(err) => Err(format!("failed: {err}")),
+    }
+}
