@@ -74,6 +74,6 @@ lambda-build: test-tools ## release build of every function for Lambda (arm64)
 	@for f in $(FUNCTIONS); do test -f target/lambda/$$f/bootstrap || { echo "missing target/lambda/$$f/bootstrap"; exit 1; }; done
 	@ls -l target/lambda/*/bootstrap | awk '{printf "    %-40s %6.1f MB\n", $$9, $$5/1048576}'
 
-e2e: tools ## start the local stack exactly as `make run` does and drive it over HTTP
+e2e: test-tools ## start the local stack exactly as `make run` does and drive it over HTTP
 	@echo "==> end-to-end: make run, then register -> login -> me over HTTP"
 	@tests/e2e.sh

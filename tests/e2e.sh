@@ -36,16 +36,22 @@ start_stack() {
   echo "make run was not ready within 5 minutes:"; cat "$log"; exit 1
 }
 
-# call METHOD PATH [BODY] [TOKEN] -> sets $status and $body
+# call METHOD PATH [BODY] [TOKEN] [EXTRA-HEADER] -> sets $status, $body and $headers
 call() {
-  local args=(-s -o "$data/body" -w '%{http_code}' -X "$1" "$base$2")
+  local args=(-s -o "$data/body" -D "$data/headers" -w '%{http_code}' -X "$1" "$base$2")
   [ -n "${3:-}" ] && args+=(-H 'content-type: application/json' --data "$3")
   [ -n "${4:-}" ] && args+=(-H "authorization: Bearer $4")
+  [ -n "${5:-}" ] && args+=(-H "$5")
   status=$(curl "${args[@]}")
   body=$(cat "$data/body")
+  headers=$(tr -d '\r' < "$data/headers")
 }
+header() { grep -i "^$1:" <<<"$headers" | head -1 | cut -d' ' -f2-; }
 
-json() { python3 -c "import json,sys; v=json.load(sys.stdin); print(eval('v'+sys.argv[1]))" "$1" <<<"$body"; }
+conforms() { .venv/bin/python tests/openapi_check.py "$1" <<<"$body"; }
+
+# json EXPR: a Python expression over the body `v`; a leading `[` indexes it (json "['user']['email']").
+json() { python3 -c "import json,sys; v=json.load(sys.stdin); a=sys.argv[1]; print(eval('v'+a if a.startswith('[') else a))" "$1" <<<"$body"; }
 
 check() { # check NAME CONDITION-COMMAND...
   local name=$1; shift
@@ -59,8 +65,10 @@ check "make run seeds the admin account on first start" grep -q "created admin a
 
 call POST /auth/register '{"email":" Grace@Example.com ","password":"correct horse battery staple","name":"Grace Hopper"}'
 check "register answers 201 with the normalised email" test "$status" = 201 -a "$(json "['user']['email']")" = grace@example.com
+check "the register answer conforms to openapi's Session" conforms Session
 call POST /auth/register '{"email":"grace@example.com","password":"correct horse battery staple","name":"Grace Hopper"}'
 check "registering the same email again is 409 email_taken" test "$status" = 409 -a "$(json "['code']")" = email_taken
+check "the 409 conforms to openapi's Problem" conforms Problem
 
 call POST /auth/login '{"email":"grace@example.com","password":"correct horse battery staple"}'
 check "login answers 200 with a bearer token" test "$status" = 200 -a "$(json "['tokenType']")" = Bearer
@@ -68,6 +76,7 @@ token=$(json "['accessToken']")
 
 call GET /me "" "$token"
 check "me returns the signed-in user" test "$status" = 200 -a "$(json "['name']")" = "Grace Hopper"
+check "me conforms to openapi's User" conforms User
 call GET /me
 check "me without a token is 401 unauthenticated" test "$status" = 401 -a "$(json "['code']")" = unauthenticated
 call PATCH /me '{"role":"admin"}' "$token"
@@ -75,6 +84,43 @@ check "me refuses a role change with 422" test "$status" = 422 -a "$(json "['err
 
 call POST /auth/login '{"email":"admin@storefront.local","password":"storefront-admin"}'
 check "the seeded admin can sign in and is an admin" test "$status" = 200 -a "$(json "['user']['role']")" = admin
+admin=$(json "['accessToken']")
+
+echo "--- catalog"
+check "make run seeds the demo catalog" grep -q "seeded the demo catalog (50 products)" "$log"
+call GET /products
+check "the catalog lists 20 products by default, newest first" test "$status" = 200 -a "$(json "['items'].__len__()")" = 20
+check "the product list conforms to openapi's ProductList" conforms ProductList
+check "public lists are cacheable for 60 s" test "$(header cache-control)" = "public, max-age=60"
+etag=$(header etag)
+call GET /products "" "" "if-none-match: $etag"
+check "a matching If-None-Match answers 304" test "$status" = 304
+ids=()
+cursor=""
+while :; do
+  call GET "/products?limit=7${cursor:+&cursor=$cursor}"
+  while read -r id; do ids+=("$id"); done < <(python3 -c "import json,sys; [print(p['id']) for p in json.load(sys.stdin)['items']]" <<<"$body")
+  cursor=$(json "['nextCursor'] or ''")
+  [ -n "$cursor" ] || break
+done
+check "paging by 7 walks all 50 demo products once each" test "${#ids[@]}" = 50 -a "$(printf '%s\n' "${ids[@]}" | sort -u | wc -l)" = 50
+call GET "/products?q=wire%20mou"
+check "searching 'wire mou' finds the Wireless Mouse" test "$(json "','.join(p['name'] for p in v['items'])")" = "Wireless Mouse"
+mouse=$(json "['items'][0]['id']")
+call GET "/products/$mouse"
+check "a product conforms to openapi's Product" conforms Product
+call GET /categories
+check "categories list 5 slugs counting all 50 products" test "$(json "sum(c['productCount'] for c in v['items'])")" = 50 -a "$(json "['items'].__len__()")" = 5
+check "categories conform to openapi's CategoryList" conforms CategoryList
+call GET "/products?cursor=forged"
+check "a forged cursor is 400 invalid_cursor" test "$status" = 400 -a "$(json "['code']")" = invalid_cursor
+call PATCH "/products/$mouse" '{"priceCents": 1999}' "$admin" 'if-match: "stale"'
+check "an admin edit with a stale If-Match is 412" test "$status" = 412 -a "$(json "['code']")" = version_mismatch
+call GET "/admin/products/$mouse" "" "$admin"
+call PATCH "/products/$mouse" '{"priceCents": 1999}' "$admin" "if-match: $(header etag)"
+check "an admin edit with the current ETag is 200" test "$status" = 200 -a "$(json "['priceCents']")" = 1999
+call POST /products '{"sku":"X-1","name":"X","priceCents":1,"category":"x","stock":1}' "$token"
+check "a customer creating a product is 403 forbidden" test "$status" = 403 -a "$(json "['code']")" = forbidden
 
 echo "--- stopping it with Ctrl-C"
 group=$pid
@@ -89,6 +135,7 @@ echo "--- starting it again on the same data"
 start_stack
 check "a second start keeps the table" grep -q "table storefront exists" "$log"
 check "a second start does not re-create the admin" grep -q "admin account admin@storefront.local exists" "$log"
+check "a second start does not re-seed the catalog" grep -q "catalog has products; not seeding" "$log"
 call POST /auth/login '{"email":"grace@example.com","password":"correct horse battery staple"}'
 check "accounts survive a restart" test "$status" = 200
 stop_stack

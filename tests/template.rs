@@ -193,12 +193,21 @@ fn functions_get_only_the_dynamodb_actions_they_need_on_the_table() {
                         "{id}: {action}"
                     );
                 }
-                let resource = statement["Resource"].as_str().unwrap_or_default();
-                if actions.iter().any(|a| a.starts_with("dynamodb:")) {
-                    assert!(resource.starts_with("Table.Arn"), "{id}: DynamoDB access outside the table: {resource}");
-                } else {
-                    assert_eq!(actions, ["secretsmanager:GetSecretValue"], "{id}");
-                    assert_eq!(resource, "JwtSecret", "{id}");
+                let resources = match &statement["Resource"] {
+                    Yaml::String(r) => vec![r.clone()],
+                    other => strings(other),
+                };
+                assert!(!resources.is_empty(), "{id}: a statement without resources");
+                for resource in &resources {
+                    if actions.iter().any(|a| a.starts_with("dynamodb:")) {
+                        assert!(
+                            resource == "Table.Arn" || resource == "${Table.Arn}/index/*",
+                            "{id}: DynamoDB access outside the table and its indexes: {resource}"
+                        );
+                    } else {
+                        assert_eq!(actions, ["secretsmanager:GetSecretValue"], "{id}");
+                        assert_eq!(resource, "JwtSecret", "{id}");
+                    }
                 }
             }
         }
@@ -214,4 +223,29 @@ fn the_jwt_key_is_generated_by_the_stack_and_never_written_in_the_template() {
     assert_eq!(secret["Properties"]["GenerateSecretString"]["GenerateStringKey"].as_str(), Some("secret"));
     assert!(secret["Properties"]["GenerateSecretString"]["PasswordLength"].as_i64().unwrap() >= 32);
     assert_eq!(t["Globals"]["Function"]["Environment"]["Variables"]["JWT_SECRET_ARN"].as_str(), Some("JwtSecret"));
+}
+
+/// (METHOD, path) for every operation in openapi.yaml.
+fn openapi_routes() -> BTreeSet<(String, String)> {
+    let raw = std::fs::read_to_string(root().join("openapi.yaml")).expect("openapi.yaml");
+    let doc = YamlLoader::load_from_str(&raw).expect("openapi.yaml is YAML").remove(0);
+    assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.1")), Some(true), "OpenAPI 3.1");
+    let mut routes = BTreeSet::new();
+    for (path, item) in doc["paths"].as_hash().expect("paths") {
+        for (method, _) in item.as_hash().expect("a path item") {
+            let method = method.as_str().unwrap();
+            if ["get", "put", "post", "patch", "delete", "head", "options"].contains(&method) {
+                routes.insert((method.to_uppercase(), path.as_str().unwrap().to_owned()));
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn openapi_describes_exactly_the_routes_that_are_deployed_and_served_locally() {
+    let cloud: BTreeSet<(String, String)> = template_routes(&template()).into_iter().map(|(m, p, _)| (m, p)).collect();
+    let local: BTreeSet<(String, String)> = local_routes().into_iter().map(|(m, p, _)| (m, p)).collect();
+    assert_eq!(openapi_routes(), cloud);
+    assert_eq!(openapi_routes(), local);
 }

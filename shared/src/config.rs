@@ -19,6 +19,10 @@ pub struct Config {
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub key_source: KeySource,
+    /// HMAC key that makes pagination cursors tamper-evident (at least 32 bytes).
+    pub cursor_secret: String,
+    /// The store's one currency (`STORE_CURRENCY`, default `USD`).
+    pub currency: crate::domain::Currency,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +30,20 @@ pub struct Config {
 pub struct ConfigError(pub String);
 
 impl Config {
-    /// Reads `TABLE_NAME`, `JWT_ISSUER`, `JWT_AUDIENCE` and one of `JWT_SECRET_ARN` / `JWT_KEY_FILE`.
+    /// A configuration with the default issuer, audience and currency (tools and tests).
+    pub fn new(table_name: impl Into<String>, key_source: KeySource, cursor_secret: impl Into<String>) -> Self {
+        Self {
+            table_name: table_name.into(),
+            jwt_issuer: "storefront".into(),
+            jwt_audience: "storefront-api".into(),
+            key_source,
+            cursor_secret: cursor_secret.into(),
+            currency: crate::domain::Currency::usd(),
+        }
+    }
+
+    /// Reads `TABLE_NAME`, `JWT_ISSUER`, `JWT_AUDIENCE`, one of `JWT_SECRET_ARN` / `JWT_KEY_FILE`,
+    /// `CURSOR_SECRET` and `STORE_CURRENCY`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
     }
@@ -38,7 +55,15 @@ impl Config {
             (None, Some(path)) => KeySource::File(PathBuf::from(path)),
             (None, None) => return Err(ConfigError("set JWT_SECRET_ARN or JWT_KEY_FILE".into())),
         };
+        let cursor_secret = get("CURSOR_SECRET").ok_or_else(|| ConfigError("CURSOR_SECRET is not set".into()))?;
+        if cursor_secret.len() < 32 {
+            return Err(ConfigError("CURSOR_SECRET must be at least 32 characters".into()));
+        }
+        let currency = crate::domain::Currency::parse(&get("STORE_CURRENCY").unwrap_or_else(|| "USD".into()))
+            .map_err(|e| ConfigError(format!("STORE_CURRENCY {e}")))?;
         Ok(Self {
+            cursor_secret,
+            currency,
             table_name,
             jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "storefront".into()),
             jwt_audience: get("JWT_AUDIENCE").unwrap_or_else(|| "storefront-api".into()),
@@ -53,7 +78,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        map.entry("CURSOR_SECRET".into()).or_insert_with(|| "c".repeat(32));
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -64,6 +90,13 @@ mod tests {
         let c = config(&[("TABLE_NAME", "t"), ("JWT_KEY_FILE", "k.json")]).unwrap();
         assert_eq!(c.jwt_issuer, "storefront");
         assert!(matches!(c.key_source, KeySource::File(_)));
+        assert_eq!(c.currency.as_str(), "USD");
+    }
+
+    #[test]
+    fn refuses_a_short_cursor_secret_and_a_bad_currency() {
+        assert!(config(&[("TABLE_NAME", "t"), ("JWT_KEY_FILE", "k"), ("CURSOR_SECRET", "short")]).is_err());
+        assert!(config(&[("TABLE_NAME", "t"), ("JWT_KEY_FILE", "k"), ("STORE_CURRENCY", "usd")]).is_err());
     }
 
     #[test]

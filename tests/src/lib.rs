@@ -14,6 +14,7 @@ use storefront::http::{ApiError, Response};
 use storefront::store::Store;
 
 pub const TEST_KID: &str = "test-key";
+pub const TEST_CURSOR_SECRET: &str = "test-cursor-secret-test-cursor-secret-0123";
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 
 /// The workspace root (for `events/`, `template.yaml`, …).
@@ -46,12 +47,7 @@ impl TestEnv {
         let store = Store::new(dynamodb_client(&endpoint), "storefront-test");
         store.ensure_table().await.expect("table created");
         let key = SigningKey::new(TEST_KID, TEST_SECRET).expect("valid test key");
-        let config = Config {
-            table_name: "storefront-test".into(),
-            jwt_issuer: "storefront".into(),
-            jwt_audience: "storefront-api".into(),
-            key_source: KeySource::Inline(KeyRing::single(key)),
-        };
+        let config = Config::new("storefront-test", KeySource::Inline(KeyRing::single(key)), TEST_CURSOR_SECRET);
         Self { app: App::new(config, store, Clock::system(), None), endpoint }
     }
 
@@ -150,4 +146,37 @@ pub fn event(name: &str, token: Option<&str>) -> Request {
         raw = raw.replace("REPLACE_WITH_ACCESS_TOKEN", token);
     }
     lambda_http::request::from_str(&raw).unwrap_or_else(|e| panic!("{} is not an HTTP API event: {e}", path.display()))
+}
+
+impl TestEnv {
+    /// A signed-in user with `role`, and their access token.
+    pub async fn user_token(&self, email: &str, role: storefront::domain::Role) -> String {
+        let email = storefront::domain::Email::parse(email).expect("a valid email");
+        let password = storefront::domain::Password::parse_new("a password for tests").expect("a valid password");
+        let name = storefront::domain::PersonName::parse("Test User").expect("a valid name");
+        let user = storefront::app::accounts::create_user(&self.app, email, &password, name, role)
+            .await
+            .expect("user created");
+        let tokens = self.app.tokens().await.expect("keys");
+        tokens.issue(&user, self.app.clock.now()).expect("a token").token
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.user_token("admin@example.com", storefront::domain::Role::Admin).await
+    }
+}
+
+/// A request with path parameters and query parameters, as API Gateway hands them over.
+pub fn routed(mut req: Request, path: &[(&str, &str)], query: &[(&str, &str)]) -> Request {
+    use lambda_http::RequestExt;
+    use std::collections::HashMap;
+    if !path.is_empty() {
+        let map: HashMap<String, String> = path.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        req = req.with_path_parameters(map);
+    }
+    if !query.is_empty() {
+        let map: HashMap<String, String> = query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        req = req.with_query_string_parameters(map);
+    }
+    req
 }

@@ -2,3 +2,4 @@
 //! and shapes the answer; the Lambda function for the endpoint is `http::serve(<handler>)`.
 
 pub mod accounts;
+pub mod catalog;

@@ -28,6 +28,16 @@ pub enum AppError {
     InvalidCredentials,
     #[error("too many failed login attempts")]
     TooManyAttempts { retry_after: i64 },
+    #[error("not found")]
+    NotFound { code: &'static str, detail: &'static str },
+    #[error("sku already used")]
+    SkuTaken,
+    #[error("stale version")]
+    VersionMismatch,
+    #[error("insufficient stock")]
+    InsufficientStock { available: i64 },
+    #[error("invalid cursor")]
+    InvalidCursor,
     /// Something that should not happen: the detail is logged, never shown.
     #[error("internal: {0}")]
     Internal(String),

@@ -4,4 +4,4 @@ mod passwords;
 mod tokens;
 
 pub use passwords::{hash_password, verify_against_nothing, verify_password};
-pub use tokens::{IssuedToken, KeyRing, Principal, SigningKey, TOKEN_TTL_SECONDS, TokenError, Tokens};
+pub use tokens::{IssuedToken, KeyRing, Principal, SigningKey, TOKEN_TTL_SECONDS, TokenError, Tokens, random_hex};

@@ -30,11 +30,8 @@ impl SigningKey {
 
     /// A fresh random key (256 bits of entropy, hex), e.g. for the local stack.
     pub fn generate(kid_prefix: &str) -> Self {
-        use argon2::password_hash::rand_core::{OsRng, RngCore};
-        let mut bytes = [0u8; 36];
-        OsRng.fill_bytes(&mut bytes);
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        Self { kid: format!("{kid_prefix}-{}", &hex[..8]), secret: hex[8..].to_owned() }
+        let random = random_hex(36);
+        Self { kid: format!("{kid_prefix}-{}", &random[..8]), secret: random[8..].to_owned() }
     }
 
     /// Parses the JSON form `{"kid": "...", "secret": "..."}` used by the key file and the secret.
@@ -64,6 +61,14 @@ impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SigningKey({}, <redacted>)", self.kid)
     }
+}
+
+/// `bytes` random bytes from the operating system, as hex.
+pub fn random_hex(bytes: usize) -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut buffer = vec![0u8; bytes];
+    OsRng.fill_bytes(&mut buffer);
+    buffer.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The current key (signs and verifies) and any previous ones (verify only, during rotation).

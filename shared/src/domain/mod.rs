@@ -4,6 +4,7 @@
 //! constructor that either returns a valid value or a [`Invalid`] message meant for a client.
 
 mod address;
+mod catalog;
 mod email;
 mod ids;
 mod text;
@@ -11,6 +12,10 @@ mod time;
 mod user;
 
 pub use address::{ADDRESS_FIELDS, Address, CountryCode};
+pub use catalog::{
+    CategorySlug, Currency, Description, Money, Product, ProductChange, ProductId, ProductName, SearchQuery, Sku,
+    Stock, StockDelta, index_prefixes, parse_price, search_text, search_words,
+};
 pub use email::Email;
 pub use ids::UserId;
 pub use text::{PersonName, Text};

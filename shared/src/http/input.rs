@@ -103,6 +103,49 @@ impl JsonBody {
         }
     }
 
+    /// A required integer field (a JSON number without a fraction), parsed by `parse`.
+    pub fn integer<T>(&mut self, field: &str, parse: impl FnOnce(i64) -> Result<T, Invalid>) -> Option<T> {
+        match self.take(field) {
+            None => {
+                self.error(field, "is required");
+                None
+            }
+            Some(value) => self.parse_integer(field, value, parse),
+        }
+    }
+
+    /// An optional integer field; `null` is refused.
+    pub fn optional_integer<T>(&mut self, field: &str, parse: impl FnOnce(i64) -> Result<T, Invalid>) -> Option<T> {
+        let value = self.take(field)?;
+        self.parse_integer(field, value, parse)
+    }
+
+    fn parse_integer<T>(
+        &mut self,
+        field: &str,
+        value: Value,
+        parse: impl FnOnce(i64) -> Result<T, Invalid>,
+    ) -> Option<T> {
+        match value.as_i64() {
+            Some(number) => parse(number).map_err(|e| self.error(field, e.0)).ok(),
+            None => {
+                self.error(field, "must be an integer");
+                None
+            }
+        }
+    }
+
+    /// An optional boolean field; `null` is refused.
+    pub fn optional_bool(&mut self, field: &str) -> Option<bool> {
+        match self.take(field)? {
+            Value::Bool(b) => Some(b),
+            _ => {
+                self.error(field, "must be true or false");
+                None
+            }
+        }
+    }
+
     /// A nullable object field: absent → `None`, `null` → `Some(None)`, an object → parsed by
     /// `parse`, which reads it as a nested [`JsonBody`] (its errors are reported with this
     /// field's name as a prefix).

@@ -3,11 +3,13 @@
 
 mod auth;
 mod input;
+mod params;
 mod problem;
 mod serve;
 
 pub use auth::{require_admin, require_user};
 pub use input::{JsonBody, MAX_BODY_BYTES};
+pub use params::{Query, cacheable_json, path_param};
 pub use problem::ApiError;
 pub use serve::{handle, init_logging, serve};
 
@@ -17,11 +19,27 @@ use serde::Serialize;
 
 /// A JSON response. Responses of the private API are never cached.
 pub fn json(status: u16, value: &impl Serialize) -> Result<Response<Body>, ApiError> {
+    json_with(status, value, None)
+}
+
+/// A JSON response with an `ETag` header (never cached by shared caches).
+pub fn json_with(status: u16, value: &impl Serialize, etag: Option<&str>) -> Result<Response<Body>, ApiError> {
     let body = serde_json::to_string(value).map_err(|e| ApiError::internal(format!("serialising a response: {e}")))?;
-    Response::builder()
+    let mut builder = Response::builder()
         .status(status)
         .header("content-type", "application/json")
+        .header("cache-control", "no-store");
+    if let Some(etag) = etag {
+        builder = builder.header("etag", etag);
+    }
+    builder.body(Body::Text(body)).map_err(|e| ApiError::internal(format!("building a response: {e}")))
+}
+
+/// 204 No Content.
+pub fn no_content() -> Result<Response<Body>, ApiError> {
+    Response::builder()
+        .status(204)
         .header("cache-control", "no-store")
-        .body(Body::Text(body))
+        .body(Body::Empty)
         .map_err(|e| ApiError::internal(format!("building a response: {e}")))
 }

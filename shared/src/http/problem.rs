@@ -124,7 +124,10 @@ impl From<AppError> for ApiError {
                 ApiError::new(409, "email_taken", "Email taken", "An account with this email already exists.")
             }
             AppError::InvalidCredentials => {
-                ApiError::new(401, "invalid_credentials", "Invalid credentials", "The email or password is wrong.")
+                let mut e =
+                    ApiError::new(401, "invalid_credentials", "Invalid credentials", "The email or password is wrong.");
+                e.bearer_error = Some(None);
+                e
             }
             AppError::TooManyAttempts { retry_after } => {
                 let mut e = ApiError::new(
@@ -136,6 +139,26 @@ impl From<AppError> for ApiError {
                 e.retry_after = Some(retry_after);
                 e
             }
+            AppError::NotFound { code, detail } => ApiError::not_found(code, detail),
+            AppError::SkuTaken => ApiError::new(409, "sku_taken", "SKU taken", "Another product already has this SKU."),
+            AppError::VersionMismatch => ApiError::new(
+                412,
+                "version_mismatch",
+                "Version mismatch",
+                "The product has changed since the ETag in If-Match; fetch it again.",
+            ),
+            AppError::InsufficientStock { available } => ApiError::new(
+                409,
+                "insufficient_stock",
+                "Insufficient stock",
+                format!("Only {available} units are in stock; stock cannot go below zero."),
+            ),
+            AppError::InvalidCursor => ApiError::new(
+                400,
+                "invalid_cursor",
+                "Invalid cursor",
+                "The cursor is not one this query returned; start again without it.",
+            ),
             AppError::Internal(detail) => ApiError::internal(detail),
         }
     }

@@ -4,9 +4,13 @@
 //! docs/data-model.md documents each access pattern with its key, index and cost.
 
 mod admin;
+mod catalog;
+mod page;
 pub mod schema;
 mod users;
 
+pub use catalog::{CategoryCount, Listing, StockOutcome, WriteOutcome};
+pub use page::{Page, Position};
 pub use users::{Credentials, LoginAttempt, ProfileChange};
 
 use aws_sdk_dynamodb::Client;
@@ -37,6 +41,40 @@ impl StoreError {
             other => format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(other)),
         };
         Self::Backend { operation, detail }
+    }
+}
+
+/// Sends a TransactWriteItems, retrying (up to 3 more times, with a short pause) when DynamoDB
+/// cancels it only because another transaction was touching the same items at that moment.
+pub(crate) async fn transact_with_retry(
+    client: &Client,
+    items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+) -> Result<
+    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput,
+    SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        aws_sdk_dynamodb::config::http::HttpResponse,
+    >,
+> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    let mut attempt = 0u64;
+    loop {
+        let result = client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+        let conflict = match &result {
+            Err(err) => match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
+                    let codes: Vec<&str> = cancel.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
+                    codes.contains(&"TransactionConflict") && !codes.contains(&"ConditionalCheckFailed")
+                }
+                _ => false,
+            },
+            Ok(_) => false,
+        };
+        if !conflict || attempt == 3 {
+            return result;
+        }
+        attempt += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
     }
 }
 

@@ -21,8 +21,9 @@ pub const SK: &str = "sk";
 pub const TTL: &str = "expiresAt";
 pub const GSI1: &str = "gsi1";
 pub const GSI2: &str = "gsi2";
+pub const GSI3: &str = "gsi3";
 
-/// The table: string keys `pk`/`sk`, two overloaded GSIs, TTL on `expiresAt`.
+/// The table: string keys `pk`/`sk`, three overloaded GSIs, TTL on `expiresAt`.
 /// docs/data-model.md lists what lives where.
 pub fn table_spec() -> TableSpec {
     TableSpec {
@@ -31,6 +32,7 @@ pub fn table_spec() -> TableSpec {
         indexes: vec![
             IndexSpec { name: GSI1, partition_key: "gsi1pk", sort_key: "gsi1sk" },
             IndexSpec { name: GSI2, partition_key: "gsi2pk", sort_key: "gsi2sk" },
+            IndexSpec { name: GSI3, partition_key: "gsi3pk", sort_key: "gsi3sk" },
         ],
         ttl_attribute: TTL,
     }

@@ -123,13 +123,7 @@ impl Store {
                 .map_err(|e| StoreError::Backend { operation: "TransactWriteItems", detail: e.to_string() })?;
             Ok(TransactWriteItem::builder().put(put).build())
         };
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(put(profile)?)
-            .transact_items(put(credentials)?)
-            .send()
-            .await;
+        let result = super::transact_with_retry(&self.client, vec![put(profile)?, put(credentials)?]).await;
         match result {
             Ok(_) => Ok(true),
             Err(err) => {

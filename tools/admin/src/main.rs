@@ -47,12 +47,8 @@ async fn grant_admin(email: &str) -> Result<String, String> {
     let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set".to_owned())?;
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
     let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone());
-    let config = Config {
-        table_name: table,
-        jwt_issuer: String::new(),
-        jwt_audience: String::new(),
-        key_source: KeySource::File("unused".into()),
-    };
+    // grant-admin touches neither tokens nor cursors.
+    let config = Config::new(table, KeySource::File("unused".into()), "");
     let app = App::new(config, store, Clock::system(), Some(sdk));
     match accounts::grant_admin(&app, &email).await {
         Ok(Some(user)) => Ok(format!("{} ({}) is now an admin", user.email, user.id)),

@@ -4,7 +4,8 @@
 //!    under the data directory;
 //! 2. the table, created from the same definition `template.yaml` declares, if missing;
 //! 3. a JWT signing key under the data directory, if missing;
-//! 4. the admin account from `STOREFRONT_ADMIN_EMAIL` / `STOREFRONT_ADMIN_PASSWORD` (idempotent);
+//! 4. the admin account from `STOREFRONT_ADMIN_EMAIL` / `STOREFRONT_ADMIN_PASSWORD` (idempotent),
+//!    and a demo catalog (tools/local/demo-catalog.json) when the catalog is empty;
 //! 5. every function behind `cargo lambda watch`, with API Gateway's paths, on
 //!    `127.0.0.1:$STOREFRONT_PORT`;
 //!
@@ -13,11 +14,14 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use storefront::app::catalog::{self, NewProduct};
 use storefront::app::{App, AppError, accounts};
 use storefront::auth::{KeyRing, SigningKey};
 use storefront::clock::Clock;
 use storefront::config::{Config, KeySource};
-use storefront::domain::{Email, Password, PersonName, Role};
+use storefront::domain::{
+    CategorySlug, Description, Email, Password, PersonName, ProductName, Role, Sku, Stock, parse_price,
+};
 use storefront::store::Store;
 use tokio::process::{Child, Command};
 
@@ -94,17 +98,14 @@ async fn run() -> Result<(), Error> {
 
     let key_file = data_dir.join("jwt-key.json");
     let key = signing_key(&key_file)?;
-    let config = Config {
-        table_name: settings.table.clone(),
-        jwt_issuer: "storefront".into(),
-        jwt_audience: "storefront-api".into(),
-        key_source: KeySource::Inline(KeyRing::single(key)),
-    };
+    let cursor_secret = cursor_secret(&data_dir.join("cursor-secret"))?;
+    let config = Config::new(settings.table.clone(), KeySource::Inline(KeyRing::single(key)), cursor_secret.clone());
     let app = App::new(config, store, Clock::system(), None);
     seed_admin(&app, &settings).await?;
+    seed_catalog(&app).await?;
 
     let env_file = data_dir.join("functions.env");
-    write_env_file(&env_file, &settings, &dynamodb, &key_file)?;
+    write_env_file(&env_file, &settings, &dynamodb, &key_file, &cursor_secret)?;
     step(&format!("starting the functions with cargo lambda watch on port {}", settings.port));
     let mut watch = Command::new("cargo")
         .args(["lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port"])
@@ -163,6 +164,18 @@ fn signing_key(path: &Path) -> Result<SigningKey, Error> {
     Ok(key)
 }
 
+/// Reads the local cursor-signing secret, or creates one.
+fn cursor_secret(path: &Path) -> Result<String, Error> {
+    if let Ok(existing) = std::fs::read_to_string(path)
+        && existing.trim().len() >= 32
+    {
+        return Ok(existing.trim().to_owned());
+    }
+    let secret = storefront::auth::random_hex(32);
+    write_private(path, &secret)?;
+    Ok(secret)
+}
+
 fn write_private(path: &Path, contents: &str) -> Result<(), Error> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -188,10 +201,42 @@ async fn seed_admin(app: &App, settings: &Settings) -> Result<(), Error> {
     Ok(())
 }
 
-fn write_env_file(path: &Path, settings: &Settings, dynamodb: &str, key_file: &Path) -> Result<(), Error> {
+/// Fills an empty catalog with the demo products, so there is something to browse.
+async fn seed_catalog(app: &App) -> Result<(), Error> {
+    if !app.store.catalog_is_empty().await? {
+        step("catalog has products; not seeding the demo catalog");
+        return Ok(());
+    }
+    let demo: Vec<serde_json::Value> = serde_json::from_str(include_str!("../demo-catalog.json"))?;
+    for entry in &demo {
+        let text = |field: &str| entry[field].as_str().unwrap_or_default().to_owned();
+        let number = |field: &str| entry[field].as_i64().unwrap_or(-1);
+        let product = NewProduct {
+            sku: Sku::parse(&text("sku"))?,
+            name: ProductName::parse(&text("name"))?,
+            description: Description::parse(&text("description"))?,
+            price_cents: parse_price(number("priceCents"))?,
+            category: CategorySlug::parse(&text("category"))?,
+            stock: Stock::parse(number("stock"))?,
+            active: true,
+        };
+        catalog::create(app, product).await.map_err(|e| format!("seeding {}: {e}", text("sku")))?;
+    }
+    step(&format!("seeded the demo catalog ({} products)", demo.len()));
+    Ok(())
+}
+
+fn write_env_file(
+    path: &Path,
+    settings: &Settings,
+    dynamodb: &str,
+    key_file: &Path,
+    cursor_secret: &str,
+) -> Result<(), Error> {
     let contents = format!(
-        "TABLE_NAME={}\nJWT_KEY_FILE={}\nAWS_ENDPOINT_URL_DYNAMODB={dynamodb}\nAWS_ACCESS_KEY_ID=local\n\
-         AWS_SECRET_ACCESS_KEY=local\nAWS_REGION=us-east-1\nLOG_LEVEL={}\n",
+        "TABLE_NAME={}\nJWT_KEY_FILE={}\nCURSOR_SECRET={cursor_secret}\nSTORE_CURRENCY=USD\n\
+         AWS_ENDPOINT_URL_DYNAMODB={dynamodb}\nAWS_ACCESS_KEY_ID=local\nAWS_SECRET_ACCESS_KEY=local\n\
+         AWS_REGION=us-east-1\nLOG_LEVEL={}\n",
         settings.table,
         key_file.display(),
         settings.log_level

@@ -1,0 +1,503 @@
+//! The catalog: products, their fields' rules, stock arithmetic and word-prefix search.
+
+use super::{Invalid, Text, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+use ulid::Ulid;
+
+/// A product's id (a ULID).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ProductId(Ulid);
+
+impl ProductId {
+    pub fn new() -> Self {
+        Self(Ulid::new())
+    }
+
+    /// `None` for anything that is not a product id (callers answer 404, not 422).
+    pub fn parse(raw: &str) -> Option<Self> {
+        Ulid::from_str(raw).ok().map(Self)
+    }
+}
+
+impl Default for ProductId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TryFrom<String> for ProductId {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value).ok_or_else(|| format!("not a product id: {value}"))
+    }
+}
+
+impl From<ProductId> for String {
+    fn from(value: ProductId) -> Self {
+        value.0.to_string()
+    }
+}
+
+impl fmt::Display for ProductId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+macro_rules! string_newtype {
+    ($name:ident) => {
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = Invalid;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+    };
+}
+
+/// A stock-keeping unit: `[A-Za-z0-9_-]{1,64}`. Unique across the catalog, ignoring case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Sku(String);
+string_newtype!(Sku);
+
+impl Sku {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let ok =
+            (1..=64).contains(&raw.len()) && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if ok { Ok(Self(raw.to_owned())) } else { Err(Invalid::new("must be 1 to 64 of A-Z, a-z, 0-9, _ and -")) }
+    }
+
+    /// The form uniqueness is decided on: `wm-100` and `WM-100` are one SKU.
+    pub fn unique_key(&self) -> String {
+        self.0.to_ascii_uppercase()
+    }
+}
+
+/// A category slug: `[a-z0-9-]{1,50}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CategorySlug(String);
+string_newtype!(CategorySlug);
+
+impl CategorySlug {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let ok = (1..=50).contains(&raw.len())
+            && raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if ok { Ok(Self(raw.to_owned())) } else { Err(Invalid::new("must be 1 to 50 of a-z, 0-9 and -")) }
+    }
+
+    /// The name shown for a category: its slug in words, capitalised (`home-office` → `Home office`).
+    pub fn display_name(&self) -> String {
+        let words = self.0.split('-').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+        let mut chars = words.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => self.0.clone(),
+        }
+    }
+}
+
+/// A product name: 1–200 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProductName(Text);
+
+impl ProductName {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        Text::parse(raw, 1, 200).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+/// A product description: up to 5,000 characters; line breaks and tabs allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Description(String);
+
+impl Description {
+    pub const MAX_CHARS: usize = 5000;
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let text = raw.trim();
+        if text.chars().count() > Self::MAX_CHARS {
+            return Err(Invalid::new("must be at most 5000 characters"));
+        }
+        if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+            return Err(Invalid::new("must not contain control characters"));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An amount of money in the store currency's minor units (cents). Never a float.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Money(i64);
+
+impl Money {
+    pub const ZERO: Money = Money(0);
+
+    pub fn from_cents(cents: i64) -> Self {
+        Self(cents)
+    }
+
+    pub fn cents(self) -> i64 {
+        self.0
+    }
+}
+
+/// A catalog price: 0 to 100,000,000 cents.
+pub fn parse_price(cents: i64) -> Result<Money, Invalid> {
+    if (0..=100_000_000).contains(&cents) {
+        Ok(Money(cents))
+    } else {
+        Err(Invalid::new("must be an integer from 0 to 100000000"))
+    }
+}
+
+/// Units on hand: 0 to 1,000,000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Stock(i64);
+
+impl Stock {
+    pub const MAX: i64 = 1_000_000;
+
+    pub fn parse(units: i64) -> Result<Self, Invalid> {
+        if (0..=Self::MAX).contains(&units) {
+            Ok(Self(units))
+        } else {
+            Err(Invalid::new("must be an integer from 0 to 1000000"))
+        }
+    }
+
+    pub fn units(self) -> i64 {
+        self.0
+    }
+}
+
+/// A change of stock by an admin: non-zero, at most 1,000,000 either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StockDelta(i64);
+
+impl StockDelta {
+    pub fn parse(delta: i64) -> Result<Self, Invalid> {
+        if delta != 0 && (-Stock::MAX..=Stock::MAX).contains(&delta) {
+            Ok(Self(delta))
+        } else {
+            Err(Invalid::new("must be a non-zero integer from -1000000 to 1000000"))
+        }
+    }
+
+    pub fn units(self) -> i64 {
+        self.0
+    }
+}
+
+/// A currency code: three upper-case letters (`USD`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency(String);
+string_newtype!(Currency);
+
+impl Currency {
+    pub fn usd() -> Self {
+        Self("USD".into())
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        if raw.len() == 3 && raw.chars().all(|c| c.is_ascii_uppercase()) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(Invalid::new("must be an ISO 4217 code such as USD"))
+        }
+    }
+}
+
+/// A product as stored and shown. `version` grows by one with every change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Product {
+    pub id: ProductId,
+    pub sku: Sku,
+    pub name: ProductName,
+    pub description: Description,
+    pub price_cents: Money,
+    pub currency: Currency,
+    pub category: CategorySlug,
+    pub stock: Stock,
+    pub active: bool,
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Product {
+    /// The entity tag of this version: strong, changes with every write.
+    pub fn etag(&self) -> String {
+        format!("\"{}-v{}\"", self.id, self.version)
+    }
+
+    /// The version an `If-Match` value names, if it names this product at all.
+    pub fn version_in_etag(&self, etag: &str) -> Option<i64> {
+        let inner = etag.trim().strip_prefix('"')?.strip_suffix('"')?;
+        let (id, version) = inner.rsplit_once("-v")?;
+        if id != self.id.to_string() {
+            return None;
+        }
+        version.parse().ok()
+    }
+}
+
+/// A change to a product; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProductChange {
+    pub sku: Option<Sku>,
+    pub name: Option<ProductName>,
+    pub description: Option<Description>,
+    pub price_cents: Option<Money>,
+    pub category: Option<CategorySlug>,
+    pub stock: Option<Stock>,
+    pub active: Option<bool>,
+}
+
+impl ProductChange {
+    /// The product after the change, one version on. `None` if nothing would change.
+    pub fn apply(&self, product: &Product, now: Timestamp) -> Option<Product> {
+        let mut next = product.clone();
+        if let Some(v) = &self.sku {
+            next.sku = v.clone();
+        }
+        if let Some(v) = &self.name {
+            next.name = v.clone();
+        }
+        if let Some(v) = &self.description {
+            next.description = v.clone();
+        }
+        if let Some(v) = self.price_cents {
+            next.price_cents = v;
+        }
+        if let Some(v) = &self.category {
+            next.category = v.clone();
+        }
+        if let Some(v) = self.stock {
+            next.stock = v;
+        }
+        if let Some(v) = self.active {
+            next.active = v;
+        }
+        if next == *product {
+            return None;
+        }
+        next.version = product.version + 1;
+        next.updated_at = now;
+        Some(next)
+    }
+}
+
+/// The words of a text for search: maximal runs of letters and digits, lower-cased.
+pub fn search_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+}
+
+/// How many leading characters of a word key the search index.
+pub const INDEX_PREFIX_CHARS: usize = 3;
+/// At most this many distinct prefixes of one name are indexed (a transaction holds 100 items).
+pub const MAX_INDEXED_PREFIXES: usize = 30;
+
+fn prefix(word: &str) -> String {
+    word.chars().take(INDEX_PREFIX_CHARS).collect()
+}
+
+/// The index keys of a product name: the first three characters of each word (the whole
+/// word if shorter), distinct, at most [`MAX_INDEXED_PREFIXES`] of them in order of appearance.
+pub fn index_prefixes(name: &str) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    search_words(name).iter().map(|w| prefix(w)).filter(|p| seen.insert(p.clone())).take(MAX_INDEXED_PREFIXES).collect()
+}
+
+/// The text a search filters on: every word, each preceded by a space, so that `" mou"` is found
+/// in it exactly when some word starts with `mou`.
+pub fn search_text(name: &str) -> String {
+    search_words(name).iter().map(|w| format!(" {w}")).collect()
+}
+
+/// A search: one or more words, each of which must start a word of the product's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    words: Vec<String>,
+}
+
+impl SearchQuery {
+    pub const MAX_CHARS: usize = 100;
+
+    /// `Ok(None)` for a blank query (no search).
+    pub fn parse(raw: &str) -> Result<Option<Self>, Invalid> {
+        if raw.chars().count() > Self::MAX_CHARS {
+            return Err(Invalid::new("must be at most 100 characters"));
+        }
+        let mut words = search_words(raw);
+        words.sort();
+        words.dedup();
+        Ok((!words.is_empty()).then_some(Self { words }))
+    }
+
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    /// Whether a name matches: every query word starts some word of the name.
+    pub fn matches(&self, name: &str) -> bool {
+        let words = search_words(name);
+        self.words.iter().all(|q| words.iter().any(|w| w.starts_with(q.as_str())))
+    }
+
+    /// The index key to look up, if one can serve this query: the prefix of its longest word,
+    /// when that word is at least [`INDEX_PREFIX_CHARS`] long. Shorter queries are answered by
+    /// filtering the listing instead.
+    pub fn index_key(&self) -> Option<String> {
+        let longest = self.words.iter().max_by_key(|w| w.chars().count())?;
+        (longest.chars().count() >= INDEX_PREFIX_CHARS).then(|| prefix(longest))
+    }
+
+    /// Canonical text of the query, for cursors.
+    pub fn canonical(&self) -> String {
+        self.words.join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn skus_are_unique_ignoring_case() {
+        assert_eq!(Sku::parse("wm-100").unwrap().unique_key(), Sku::parse("WM-100").unwrap().unique_key());
+        assert!(Sku::parse("").is_err());
+        assert!(Sku::parse("has space").is_err());
+        assert!(Sku::parse(&"x".repeat(65)).is_err());
+        assert!(Sku::parse(&"x".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn category_slugs_and_their_names() {
+        assert_eq!(CategorySlug::parse("home-office").unwrap().display_name(), "Home office");
+        assert!(CategorySlug::parse("Home").is_err());
+        assert!(CategorySlug::parse("").is_err());
+        assert!(CategorySlug::parse(&"a".repeat(51)).is_err());
+    }
+
+    #[test]
+    fn prices_stock_and_deltas_have_bounds() {
+        assert!(parse_price(-1).is_err() && parse_price(100_000_001).is_err());
+        assert!(parse_price(0).is_ok() && parse_price(100_000_000).is_ok());
+        assert!(Stock::parse(-1).is_err() && Stock::parse(1_000_001).is_err());
+        assert!(StockDelta::parse(0).is_err() && StockDelta::parse(-1_000_001).is_err());
+        assert!(StockDelta::parse(-3).is_ok());
+    }
+
+    #[test]
+    fn word_prefix_search_is_case_insensitive() {
+        let q = SearchQuery::parse("wire MOU").unwrap().unwrap();
+        assert!(q.matches("Wireless Mouse"));
+        assert!(q.matches("Mouse, wireless (black)"));
+        assert!(!q.matches("Wired keyboard"));
+        assert!(!q.matches("Haywire Mouse"), "words must start with the query word");
+        assert_eq!(q.index_key().as_deref(), Some("wir"));
+        assert_eq!(SearchQuery::parse("  ").unwrap(), None);
+        assert_eq!(SearchQuery::parse("tv").unwrap().unwrap().index_key(), None);
+    }
+
+    #[test]
+    fn the_index_holds_each_words_prefix_once() {
+        assert_eq!(index_prefixes("Wireless Mouse, wireless dock"), ["wir", "mou", "doc"]);
+        assert_eq!(search_text("USB-C Hub"), " usb c hub");
+        assert!(
+            index_prefixes(&(0..50).map(|i| format!("w{i:03}")).collect::<Vec<_>>().join(" ")).len()
+                <= MAX_INDEXED_PREFIXES
+        );
+    }
+
+    #[test]
+    fn etags_name_the_product_and_its_version() {
+        let p = sample();
+        assert_eq!(p.version_in_etag(&p.etag()), Some(p.version));
+        assert_eq!(p.version_in_etag("\"01ARZ3NDEKTSV4RRFFQ69G5FAV-v1\""), None);
+        assert_eq!(p.version_in_etag("garbage"), None);
+    }
+
+    #[test]
+    fn a_change_bumps_the_version_only_when_something_changes() {
+        let p = sample();
+        let same = ProductChange { name: Some(p.name.clone()), ..Default::default() };
+        assert!(same.apply(&p, p.updated_at).is_none());
+        let cheaper = ProductChange { price_cents: Some(Money::from_cents(100)), ..Default::default() };
+        let next = cheaper.apply(&p, Timestamp::from_unix_millis(5)).unwrap();
+        assert_eq!((next.version, next.price_cents.cents()), (2, 100));
+    }
+
+    fn sample() -> Product {
+        Product {
+            id: ProductId::new(),
+            sku: Sku::parse("WM-100").unwrap(),
+            name: ProductName::parse("Wireless Mouse").unwrap(),
+            description: Description::default(),
+            price_cents: Money::from_cents(2499),
+            currency: Currency::parse("USD").unwrap(),
+            category: CategorySlug::parse("electronics").unwrap(),
+            stock: Stock::parse(3).unwrap(),
+            active: true,
+            version: 1,
+            created_at: Timestamp::from_unix_millis(0),
+            updated_at: Timestamp::from_unix_millis(0),
+        }
+    }
+
+    proptest! {
+        /// A name is always found by any of its words, or any prefix of them, in any case.
+        #[test]
+        fn a_name_is_found_by_prefixes_of_its_own_words(name in "[A-Za-z0-9 ,.-]{1,60}", cut in 1usize..10, pick in 0usize..20) {
+            let words = search_words(&name);
+            prop_assume!(!words.is_empty());
+            let word = &words[pick % words.len()];
+            let query: String = word.chars().take(cut).collect::<String>().to_uppercase();
+            let q = SearchQuery::parse(&query).unwrap().unwrap();
+            prop_assert!(q.matches(&name));
+            // The index can serve it: the query's key is one of the name's indexed prefixes.
+            if let Some(key) = q.index_key() {
+                prop_assert!(index_prefixes(&name).contains(&key) || index_prefixes(&name).len() == MAX_INDEXED_PREFIXES);
+            }
+            // And the filter text agrees with `matches`.
+            let needle = format!(" {}", q.words()[0]);
+            prop_assert!(search_text(&name).contains(&needle));
+        }
+    }
+}
