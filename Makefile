@@ -39,8 +39,8 @@ test-tools: $(VENV)/.test-tools
 # ---------------------------------------------------------------- run
 
 run: tools ## serve the whole API on http://127.0.0.1:$${STOREFRONT_PORT:-9000}, with demo data
-	@echo "==> building storefront (debug)"
-	@cargo build --workspace --bins --quiet
+	@echo "==> building storefront (debug; the first build takes a few minutes)"
+	@cargo build --workspace --bins
 	@./target/debug/storefront-local
 
 reset: ## wipe local data (.local/): the table, the signing key, the seeded accounts

@@ -405,3 +405,21 @@ async fn admin_is_granted_only_outside_the_api_and_shows_in_new_tokens() {
     let nobody = storefront::domain::Email::parse("nobody@example.com").unwrap();
     assert!(storefront::app::accounts::grant_admin(&env.app, &nobody).await.unwrap().is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_storage_failure_is_a_500_problem_that_leaks_nothing() {
+    let env = TestEnv::start().await;
+    // The same app, pointed at a table that does not exist: every DynamoDB call fails.
+    let broken = storefront::store::Store::new(storefront_tests::dynamodb_client(&env.endpoint), "no-such-table");
+    let config = env.app.config.clone();
+    let app = storefront::app::App::new(config, broken, storefront::clock::Clock::system(), None);
+    let body = json!({"email": "ada@example.com", "password": PASSWORD});
+    let answer: Answer =
+        storefront::http::handle(&app, request("POST", "/auth/login", Some(&body), None), login).await.into();
+    answer.problem(500, "internal");
+    let text = answer.body.to_string();
+    for secret in ["no-such-table", "ResourceNotFound", "dynamodb", "UpdateItem"] {
+        assert!(!text.contains(secret), "the answer leaks {secret}: {text}");
+    }
+    assert_eq!(answer.body["requestId"].as_str(), answer.header("x-request-id"));
+}

@@ -423,3 +423,40 @@ async fn stock_never_goes_below_zero() {
     shop.adjust(&id(&p), 1_000_001).await.problem(422, "validation_failed");
     shop.adjust("01ARZ3NDEKTSV4RRFFQ69G5FAV", 1).await.problem(404, "product_not_found");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_results_page_like_listings_each_match_once() {
+    let shop = Shop::open().await;
+    for i in 0..7 {
+        shop.product(&format!("L-{i}"), &format!("Lamp {i}"), if i % 2 == 0 { "even" } else { "odd" }, 1).await;
+        shop.product(&format!("C-{i}"), &format!("Chair {i}"), "even", 1).await;
+    }
+    let lamps = shop.walk(&[("q", "lamp"), ("limit", "2")]).await;
+    assert_eq!(lamps, (0..7).rev().map(|i| format!("Lamp {i}")).collect::<Vec<_>>());
+    let even_lamps = shop.walk(&[("q", "lam"), ("category", "even"), ("limit", "1")]).await;
+    assert_eq!(even_lamps, ["Lamp 6", "Lamp 4", "Lamp 2", "Lamp 0"]);
+    let short = shop.walk(&[("q", "la"), ("limit", "3")]).await;
+    assert_eq!(short.len(), 7, "short-word search pages through the listing: {short:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_query_parameters_are_refused_not_ignored() {
+    let shop = Shop::open().await;
+    let answer = shop.list(&[("categry", "books"), ("limit", "5")]).await;
+    answer.problem(422, "validation_failed");
+    assert_eq!(answer.error_fields(), ["categry"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn if_match_accepts_a_star_and_lists_of_tags() {
+    let shop = Shop::open().await;
+    let p = shop.product("A", "Alpha", "x", 1).await;
+    let star = shop.patch(&id(&p), json!({"priceCents": 7}), Some("*")).await;
+    assert_eq!((star.status, star.body["version"].as_i64()), (200, Some(2)));
+    let list = format!("\"stale\", \"{}-v2\"", id(&p));
+    let listed = shop.patch(&id(&p), json!({"priceCents": 8}), Some(&list)).await;
+    assert_eq!(listed.status, 200, "{list}: {:#}", listed.body);
+    shop.patch(&id(&p), json!({"priceCents": 9}), Some(&format!("W/\"{}-v3\"", id(&p))))
+        .await
+        .problem(412, "version_mismatch");
+}

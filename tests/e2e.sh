@@ -122,6 +122,35 @@ check "an admin edit with the current ETag is 200" test "$status" = 200 -a "$(js
 call POST /products '{"sku":"X-1","name":"X","priceCents":1,"category":"x","stock":1}' "$token"
 check "a customer creating a product is 403 forbidden" test "$status" = 403 -a "$(json "['code']")" = forbidden
 
+echo "--- cart and checkout"
+call POST /discounts '{"code":"welcome10","percentOff":10}' "$admin"
+check "an admin creates a discount" test "$status" = 201 -a "$(json "['code']")" = WELCOME10
+check "a discount conforms to openapi's Discount" conforms Discount
+call PUT "/cart/items/$mouse" '{"quantity":2}' "$token"
+check "a customer puts 2 mice in the cart" test "$status" = 200 -a "$(json "['items'][0]['quantity']")" = 2
+check "the cart conforms to openapi's Cart" conforms Cart
+order_body='{"shippingAddress":{"name":"Grace Hopper","line1":"1 Navy Way","city":"Arlington","postalCode":"22202","country":"US"},"shippingMethod":"standard","discountCode":"WELCOME10"}'
+call POST /checkout/quote "$order_body" "$token"
+check "the quote prices the cart with the discount" test "$status" = 200 -a "$(json "['subtotalCents']")" = 3998 -a "$(json "['discountCents']")" = 400
+check "the quote conforms to openapi's Quote" conforms Quote
+quoted_total=$(json "['totalCents']")
+call POST /orders "$order_body" "$token" "idempotency-key: e2e-order-1"
+check "placing the order answers 201 pending_payment" test "$status" = 201 -a "$(json "['status']")" = pending_payment
+check "the order conforms to openapi's Order" conforms Order
+check "the order total is the quoted total" test "$(json "['totalCents']")" = "$quoted_total"
+first_order=$body
+call POST /orders "$order_body" "$token" "idempotency-key: e2e-order-1"
+check "replaying the same key and body answers the same order" test "$status" = 201 -a "$body" = "$first_order"
+call POST /orders "$order_body" "$token"
+check "an order without Idempotency-Key is 400" test "$status" = 400 -a "$(json "['code']")" = idempotency_key_required
+call GET /orders "" "$token"
+check "the customer's orders list the one order" test "$status" = 200 -a "$(json "['items'].__len__()")" = 1
+check "the order list conforms to openapi's OrderList" conforms OrderList
+call GET "/products/$mouse"
+check "the order took 2 mice from stock" test "$(json "['stock']")" = 178
+call GET /cart "" "$token"
+check "the order emptied the cart" test "$(json "['items'].__len__()")" = 0
+
 echo "--- stopping it with Ctrl-C"
 group=$pid
 running_before=$(pgrep -f -- "$data/local" | wc -l)

@@ -86,3 +86,149 @@ async fn the_catalog_sample_events_drive_their_functions() {
     assert_eq!(env.call(archive_product, with_id("archive-product")).await.status, 204);
     env.call(get_product, with_id("get-product")).await.problem(404, "product_not_found");
 }
+
+/// Drives every function through the paths that need the most of DynamoDB, records what each
+/// call needed, and compares it with what template.yaml grants that function: no function may
+/// be refused in AWS (dynoxide has no IAM), and none may hold a permission it never uses.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
+    use std::collections::{BTreeMap, BTreeSet};
+    use storefront::api::catalog::*;
+    let env = TestEnv::start().await;
+    let admin = env.admin_token().await;
+    env.recorder.take();
+    let mut used: BTreeMap<&str, BTreeSet<(String, String)>> = BTreeMap::new();
+    macro_rules! run {
+        ($binary:literal, $handler:expr, $req:expr) => {{
+            let answer = env.call($handler, $req).await;
+            used.entry($binary).or_default().extend(env.recorder.take());
+            answer
+        }};
+    }
+    let json_req = |method: &str, path: &str, body: serde_json::Value, token: Option<&str>| {
+        storefront_tests::request(method, path, Some(&body), token)
+    };
+
+    run!("register", register, event("register", None));
+    let token = run!("login", login, event("login", None)).body["accessToken"].as_str().unwrap().to_owned();
+    run!(
+        "login",
+        login,
+        json_req(
+            "POST",
+            "/auth/login",
+            serde_json::json!({"email": "ada@example.com", "password": "wrong password"}),
+            None
+        )
+    );
+    run!("get-me", get_me, event("get-me", Some(&token)));
+    run!("update-me", update_me, event("update-me", Some(&token)));
+    run!("update-me", update_me, json_req("PATCH", "/me", serde_json::json!({}), Some(&token)));
+
+    let created = run!("create-product", create_product, event("create-product", Some(&admin)));
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let routed = |req, id: &str| storefront_tests::routed(req, &[("id", id)], &[]);
+    run!("list-products", list_products, event("list-products", None));
+    run!(
+        "list-products",
+        list_products,
+        storefront_tests::routed(
+            storefront_tests::request("GET", "/products", None, None),
+            &[],
+            &[("category", "electronics")]
+        )
+    );
+    run!("get-product", get_product, routed(storefront_tests::request("GET", "/p", None, None), &id));
+    run!("list-categories", list_categories, event("list-categories", None));
+    let change = serde_json::json!({"sku": "WM-200", "name": "Silent Rodent", "category": "peripherals"});
+    let updated = run!("update-product", update_product, routed(json_req("PATCH", "/p", change, Some(&admin)), &id));
+    assert_eq!(updated.status, 200, "{:#}", updated.body);
+    run!(
+        "adjust-stock",
+        adjust_stock,
+        routed(json_req("POST", "/p", serde_json::json!({"delta": 1}), Some(&admin)), &id)
+    );
+    run!(
+        "admin-get-product",
+        admin_get_product,
+        routed(storefront_tests::request("GET", "/p", None, Some(&admin)), &id)
+    );
+    run!(
+        "admin-list-products",
+        admin_list_products,
+        storefront_tests::request("GET", "/admin/products", None, Some(&admin))
+    );
+
+    {
+        use storefront::api::orders::*;
+        let cart_item = |method: &str, body: Option<serde_json::Value>| {
+            let req = storefront_tests::request(method, "/cart/items/x", body.as_ref(), Some(&token));
+            storefront_tests::routed(req, &[("productId", &id)], &[])
+        };
+        let second =
+            serde_json::json!({"sku": "SECOND", "name": "Second", "priceCents": 5, "category": "x", "stock": 5});
+        let second = run!("create-product", create_product, json_req("POST", "/products", second, Some(&admin)));
+        let second_id = second.body["id"].as_str().unwrap().to_owned();
+        let put_second = storefront_tests::routed(
+            json_req("PUT", "/cart/items/x", serde_json::json!({"quantity": 1}), Some(&token)),
+            &[("productId", &second_id)],
+            &[],
+        );
+        run!("put-cart-item", put_cart_item, put_second);
+        run!("put-cart-item", put_cart_item, cart_item("PUT", Some(serde_json::json!({"quantity": 2}))));
+        run!("delete-cart-item", delete_cart_item, cart_item("DELETE", None));
+        run!("clear-cart", clear_cart, storefront_tests::request("DELETE", "/cart", None, Some(&token)));
+        run!("put-cart-item", put_cart_item, cart_item("PUT", Some(serde_json::json!({"quantity": 1}))));
+        run!("get-cart", get_cart, storefront_tests::request("GET", "/cart", None, Some(&token)));
+        let discount = serde_json::json!({"code": "TENOFF", "amountOffCents": 10});
+        run!("create-discount", create_discount, json_req("POST", "/discounts", discount, Some(&admin)));
+        run!("list-discounts", list_discounts, storefront_tests::request("GET", "/discounts", None, Some(&admin)));
+        let on = storefront_tests::routed(
+            json_req("PATCH", "/d", serde_json::json!({"active": true}), Some(&admin)),
+            &[("code", "TENOFF")],
+            &[],
+        );
+        run!("update-discount", update_discount, on);
+        let checkout = |country: &str| {
+            serde_json::json!({"shippingAddress": {"name": "A", "line1": "B", "city": "C", "postalCode": "D", "country": country},
+                "shippingMethod": "standard", "discountCode": "TENOFF"})
+        };
+        run!("quote", quote, json_req("POST", "/checkout/quote", checkout("GB"), Some(&token)));
+        let order = |country: &str| {
+            let mut req = json_req("POST", "/orders", checkout(country), Some(&token));
+            req.headers_mut().insert("idempotency-key", "iam-test".parse().unwrap());
+            req
+        };
+        let refused = run!("place-order", place_order, order("BR"));
+        assert_eq!(refused.code(), "unsupported_country", "a refused order releases its key");
+        let placed = run!("place-order", place_order, order("GB"));
+        assert_eq!(placed.status, 201, "{:#}", placed.body);
+        let order_id = placed.body["id"].as_str().unwrap().to_owned();
+        run!("list-orders", list_orders, storefront_tests::request("GET", "/orders", None, Some(&token)));
+        let get = storefront_tests::routed(
+            storefront_tests::request("GET", "/o", None, Some(&token)),
+            &[("id", &order_id)],
+            &[],
+        );
+        run!("get-order", get_order, get);
+    }
+    let archived = run!(
+        "archive-product",
+        archive_product,
+        routed(storefront_tests::request("DELETE", "/p", None, Some(&admin)), &id)
+    );
+    assert_eq!(archived.status, 204);
+
+    let functions: BTreeSet<String> = std::fs::read_dir(storefront_tests::root().join("functions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(used.keys().map(|k| k.to_string()).collect::<BTreeSet<_>>(), functions, "every function is exercised");
+    for (binary, needed) in &used {
+        assert_eq!(
+            &storefront_tests::granted_dynamodb_actions(binary),
+            needed,
+            "{binary}: granted (left) vs used (right)"
+        );
+    }
+}

@@ -23,6 +23,9 @@ pub struct Config {
     pub cursor_secret: String,
     /// The store's one currency (`STORE_CURRENCY`, default `USD`).
     pub currency: crate::domain::Currency,
+    /// Shipping amounts and tax rates (`SHIPPING_STANDARD_CENTS`, `SHIPPING_EXPRESS_CENTS`,
+    /// `FREE_SHIPPING_FROM_CENTS`, `TAX_RATES_BPS`); defaults in `domain::pricing`.
+    pub pricing: crate::domain::PricingRules,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +42,7 @@ impl Config {
             key_source,
             cursor_secret: cursor_secret.into(),
             currency: crate::domain::Currency::usd(),
+            pricing: crate::domain::PricingRules::default(),
         }
     }
 
@@ -61,7 +65,27 @@ impl Config {
         }
         let currency = crate::domain::Currency::parse(&get("STORE_CURRENCY").unwrap_or_else(|| "USD".into()))
             .map_err(|e| ConfigError(format!("STORE_CURRENCY {e}")))?;
+        let mut pricing = crate::domain::PricingRules::default();
+        let cents = |name: &str, default: crate::domain::Money| -> Result<crate::domain::Money, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|c| *c >= 0)
+                    .map(crate::domain::Money::from_cents)
+                    .ok_or_else(|| ConfigError(format!("{name} must be a whole number of cents"))),
+            }
+        };
+        pricing.standard_shipping = cents("SHIPPING_STANDARD_CENTS", pricing.standard_shipping)?;
+        pricing.express_shipping = cents("SHIPPING_EXPRESS_CENTS", pricing.express_shipping)?;
+        pricing.free_shipping_from = cents("FREE_SHIPPING_FROM_CENTS", pricing.free_shipping_from)?;
+        if let Some(rates) = get("TAX_RATES_BPS") {
+            pricing.tax_rates_bps = crate::domain::pricing::parse_tax_rates(&rates)
+                .map_err(|e| ConfigError(format!("TAX_RATES_BPS: {e}")))?;
+        }
         Ok(Self {
+            pricing,
             cursor_secret,
             currency,
             table_name,
@@ -91,6 +115,21 @@ mod tests {
         assert_eq!(c.jwt_issuer, "storefront");
         assert!(matches!(c.key_source, KeySource::File(_)));
         assert_eq!(c.currency.as_str(), "USD");
+    }
+
+    #[test]
+    fn pricing_is_configurable() {
+        let c = config(&[
+            ("TABLE_NAME", "t"),
+            ("JWT_KEY_FILE", "k"),
+            ("SHIPPING_EXPRESS_CENTS", "999"),
+            ("TAX_RATES_BPS", "BR=1700"),
+        ])
+        .unwrap();
+        assert_eq!(c.pricing.express_shipping.cents(), 999);
+        assert_eq!(c.pricing.tax_rates_bps.get("BR"), Some(&1700));
+        assert!(!c.pricing.tax_rates_bps.contains_key("US"), "the table replaces the default");
+        assert!(config(&[("TABLE_NAME", "t"), ("JWT_KEY_FILE", "k"), ("SHIPPING_STANDARD_CENTS", "-1")]).is_err());
     }
 
     #[test]

@@ -26,16 +26,122 @@ pub fn root() -> PathBuf {
 pub struct TestEnv {
     pub app: App,
     pub endpoint: String,
+    /// What the app's DynamoDB calls needed since the last `take`.
+    pub recorder: Recorder,
 }
 
 pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    recording_client(endpoint, Recorder::default())
+}
+
+fn recording_client(endpoint: &str, recorder: Recorder) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .interceptor(recorder)
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// Records the IAM permission every DynamoDB call needs, as `(action, "table" | "index")`:
+/// what a function's policy must grant. A transaction needs the action of each of its items.
+#[derive(Debug, Clone, Default)]
+pub struct Recorder(std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<(String, String)>>>);
+
+impl Recorder {
+    /// Forgets what was recorded so far and returns it.
+    pub fn take(&self) -> std::collections::BTreeSet<(String, String)> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "iam-action-recorder"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        use aws_sdk_dynamodb::operation::*;
+        let input = context.input();
+        let mut needed: Vec<(&str, &str)> = Vec::new();
+        macro_rules! plain {
+            ($($module:ident :: $input:ident => $action:literal),* $(,)?) => {
+                $(if input.downcast_ref::<$module::$input>().is_some() { needed.push(($action, "table")); })*
+            };
+        }
+        plain!(
+            get_item::GetItemInput => "dynamodb:GetItem",
+            put_item::PutItemInput => "dynamodb:PutItem",
+            update_item::UpdateItemInput => "dynamodb:UpdateItem",
+            delete_item::DeleteItemInput => "dynamodb:DeleteItem",
+            batch_get_item::BatchGetItemInput => "dynamodb:BatchGetItem",
+            batch_write_item::BatchWriteItemInput => "dynamodb:BatchWriteItem",
+            scan::ScanInput => "dynamodb:Scan",
+            describe_table::DescribeTableInput => "dynamodb:DescribeTable",
+            create_table::CreateTableInput => "dynamodb:CreateTable",
+            update_time_to_live::UpdateTimeToLiveInput => "dynamodb:UpdateTimeToLive",
+        );
+        if let Some(query) = input.downcast_ref::<query::QueryInput>() {
+            needed.push(("dynamodb:Query", if query.index_name.is_some() { "index" } else { "table" }));
+        }
+        if let Some(tx) = input.downcast_ref::<transact_write_items::TransactWriteItemsInput>() {
+            for item in tx.transact_items() {
+                if item.put.is_some() {
+                    needed.push(("dynamodb:PutItem", "table"));
+                }
+                if item.update.is_some() {
+                    needed.push(("dynamodb:UpdateItem", "table"));
+                }
+                if item.delete.is_some() {
+                    needed.push(("dynamodb:DeleteItem", "table"));
+                }
+                if item.condition_check.is_some() {
+                    needed.push(("dynamodb:ConditionCheckItem", "table"));
+                }
+            }
+        }
+        let mut recorded = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        recorded.extend(needed.into_iter().map(|(a, r)| (a.to_owned(), r.to_owned())));
+        Ok(())
+    }
+}
+
+/// The DynamoDB permissions template.yaml grants the function built from `binary`,
+/// as `(action, "table" | "index")`.
+pub fn granted_dynamodb_actions(binary: &str) -> std::collections::BTreeSet<(String, String)> {
+    use yaml_rust2::{Yaml, YamlLoader};
+    let raw = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    let template = YamlLoader::load_from_str(&raw).expect("YAML").remove(0);
+    let list = |y: &Yaml| -> Vec<String> {
+        match y {
+            Yaml::String(s) => vec![s.clone()],
+            Yaml::Array(items) => items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let mut granted = std::collections::BTreeSet::new();
+    for (_, resource) in template["Resources"].as_hash().expect("Resources") {
+        if resource["Metadata"]["BuildProperties"]["Binary"].as_str() != Some(binary) {
+            continue;
+        }
+        for policy in resource["Properties"]["Policies"].as_vec().into_iter().flatten() {
+            for statement in policy["Statement"].as_vec().into_iter().flatten() {
+                for action in list(&statement["Action"]).into_iter().filter(|a| a.starts_with("dynamodb:")) {
+                    for target in list(&statement["Resource"]) {
+                        let kind = if target.ends_with("/index/*") { "index" } else { "table" };
+                        granted.insert((action.clone(), kind.to_owned()));
+                    }
+                }
+            }
+        }
+    }
+    granted
 }
 
 impl TestEnv {
@@ -44,11 +150,13 @@ impl TestEnv {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let endpoint = format!("http://{}", listener.local_addr().expect("bound address"));
         tokio::spawn(dynoxide::server::serve_on(listener, db));
-        let store = Store::new(dynamodb_client(&endpoint), "storefront-test");
+        let recorder = Recorder::default();
+        let store = Store::new(recording_client(&endpoint, recorder.clone()), "storefront-test");
         store.ensure_table().await.expect("table created");
+        recorder.take();
         let key = SigningKey::new(TEST_KID, TEST_SECRET).expect("valid test key");
         let config = Config::new("storefront-test", KeySource::Inline(KeyRing::single(key)), TEST_CURSOR_SECRET);
-        Self { app: App::new(config, store, Clock::system(), None), endpoint }
+        Self { app: App::new(config, store, Clock::system(), None), endpoint, recorder }
     }
 
     /// Calls a handler exactly as its Lambda function would, and decodes the answer.

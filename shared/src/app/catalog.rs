@@ -129,19 +129,20 @@ pub async fn create(app: &App, new: NewProduct) -> Result<Product, AppError> {
     }
 }
 
-/// Applies a change. With `if_match` (an ETag), only to that version: otherwise 412. Without
-/// it, the change is re-applied to the latest version if another write got in between.
+/// Applies a change. With `if_match` naming versions (ETags), only to one of them: otherwise
+/// 412. Without it (or with `*`), the change is re-applied to the latest version if another
+/// write got in between.
 pub async fn update(
     app: &App,
     id: ProductId,
     change: ProductChange,
     if_match: Option<&str>,
 ) -> Result<Product, AppError> {
+    let pinned = if_match.filter(|h| h.trim() != "*");
     for _ in 0..5 {
         let current = any_product(app, id).await?;
-        if let Some(etag) = if_match
-            && etag.trim() != "*"
-            && current.version_in_etag(etag) != Some(current.version)
+        if let Some(header) = pinned
+            && !current.matches_if_match(header)
         {
             return Err(AppError::VersionMismatch);
         }
@@ -149,7 +150,7 @@ pub async fn update(
         match app.store.replace_product(&current, &next).await? {
             WriteOutcome::Written => return Ok(next),
             WriteOutcome::SkuTaken => return Err(AppError::SkuTaken),
-            WriteOutcome::Stale if if_match.is_some() => return Err(AppError::VersionMismatch),
+            WriteOutcome::Stale if pinned.is_some() => return Err(AppError::VersionMismatch),
             WriteOutcome::Stale => continue,
         }
     }
@@ -166,7 +167,9 @@ pub async fn adjust_stock(app: &App, id: ProductId, delta: StockDelta) -> Result
     match app.store.adjust_stock(id, delta, Stock::MAX, app.clock.now()).await? {
         StockOutcome::Adjusted(product) => Ok(product),
         StockOutcome::NotFound => Err(not_found()),
-        StockOutcome::Insufficient { available } => Err(AppError::InsufficientStock { available }),
+        StockOutcome::Insufficient { available } => Err(AppError::InsufficientStock {
+            items: vec![super::Shortage { product_id: id, requested: -delta.units(), available }],
+        }),
         StockOutcome::TooMuch { available } => Err(AppError::Validation(vec![FieldError::new(
             "delta",
             format!("would take stock from {available} above {}", Stock::MAX),

@@ -13,6 +13,15 @@ impl FieldError {
     }
 }
 
+/// A line the stock cannot cover: how many were asked for and how many there are.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shortage {
+    pub product_id: crate::domain::ProductId,
+    pub requested: i64,
+    pub available: i64,
+}
+
 /// Why an operation did not succeed. `http::problem` turns each into one HTTP answer.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -35,7 +44,25 @@ pub enum AppError {
     #[error("stale version")]
     VersionMismatch,
     #[error("insufficient stock")]
-    InsufficientStock { available: i64 },
+    InsufficientStock { items: Vec<Shortage> },
+    #[error("cart full")]
+    CartFull,
+    #[error("cart empty")]
+    CartEmpty,
+    #[error("price changed")]
+    PriceChanged,
+    #[error("invalid discount")]
+    InvalidDiscount(crate::domain::DiscountRejection),
+    #[error("unsupported country")]
+    UnsupportedCountry,
+    #[error("discount code taken")]
+    DiscountCodeTaken,
+    #[error("idempotency key required")]
+    IdempotencyKeyRequired,
+    #[error("idempotency key reused with another request")]
+    IdempotencyKeyReused,
+    #[error("request in progress")]
+    RequestInProgress,
     #[error("invalid cursor")]
     InvalidCursor,
     /// Something that should not happen: the detail is logged, never shown.

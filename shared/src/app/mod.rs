@@ -1,10 +1,13 @@
 //! Operations: what storefront does, in terms of domain values. Each HTTP function calls one.
 
 pub mod accounts;
+pub mod cart;
 pub mod catalog;
+pub mod checkout;
 mod context;
 mod cursor;
+pub mod discounts;
 mod error;
 
 pub use context::App;
-pub use error::{AppError, FieldError};
+pub use error::{AppError, FieldError, Shortage};

@@ -1,52 +1,9 @@
 //! The catalog: products, their fields' rules, stock arithmetic and word-prefix search.
 
-use super::{Invalid, Text, Timestamp};
+use super::{Invalid, ProductId, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
-use std::str::FromStr;
-use ulid::Ulid;
-
-/// A product's id (a ULID).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ProductId(Ulid);
-
-impl ProductId {
-    pub fn new() -> Self {
-        Self(Ulid::new())
-    }
-
-    /// `None` for anything that is not a product id (callers answer 404, not 422).
-    pub fn parse(raw: &str) -> Option<Self> {
-        Ulid::from_str(raw).ok().map(Self)
-    }
-}
-
-impl Default for ProductId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl TryFrom<String> for ProductId {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value).ok_or_else(|| format!("not a product id: {value}"))
-    }
-}
-
-impl From<ProductId> for String {
-    fn from(value: ProductId) -> Self {
-        value.0.to_string()
-    }
-}
-
-impl fmt::Display for ProductId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
 
 macro_rules! string_newtype {
     ($name:ident) => {
@@ -265,7 +222,7 @@ impl Product {
         format!("\"{}-v{}\"", self.id, self.version)
     }
 
-    /// The version an `If-Match` value names, if it names this product at all.
+    /// The version an entity tag names, if it names this product at all.
     pub fn version_in_etag(&self, etag: &str) -> Option<i64> {
         let inner = etag.trim().strip_prefix('"')?.strip_suffix('"')?;
         let (id, version) = inner.rsplit_once("-v")?;
@@ -273,6 +230,12 @@ impl Product {
             return None;
         }
         version.parse().ok()
+    }
+
+    /// Whether an `If-Match` header value (`*`, or a list of entity tags) matches this version.
+    /// Weak tags never match (RFC 9110 uses strong comparison for If-Match).
+    pub fn matches_if_match(&self, header: &str) -> bool {
+        header.trim() == "*" || header.split(',').any(|tag| self.version_in_etag(tag) == Some(self.version))
     }
 }
 
@@ -336,11 +299,19 @@ fn prefix(word: &str) -> String {
     word.chars().take(INDEX_PREFIX_CHARS).collect()
 }
 
-/// The index keys of a product name: the first three characters of each word (the whole
-/// word if shorter), distinct, at most [`MAX_INDEXED_PREFIXES`] of them in order of appearance.
+/// The index keys of a product name: the first three characters of each word of at least
+/// three, distinct, at most [`MAX_INDEXED_PREFIXES`] of them in order of appearance. (Queries
+/// made only of shorter words are answered by filtering the listing, so shorter words need no
+/// entries.)
 pub fn index_prefixes(name: &str) -> Vec<String> {
     let mut seen = BTreeSet::new();
-    search_words(name).iter().map(|w| prefix(w)).filter(|p| seen.insert(p.clone())).take(MAX_INDEXED_PREFIXES).collect()
+    search_words(name)
+        .iter()
+        .filter(|w| w.chars().count() >= INDEX_PREFIX_CHARS)
+        .map(|w| prefix(w))
+        .filter(|p| seen.insert(p.clone()))
+        .take(MAX_INDEXED_PREFIXES)
+        .collect()
 }
 
 /// The text a search filters on: every word, each preceded by a space, so that `" mou"` is found
@@ -439,6 +410,7 @@ mod tests {
     #[test]
     fn the_index_holds_each_words_prefix_once() {
         assert_eq!(index_prefixes("Wireless Mouse, wireless dock"), ["wir", "mou", "doc"]);
+        assert_eq!(index_prefixes("TV Stand 4K"), ["sta"], "short words need no entries");
         assert_eq!(search_text("USB-C Hub"), " usb c hub");
         assert!(
             index_prefixes(&(0..50).map(|i| format!("w{i:03}")).collect::<Vec<_>>().join(" ")).len()
@@ -452,6 +424,9 @@ mod tests {
         assert_eq!(p.version_in_etag(&p.etag()), Some(p.version));
         assert_eq!(p.version_in_etag("\"01ARZ3NDEKTSV4RRFFQ69G5FAV-v1\""), None);
         assert_eq!(p.version_in_etag("garbage"), None);
+        assert!(p.matches_if_match("*"));
+        assert!(p.matches_if_match(&format!("\"other\", {}", p.etag())));
+        assert!(!p.matches_if_match(&format!("W/{}", p.etag())));
     }
 
     #[test]

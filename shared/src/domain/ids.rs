@@ -3,46 +3,68 @@ use std::fmt;
 use std::str::FromStr;
 use ulid::Ulid;
 
-/// A user's id: a ULID, so ids sort by creation time and reveal no count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct UserId(Ulid);
+/// An id that is a ULID: sorts by creation time, reveals no count, parses strictly.
+macro_rules! ulid_id {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(Ulid);
 
-impl UserId {
-    pub fn new() -> Self {
-        Self(Ulid::new())
-    }
+        impl $name {
+            pub fn new() -> Self {
+                Self(Ulid::new())
+            }
 
-    /// Parses an id that came from outside (a token's `sub`, a path). `None` if it is not one.
-    pub fn parse(raw: &str) -> Option<Self> {
-        Ulid::from_str(raw).ok().map(Self)
-    }
+            /// Parses an id that came from outside (a token, a path). `None` if it is not one
+            /// (callers answer "not found", never a validation error).
+            pub fn parse(raw: &str) -> Option<Self> {
+                Ulid::from_str(raw).ok().map(Self)
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value).ok_or_else(|| format!(concat!("not a ", $what, " id: {}"), value))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0.to_string()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
 }
 
-impl Default for UserId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl TryFrom<String> for UserId {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value).ok_or_else(|| format!("not a user id: {value}"))
-    }
-}
-
-impl From<UserId> for String {
-    fn from(value: UserId) -> Self {
-        value.0.to_string()
-    }
-}
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+ulid_id!(
+    /// A user's id.
+    UserId,
+    "user"
+);
+ulid_id!(
+    /// A product's id.
+    ProductId,
+    "product"
+);
+ulid_id!(
+    /// An order's id.
+    OrderId,
+    "order"
+);
 
 #[cfg(test)]
 mod tests {
@@ -52,11 +74,13 @@ mod tests {
     fn round_trips_through_its_text_form() {
         let id = UserId::new();
         assert_eq!(UserId::parse(&id.to_string()), Some(id));
+        let id = ProductId::new();
+        assert_eq!(serde_json::from_value::<ProductId>(serde_json::json!(id.to_string())).unwrap(), id);
     }
 
     #[test]
     fn refuses_text_that_is_not_a_ulid() {
         assert_eq!(UserId::parse("not-an-id"), None);
-        assert_eq!(UserId::parse(""), None);
+        assert_eq!(ProductId::parse(""), None);
     }
 }

@@ -5,19 +5,25 @@
 
 mod address;
 mod catalog;
+mod discount;
 mod email;
 mod ids;
+mod order;
+pub mod pricing;
 mod text;
 mod time;
 mod user;
 
 pub use address::{ADDRESS_FIELDS, Address, CountryCode};
 pub use catalog::{
-    CategorySlug, Currency, Description, Money, Product, ProductChange, ProductId, ProductName, SearchQuery, Sku,
-    Stock, StockDelta, index_prefixes, parse_price, search_text, search_words,
+    CategorySlug, Currency, Description, Money, Product, ProductChange, ProductName, SearchQuery, Sku, Stock,
+    StockDelta, index_prefixes, parse_price, search_text, search_words,
 };
+pub use discount::{Discount, DiscountCode};
 pub use email::Email;
-pub use ids::UserId;
+pub use ids::{OrderId, ProductId, UserId};
+pub use order::{Cart, CartFull, CartLine, IdempotencyKey, Order, OrderLine, OrderStatus, Quantity};
+pub use pricing::{DiscountRejection, PricingRules, ShippingMethod, Totals};
 pub use text::{PersonName, Text};
 pub use time::Timestamp;
 pub use user::{Password, Role, User};

@@ -9,6 +9,8 @@ use time::format_description::well_known::Rfc3339;
 pub struct Timestamp(OffsetDateTime);
 
 impl Timestamp {
+    pub const EPOCH: Timestamp = Timestamp(OffsetDateTime::UNIX_EPOCH);
+
     pub fn from_unix_millis(millis: i64) -> Self {
         let nanos = i128::from(millis) * 1_000_000;
         Self(OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH))

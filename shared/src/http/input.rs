@@ -171,6 +171,12 @@ impl JsonBody {
         }
     }
 
+    /// Whether an error was already recorded for `field` (or inside it).
+    pub fn has_errors_for(&self, field: &str) -> bool {
+        let path = self.path(field);
+        self.errors.iter().any(|e| e.field == path || e.field.starts_with(&format!("{path}.")))
+    }
+
     /// Records an error found while combining fields (e.g. by a domain constructor).
     pub fn invalid(&mut self, field: &str, invalid: Invalid) {
         self.error(field, invalid.0);

@@ -43,3 +43,13 @@ pub fn no_content() -> Result<Response<Body>, ApiError> {
         .body(Body::Empty)
         .map_err(|e| ApiError::internal(format!("building a response: {e}")))
 }
+
+/// A JSON response whose body is already serialised (a stored answer replayed).
+pub fn raw_json(status: u16, body: String) -> Result<Response<Body>, ApiError> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-store")
+        .body(Body::Text(body))
+        .map_err(|e| ApiError::internal(format!("building a response: {e}")))
+}

@@ -5,25 +5,27 @@ use crate::app::FieldError;
 use crate::domain::Invalid;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
-use std::hash::{Hash, Hasher};
 
 /// A path parameter (`{id}`), as API Gateway extracted it.
 pub fn path_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.path_parameters_ref().and_then(|p| p.first(name))
 }
 
-/// Query parameters, read one by one with every problem collected (422 at `finish`).
+/// Query parameters, read one by one with every problem collected (422 at `finish`, which
+/// also refuses parameters nobody read: a typo such as `?categry=` is an error, not ignored).
 pub struct Query<'a> {
     req: &'a Request,
     errors: Vec<FieldError>,
+    read: Vec<String>,
 }
 
 impl<'a> Query<'a> {
     pub fn new(req: &'a Request) -> Self {
-        Self { req, errors: Vec::new() }
+        Self { req, errors: Vec::new(), read: Vec::new() }
     }
 
-    pub fn raw(&self, name: &str) -> Option<&'a str> {
+    pub fn raw(&mut self, name: &str) -> Option<&'a str> {
+        self.read.push(name.to_owned());
         self.req.query_string_parameters_ref().and_then(|q| q.first(name)).filter(|v| !v.is_empty())
     }
 
@@ -43,7 +45,16 @@ impl<'a> Query<'a> {
         .unwrap_or(default)
     }
 
-    pub fn finish(self) -> Result<(), ApiError> {
+    pub fn finish(mut self) -> Result<(), ApiError> {
+        if let Some(params) = self.req.query_string_parameters_ref() {
+            let mut unknown: Vec<&str> =
+                params.iter().map(|(k, _)| k).filter(|k| !self.read.iter().any(|r| r == k)).collect();
+            unknown.sort_unstable();
+            unknown.dedup();
+            for name in unknown {
+                self.errors.push(FieldError::new(name, "is not a known query parameter"));
+            }
+        }
         if self.errors.is_empty() { Ok(()) } else { Err(ApiError::validation(self.errors)) }
     }
 }
@@ -52,11 +63,7 @@ impl<'a> Query<'a> {
 /// `Cache-Control: public, max-age=60`; 304 with no body when `If-None-Match` names the ETag.
 pub fn cacheable_json(req: &Request, value: &impl Serialize, etag: Option<String>) -> Result<Response<Body>, ApiError> {
     let body = serde_json::to_string(value).map_err(|e| ApiError::internal(format!("serialising a response: {e}")))?;
-    let etag = etag.unwrap_or_else(|| {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        body.hash(&mut hasher);
-        format!("\"{:016x}\"", hasher.finish())
-    });
+    let etag = etag.unwrap_or_else(|| format!("\"{:016x}\"", fnv1a(body.as_bytes())));
     let not_modified = req
         .headers()
         .get_all("if-none-match")
@@ -75,4 +82,19 @@ pub fn cacheable_json(req: &Request, value: &impl Serialize, etag: Option<String
         builder.status(200).header("content-type", "application/json").body(Body::Text(body))
     };
     response.map_err(|e| ApiError::internal(format!("building a response: {e}")))
+}
+
+/// FNV-1a, 64 bits: a fixed, documented hash, so an ETag stays the same across processes and
+/// toolchain upgrades (unlike `DefaultHasher`). Not for security: ETags only detect change.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fnv1a_matches_the_reference_values() {
+        assert_eq!(super::fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(super::fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
 }

@@ -22,6 +22,8 @@ pub struct ErrorDetails {
     bearer_error: Option<Option<&'static str>>,
     /// What really went wrong (500s only): logged with the request id, never sent.
     pub internal: Option<String>,
+    /// Extension members of this problem type (RFC 9457 §3.2), e.g. `items` or `reason`.
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -36,6 +38,8 @@ struct Problem<'a> {
     request_id: &'a str,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     errors: &'a [FieldError],
+    #[serde(flatten)]
+    extensions: &'a serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
@@ -49,6 +53,7 @@ impl ApiError {
             retry_after: None,
             bearer_error: None,
             internal: None,
+            extensions: serde_json::Map::new(),
         }))
     }
 
@@ -73,6 +78,12 @@ impl ApiError {
         e
     }
 
+    /// Adds an extension member.
+    pub fn with(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.extensions.insert(name.to_owned(), value);
+        self
+    }
+
     pub fn internal(detail: impl Into<String>) -> Self {
         let mut e = Self::new(
             500,
@@ -94,6 +105,7 @@ impl ApiError {
             code: this.code,
             request_id,
             errors: &this.errors,
+            extensions: &this.extensions,
         };
         let body = serde_json::to_string(&problem).unwrap_or_else(|_| String::from("{}"));
         let mut builder = Response::builder()
@@ -147,11 +159,53 @@ impl From<AppError> for ApiError {
                 "Version mismatch",
                 "The product has changed since the ETag in If-Match; fetch it again.",
             ),
-            AppError::InsufficientStock { available } => ApiError::new(
+            AppError::InsufficientStock { items } => ApiError::new(
                 409,
                 "insufficient_stock",
                 "Insufficient stock",
-                format!("Only {available} units are in stock; stock cannot go below zero."),
+                "There is not enough stock for every line; see items.",
+            )
+            .with("items", serde_json::to_value(items).unwrap_or_default()),
+            AppError::CartFull => {
+                ApiError::new(422, "cart_full", "Cart full", "A cart holds at most 50 different products.")
+            }
+            AppError::CartEmpty => ApiError::new(409, "cart_empty", "Cart empty", "The cart has nothing to order."),
+            AppError::PriceChanged => ApiError::new(
+                409,
+                "price_changed",
+                "Price changed",
+                "A price changed since the cart was priced; ask for a new quote.",
+            ),
+            AppError::InvalidDiscount(reason) => {
+                ApiError::new(422, "invalid_discount", "Invalid discount", reason.explain())
+                    .with("reason", serde_json::to_value(reason).unwrap_or_default())
+            }
+            AppError::UnsupportedCountry => {
+                ApiError::new(422, "unsupported_country", "Unsupported country", "We do not ship to this country.")
+            }
+            AppError::DiscountCodeTaken => ApiError::new(
+                409,
+                "discount_code_taken",
+                "Discount code taken",
+                "A discount with this code already exists.",
+            ),
+            AppError::IdempotencyKeyRequired => ApiError::new(
+                400,
+                "idempotency_key_required",
+                "Idempotency key required",
+                "Send an Idempotency-Key header of 1 to 255 printable characters.",
+            ),
+            AppError::IdempotencyKeyReused => ApiError::new(
+                422,
+                "idempotency_key_reused",
+                "Idempotency key reused",
+                "This Idempotency-Key was used with a different request.",
+            ),
+            AppError::RequestInProgress => ApiError::new(
+                409,
+                "request_in_progress",
+                "Request in progress",
+                "A request with this Idempotency-Key is still being processed; retry shortly.",
             ),
             AppError::InvalidCursor => ApiError::new(
                 400,

@@ -25,10 +25,33 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
 
 impl Store {
     /// Creates the table and turns on TTL, unless it exists. Returns whether it created it.
+    /// An existing table that lacks an index of the spec (made by an older version) is an
+    /// error that says so, rather than a table that fails at the first query.
     pub async fn ensure_table(&self) -> Result<bool, StoreError> {
         let exists = self.client.describe_table().table_name(&self.table).send().await;
         match exists {
-            Ok(_) => return Ok(false),
+            Ok(out) => {
+                let have: Vec<String> = out
+                    .table
+                    .map(|t| t.global_secondary_indexes.unwrap_or_default())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|i| i.index_name)
+                    .collect();
+                let missing: Vec<&str> =
+                    table_spec().indexes.iter().map(|i| i.name).filter(|n| !have.iter().any(|h| h == n)).collect();
+                if !missing.is_empty() {
+                    return Err(StoreError::Backend {
+                        operation: "DescribeTable",
+                        detail: format!(
+                            "table {} predates index {}; wipe local data (make reset) to recreate it",
+                            self.table,
+                            missing.join(", ")
+                        ),
+                    });
+                }
+                return Ok(false);
+            }
             Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {}
             Err(err) => return Err(StoreError::backend("DescribeTable", err)),
         }

@@ -9,7 +9,7 @@
 
 use super::page::{Page, Position};
 use super::schema::{GSI1, GSI2, GSI3, PK, SK};
-use super::{Store, StoreError};
+use super::{Item, Store, StoreError, key, n, s};
 use crate::domain::{
     CategorySlug, Product, ProductId, SearchQuery, StockDelta, Timestamp, index_prefixes, search_text,
 };
@@ -20,20 +20,6 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem, Update,
 };
 use std::collections::{BTreeSet, HashMap};
-
-type Item = HashMap<String, AttributeValue>;
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([(PK.into(), s(pk)), (SK.into(), s(sk))])
-}
 
 fn product_key(id: ProductId) -> Item {
     key(format!("PRODUCT#{id}"), "PRODUCT")
@@ -228,16 +214,13 @@ impl Store {
                 items.push(self.put(search_entry(new, prefix), None)?);
             }
         }
-        match self.transact(items, sku_index.unwrap_or(usize::MAX)).await? {
-            WriteOutcome::Written => Ok(WriteOutcome::Written),
-            other => Ok(other),
-        }
+        self.transact(items, sku_index.unwrap_or(usize::MAX)).await
     }
 
     /// Runs a transaction; a failed condition on item 0 is [`WriteOutcome::Stale`], on item
     /// `sku_at` [`WriteOutcome::SkuTaken`].
     async fn transact(&self, items: Vec<TransactWriteItem>, sku_at: usize) -> Result<WriteOutcome, StoreError> {
-        match super::transact_with_retry(&self.client, items).await {
+        match super::transact_with_retry(&self.client, items, None).await {
             Ok(_) => Ok(WriteOutcome::Written),
             Err(err) => {
                 let reasons: Vec<Option<String>> = match err.as_service_error() {
@@ -259,16 +242,7 @@ impl Store {
     }
 
     pub async fn product(&self, id: ProductId) -> Result<Option<Product>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(product_key(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::backend("GetItem", e))?;
-        out.item.map(decode_product).transpose()
+        self.get_consistent(product_key(id)).await?.map(decode_product).transpose()
     }
 
     /// Adds `delta` to a product's stock atomically, unless the result would leave 0..=max.
@@ -328,55 +302,8 @@ impl Store {
         after: Option<&Position>,
     ) -> Result<Option<Page<Product>>, StoreError> {
         let (index, pk_name, sk_name, partition) = listing.index();
-        let names = [PK, SK, pk_name, sk_name];
-        let mut start = match after {
-            Some(position) => match position.start_key(&names, (pk_name, &partition)) {
-                Some(key) => Some(key),
-                None => return Ok(None),
-            },
-            None => None,
-        };
-        let mut products = Vec::new();
-        let mut last_key = None;
-        // A filtered query can return short pages: keep reading, within bounds, to fill one.
-        for _ in 0..10 {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", pk_name)
-                .expression_attribute_values(":pk", s(partition.clone()))
-                .scan_index_forward(false)
-                .limit((limit + 1) as i32)
-                .set_exclusive_start_key(start.take());
-            if let Some(search) = search {
-                let (filter, values) = word_filter(search);
-                query = query.filter_expression(filter);
-                for (name, value) in values {
-                    query = query.expression_attribute_values(name, value);
-                }
-            }
-            let out = query.send().await.map_err(|e| StoreError::backend("Query", e))?;
-            for item in out.items.unwrap_or_default() {
-                if products.len() == limit {
-                    // There is at least one more: the page ends at the last one kept.
-                    return Ok(Some(Page { next: last_key, items: products }));
-                }
-                last_key = Position::from_item(&item, &names);
-                products.push(decode_product(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(key) if products.len() < limit => start = Some(key),
-                Some(key) => {
-                    return Ok(Some(Page { next: Position::from_item(&key, &names).or(last_key), items: products }));
-                }
-                None => return Ok(Some(Page { items: products, next: None })),
-            }
-        }
-        let next = start.and_then(|key| Position::from_item(&key, &names));
-        Ok(Some(Page { items: products, next }))
+        self.query_page(index, (pk_name, sk_name), &partition, search.map(word_filter), limit, after, decode_product)
+            .await
     }
 
     /// One page of active products whose names match `search`, through the prefix index,
@@ -448,19 +375,21 @@ impl Store {
             next = start.and_then(|key| Position::from_item(&key, &names));
         }
         let ids: Vec<ProductId> = hits.into_iter().map(|(id, _)| id).collect();
-        let mut products = self.products(&ids).await?;
+        // Eventually consistent: every product is re-checked below.
+        let mut products = self.products(&ids, false).await?;
         // The entries move with the product in one transaction; this re-check only guards
         // against a change between the query and the read.
         products.retain(|p| p.active && search.matches(p.name.as_str()) && category.is_none_or(|c| &p.category == c));
         Ok(Some(Page { items: products, next }))
     }
 
-    /// Products by id, in the order asked, skipping ids that do not exist.
-    async fn products(&self, ids: &[ProductId]) -> Result<Vec<Product>, StoreError> {
+    /// Products by id, in the order asked, skipping ids that do not exist. Eventually
+    /// consistent reads cost half; `consistent` when the caller acts on what it reads.
+    pub async fn products(&self, ids: &[ProductId], consistent: bool) -> Result<Vec<Product>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut keys = KeysAndAttributes::builder().consistent_read(true);
+        let mut keys = KeysAndAttributes::builder().consistent_read(consistent);
         for id in ids {
             keys = keys.keys(product_key(*id));
         }

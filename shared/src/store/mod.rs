@@ -5,16 +5,38 @@
 
 mod admin;
 mod catalog;
+mod orders;
 mod page;
 pub mod schema;
 mod users;
 
 pub use catalog::{CategoryCount, Listing, StockOutcome, WriteOutcome};
+pub use orders::{Begun, LineCheck, PlaceConflicts};
 pub use page::{Page, Position};
 pub use users::{Credentials, LoginAttempt, ProfileChange};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+/// An item as the SDK sees it.
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// A string attribute.
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+/// A number attribute.
+pub(crate) fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// A `{pk, sk}` key.
+pub(crate) fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([(schema::PK.into(), s(pk)), (schema::SK.into(), s(sk))])
+}
 
 /// What can go wrong talking to the table. Expected outcomes (a taken email, a missing item)
 /// are part of each method's `Ok` value, not errors.
@@ -46,9 +68,12 @@ impl StoreError {
 
 /// Sends a TransactWriteItems, retrying (up to 3 more times, with a short pause) when DynamoDB
 /// cancels it only because another transaction was touching the same items at that moment.
+/// With a `token` (ClientRequestToken), a repeat of the same request within 10 minutes is
+/// recognised by DynamoDB and not applied twice.
 pub(crate) async fn transact_with_retry(
     client: &Client,
     items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    token: Option<&str>,
 ) -> Result<
     aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput,
     SdkError<
@@ -59,7 +84,12 @@ pub(crate) async fn transact_with_retry(
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
     let mut attempt = 0u64;
     loop {
-        let result = client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+        let result = client
+            .transact_write_items()
+            .set_transact_items(Some(items.clone()))
+            .set_client_request_token(token.map(str::to_owned))
+            .send()
+            .await;
         let conflict = match &result {
             Err(err) => match err.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
@@ -96,5 +126,19 @@ impl Store {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// One item by key, strongly consistent (1 RRU up to 4 KB).
+    pub(crate) async fn get_consistent(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::backend("GetItem", e))?;
+        Ok(out.item)
     }
 }

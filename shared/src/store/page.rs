@@ -37,3 +37,68 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<Position>,
 }
+
+impl super::Store {
+    /// One page of an index partition, newest first: `limit` items (reading on, within bounds,
+    /// when a filter leaves a page short) and the position of the last one if more follow.
+    /// `Ok(None)` when `after` is not a position in this partition.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn query_page<T>(
+        &self,
+        index: &str,
+        keys: (&str, &str),
+        partition: &str,
+        filter: Option<(String, Vec<(String, AttributeValue)>)>,
+        limit: usize,
+        after: Option<&Position>,
+        decode: impl Fn(HashMap<String, AttributeValue>) -> Result<T, super::StoreError>,
+    ) -> Result<Option<Page<T>>, super::StoreError> {
+        use super::schema::{PK, SK};
+        let (pk_name, sk_name) = keys;
+        let names = [PK, SK, pk_name, sk_name];
+        let mut start = match after {
+            Some(position) => match position.start_key(&names, (pk_name, partition)) {
+                Some(key) => Some(key),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        let mut items = Vec::new();
+        let mut last_key = None;
+        for _ in 0..10 {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", pk_name)
+                .expression_attribute_values(":pk", AttributeValue::S(partition.to_owned()))
+                .scan_index_forward(false)
+                .limit((limit + 1) as i32)
+                .set_exclusive_start_key(start.take());
+            if let Some((expression, values)) = &filter {
+                query = query.filter_expression(expression.clone());
+                for (name, value) in values {
+                    query = query.expression_attribute_values(name.clone(), value.clone());
+                }
+            }
+            let out = query.send().await.map_err(|e| super::StoreError::backend("Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                if items.len() == limit {
+                    // There is at least one more: the page ends at the last one kept.
+                    return Ok(Some(Page { next: last_key, items }));
+                }
+                last_key = Position::from_item(&item, &names);
+                items.push(decode(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) if items.len() < limit => start = Some(key),
+                Some(key) => return Ok(Some(Page { next: Position::from_item(&key, &names).or(last_key), items })),
+                None => return Ok(Some(Page { items, next: None })),
+            }
+        }
+        let next = start.and_then(|key| Position::from_item(&key, &names));
+        Ok(Some(Page { items, next }))
+    }
+}

@@ -7,36 +7,24 @@
 //! | login window  | `LOGIN#<email>`    | `ATTEMPTS`    |
 
 use super::schema::{PK, SK};
-use super::{Store, StoreError};
+use super::{Item, Store, StoreError, key, n, s};
 use crate::domain::{Address, Email, PersonName, Role, Timestamp, User, UserId};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-type Item = HashMap<String, AttributeValue>;
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
 fn user_key(id: UserId) -> Item {
-    HashMap::from([(PK.into(), s(format!("USER#{id}"))), (SK.into(), s("PROFILE"))])
+    key(format!("USER#{id}"), "PROFILE")
 }
 
 fn credentials_key(email: &Email) -> Item {
-    HashMap::from([(PK.into(), s(format!("EMAIL#{email}"))), (SK.into(), s("CREDENTIALS"))])
+    key(format!("EMAIL#{email}"), "CREDENTIALS")
 }
 
 fn login_key(email: &Email) -> Item {
-    HashMap::from([(PK.into(), s(format!("LOGIN#{email}"))), (SK.into(), s("ATTEMPTS"))])
+    key(format!("LOGIN#{email}"), "ATTEMPTS")
 }
 
 #[derive(Serialize, Deserialize)]
@@ -123,7 +111,7 @@ impl Store {
                 .map_err(|e| StoreError::Backend { operation: "TransactWriteItems", detail: e.to_string() })?;
             Ok(TransactWriteItem::builder().put(put).build())
         };
-        let result = super::transact_with_retry(&self.client, vec![put(profile)?, put(credentials)?]).await;
+        let result = super::transact_with_retry(&self.client, vec![put(profile)?, put(credentials)?], None).await;
         match result {
             Ok(_) => Ok(true),
             Err(err) => {
@@ -140,16 +128,7 @@ impl Store {
     }
 
     pub async fn credentials(&self, email: &Email) -> Result<Option<Credentials>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(credentials_key(email)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::backend("GetItem", e))?;
-        match out.item {
+        match self.get_consistent(credentials_key(email)).await? {
             None => Ok(None),
             Some(item) => {
                 let r: CredentialsRecord = decode(item)?;
@@ -159,16 +138,7 @@ impl Store {
     }
 
     pub async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(user_key(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::backend("GetItem", e))?;
-        out.item.map(|item| decode::<UserRecord>(item).map(|r| r.user)).transpose()
+        self.get_consistent(user_key(id)).await?.map(|item| decode::<UserRecord>(item).map(|r| r.user)).transpose()
     }
 
     /// Applies a profile change to an existing user; `Ok(None)` if there is no such user.

@@ -1,0 +1,224 @@
+//! Quotes, placing orders (exactly once per idempotency key), and reading orders.
+
+use super::{App, AppError, Shortage, cursor};
+use crate::auth::Principal;
+use crate::domain::pricing::PricingError;
+use crate::domain::{
+    Address, DiscountCode, DiscountRejection, IdempotencyKey, Money, Order, OrderId, OrderLine, OrderStatus, Product,
+    Quantity, ShippingMethod, Totals,
+};
+use crate::store::{Begun, LineCheck};
+
+/// What a quote and an order are priced from.
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    pub shipping_address: Address,
+    pub shipping_method: ShippingMethod,
+    pub discount_code: Option<DiscountCode>,
+}
+
+/// Everything an order is made of, read and priced.
+struct Priced {
+    lines: Vec<(Quantity, Product)>,
+    totals: Totals,
+    cart_version: i64,
+}
+
+/// Reads the cart, its products and the discount, checks them, and prices them.
+async fn price(app: &App, who: &Principal, checkout: &Checkout) -> Result<Priced, AppError> {
+    let cart = app.store.cart(who.user_id).await?;
+    if cart.is_empty() {
+        return Err(AppError::CartEmpty);
+    }
+    let lines = super::cart::with_products(app, &cart).await?;
+    let short: Vec<Shortage> = lines
+        .iter()
+        .filter(|(q, p)| !p.active || p.stock.units() < q.units())
+        .map(|(q, p)| Shortage {
+            product_id: p.id,
+            requested: q.units(),
+            available: if p.active { p.stock.units() } else { 0 },
+        })
+        .collect();
+    if !short.is_empty() {
+        return Err(AppError::InsufficientStock { items: short });
+    }
+    let discount = match &checkout.discount_code {
+        Some(code) => {
+            Some(app.store.discount(code).await?.ok_or(AppError::InvalidDiscount(DiscountRejection::Unknown))?.terms())
+        }
+        None => None,
+    };
+    let priced: Vec<(Money, i64)> = lines.iter().map(|(q, p)| (p.price_cents, q.units())).collect();
+    let totals = app
+        .config
+        .pricing
+        .price(
+            &priced,
+            discount.as_ref(),
+            checkout.shipping_method,
+            &checkout.shipping_address.country,
+            &app.config.currency,
+            app.clock.now(),
+        )
+        .map_err(|e| match e {
+            PricingError::Discount(reason) => AppError::InvalidDiscount(reason),
+            PricingError::UnsupportedCountry => AppError::UnsupportedCountry,
+        })?;
+    Ok(Priced { lines, totals, cart_version: cart.version })
+}
+
+/// The totals an order placed now would have.
+pub async fn quote(app: &App, who: &Principal, checkout: &Checkout) -> Result<Totals, AppError> {
+    Ok(price(app, who, checkout).await?.totals)
+}
+
+/// What placing an order answered: a new order, or the stored answer of an earlier request
+/// with the same idempotency key and body.
+pub enum Placed {
+    New(Box<Order>),
+    Replay { status: u16, body: String },
+}
+
+/// How long a request holds its idempotency key before another may take over.
+const LOCK_SECONDS: i64 = 30;
+
+/// Places an order from the caller's cart, once per idempotency key: the same key and
+/// `request` (the canonical body) within 24 hours answers what the first answered.
+/// `render` turns the new order into the response body that is stored for replays.
+pub async fn place(
+    app: &App,
+    who: &Principal,
+    key: &IdempotencyKey,
+    request: &str,
+    checkout: &Checkout,
+    render: impl Fn(&Order) -> Result<String, AppError>,
+) -> Result<Placed, AppError> {
+    let lock = ulid::Ulid::new().to_string();
+    match app.store.begin_idempotent(who.user_id, key.as_str(), request, &lock, app.clock.now(), LOCK_SECONDS).await? {
+        Begun::Acquired => {}
+        Begun::Completed { request: first, .. } | Begun::InProgress { request: first } if first != request => {
+            return Err(AppError::IdempotencyKeyReused);
+        }
+        Begun::Completed { status, body, .. } => return Ok(Placed::Replay { status, body }),
+        Begun::InProgress { .. } => return Err(AppError::RequestInProgress),
+    }
+    let outcome = place_holding_key(app, who, key, &lock, checkout, &render).await;
+    if outcome.is_err() {
+        // The order was not placed: let the client retry with the same key.
+        app.store.release_idempotent(who.user_id, key.as_str(), &lock).await?;
+    }
+    outcome.map(|order| Placed::New(Box::new(order)))
+}
+
+async fn place_holding_key(
+    app: &App,
+    who: &Principal,
+    key: &IdempotencyKey,
+    lock: &str,
+    checkout: &Checkout,
+    render: &impl Fn(&Order) -> Result<String, AppError>,
+) -> Result<Order, AppError> {
+    for _ in 0..3 {
+        let priced = price(app, who, checkout).await?;
+        let now = app.clock.now();
+        let order = Order {
+            id: OrderId::new(),
+            user_id: who.user_id,
+            status: OrderStatus::PendingPayment,
+            items: priced
+                .lines
+                .iter()
+                .map(|(q, p)| OrderLine {
+                    product_id: p.id,
+                    sku: p.sku.clone(),
+                    name: p.name.as_str().to_owned(),
+                    unit_price_cents: p.price_cents,
+                    quantity: *q,
+                    line_total_cents: Money::from_cents(p.price_cents.cents() * q.units()),
+                })
+                .collect(),
+            totals: priced.totals,
+            discount_code: checkout.discount_code.clone(),
+            shipping_address: checkout.shipping_address.clone(),
+            shipping_method: checkout.shipping_method,
+            created_at: now,
+            updated_at: now,
+        };
+        let body = render(&order)?;
+        let checks: Vec<LineCheck> =
+            priced.lines.iter().map(|(q, p)| LineCheck { product: p.clone(), quantity: q.units() }).collect();
+        let placed = app
+            .store
+            .place_order(
+                &order,
+                &checks,
+                checkout.discount_code.as_ref(),
+                priced.cart_version,
+                (key.as_str(), lock),
+                (201, &body),
+                now,
+            )
+            .await?;
+        let conflicts = match placed {
+            Ok(()) => return Ok(order),
+            Err(conflicts) => conflicts,
+        };
+        if !conflicts.insufficient.is_empty() {
+            let items = conflicts
+                .insufficient
+                .into_iter()
+                .map(|(product_id, requested, available)| Shortage { product_id, requested, available })
+                .collect();
+            return Err(AppError::InsufficientStock { items });
+        }
+        if conflicts.price_changed {
+            return Err(AppError::PriceChanged);
+        }
+        if conflicts.discount_refused {
+            // Read it again to say why (most often: used up by parallel orders).
+            let reason = match &checkout.discount_code {
+                Some(code) => match app.store.discount(code).await? {
+                    Some(d) => {
+                        d.terms().amount(priced_subtotal(&order), now).err().unwrap_or(DiscountRejection::Exhausted)
+                    }
+                    None => DiscountRejection::Unknown,
+                },
+                None => DiscountRejection::Unknown,
+            };
+            return Err(AppError::InvalidDiscount(reason));
+        }
+        if conflicts.lock_lost {
+            return Err(AppError::RequestInProgress);
+        }
+        // Only the cart changed since it was read: price it again.
+    }
+    Err(AppError::Internal("the cart kept changing during checkout".into()))
+}
+
+fn priced_subtotal(order: &Order) -> Money {
+    order.totals.subtotal_cents
+}
+
+/// The caller's orders, newest first.
+pub async fn orders(
+    app: &App,
+    who: &Principal,
+    limit: usize,
+    cursor_text: Option<&str>,
+) -> Result<(Vec<Order>, Option<String>), AppError> {
+    let fingerprint = format!("orders;{}", who.user_id);
+    let after = cursor_text.map(|c| cursor::decode(&app.config.cursor_secret, &fingerprint, c)).transpose()?;
+    let page = app.store.orders_of(who.user_id, limit, after.as_ref()).await?.ok_or(AppError::InvalidCursor)?;
+    let next = page.next.map(|p| cursor::encode(&app.config.cursor_secret, &fingerprint, &p)).transpose()?;
+    Ok((page.items, next))
+}
+
+/// One order: the caller's own, or any for an admin. Anyone else's is not found (never 403).
+pub async fn order(app: &App, who: &Principal, id: OrderId) -> Result<Order, AppError> {
+    app.store
+        .order(id)
+        .await?
+        .filter(|o| o.user_id == who.user_id || who.is_admin())
+        .ok_or(AppError::NotFound { code: "order_not_found", detail: "No such order." })
+}

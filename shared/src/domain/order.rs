@@ -1,0 +1,170 @@
+//! Carts, orders and idempotency keys.
+
+use super::pricing::{ShippingMethod, Totals};
+use super::{Address, DiscountCode, Invalid, Money, OrderId, ProductId, Sku, Timestamp, UserId};
+use serde::{Deserialize, Serialize};
+
+/// How many of one product a cart line (and so an order line) may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Quantity(i64);
+
+impl Quantity {
+    pub const MAX: i64 = 99;
+
+    pub fn parse(units: i64) -> Result<Self, Invalid> {
+        if (1..=Self::MAX).contains(&units) {
+            Ok(Self(units))
+        } else {
+            Err(Invalid::new("must be an integer from 1 to 99"))
+        }
+    }
+
+    pub fn units(self) -> i64 {
+        self.0
+    }
+}
+
+/// One line of a cart: a product and how many. Prices are never stored in a cart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CartLine {
+    pub product_id: ProductId,
+    pub quantity: Quantity,
+}
+
+/// A customer's cart. `version` guards every change against a concurrent one.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cart {
+    pub lines: Vec<CartLine>,
+    pub version: i64,
+    pub updated_at: Option<Timestamp>,
+}
+
+/// The cart already has [`Cart::MAX_LINES`] different products.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartFull;
+
+impl Cart {
+    pub const MAX_LINES: usize = 50;
+
+    /// Sets a product's quantity, adding the line if it is new (lines keep the order they were added in).
+    pub fn set(&mut self, product_id: ProductId, quantity: Quantity) -> Result<(), CartFull> {
+        let full = self.lines.len() >= Self::MAX_LINES;
+        match self.lines.iter_mut().find(|l| l.product_id == product_id) {
+            Some(line) => line.quantity = quantity,
+            None if full => return Err(CartFull),
+            None => self.lines.push(CartLine { product_id, quantity }),
+        }
+        Ok(())
+    }
+
+    /// Removes a product's line; true if there was one.
+    pub fn remove(&mut self, product_id: ProductId) -> bool {
+        let before = self.lines.len();
+        self.lines.retain(|l| l.product_id != product_id);
+        self.lines.len() != before
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+}
+
+/// An `Idempotency-Key` header: 1–255 printable ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let ok = (1..=255).contains(&raw.len()) && raw.bytes().all(|b| (0x20..=0x7e).contains(&b));
+        if ok { Ok(Self(raw.to_owned())) } else { Err(Invalid::new("must be 1 to 255 printable ASCII characters")) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where an order is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    PendingPayment,
+    Paid,
+    Shipped,
+    Delivered,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PendingPayment => "pending_payment",
+            Self::Paid => "paid",
+            Self::Shipped => "shipped",
+            Self::Delivered => "delivered",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A line of an order: a snapshot of the product as it was sold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLine {
+    pub product_id: ProductId,
+    pub sku: Sku,
+    pub name: String,
+    pub unit_price_cents: Money,
+    pub quantity: Quantity,
+    pub line_total_cents: Money,
+}
+
+/// An order as stored and shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub id: OrderId,
+    pub user_id: UserId,
+    pub status: OrderStatus,
+    pub items: Vec<OrderLine>,
+    #[serde(flatten)]
+    pub totals: Totals,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount_code: Option<DiscountCode>,
+    pub shipping_address: Address,
+    pub shipping_method: ShippingMethod,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cart_holds_at_most_50_products_but_any_may_change() {
+        let mut cart = Cart::default();
+        let ids: Vec<ProductId> = (0..51).map(|_| ProductId::new()).collect();
+        for id in &ids[..50] {
+            cart.set(*id, Quantity::parse(1).unwrap()).unwrap();
+        }
+        assert_eq!(cart.set(ids[50], Quantity::parse(1).unwrap()), Err(CartFull));
+        cart.set(ids[0], Quantity::parse(99).unwrap()).unwrap();
+        assert_eq!(cart.lines[0].quantity.units(), 99);
+        assert!(cart.remove(ids[0]));
+        assert!(!cart.remove(ids[0]));
+        cart.set(ids[50], Quantity::parse(1).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn quantities_and_keys_have_bounds() {
+        assert!(Quantity::parse(0).is_err() && Quantity::parse(100).is_err());
+        assert!(IdempotencyKey::parse("").is_err());
+        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
+        assert!(IdempotencyKey::parse("tab\there").is_err());
+        assert!(IdempotencyKey::parse("order 2026-11-21 #1").is_ok());
+    }
+}
