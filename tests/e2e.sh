@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end: starts the local stack exactly as `make run` does (on a free port, with its own
-# data directory), drives register -> login -> me over HTTP, stops it with Ctrl-C (SIGINT),
-# checks nothing is left running, then starts it again to prove the data was kept.
+# data directory), drives the README's walkthroughs over HTTP (accounts; catalog; cart, quote,
+# order and replay; signed payment webhook, ship, deliver, cancel, expiry), validates answers
+# against openapi.yaml, stops it with Ctrl-C (SIGINT), checks nothing is left running, then
+# starts it again to prove the data was kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +28,9 @@ trap cleanup EXIT
 
 start_stack() {
   : > "$log"
-  STOREFRONT_PORT=$port STOREFRONT_DATA_DIR="$data/local" setsid make --no-print-directory run >"$log" 2>&1 < /dev/null &
+  # A one-minute payment window, so the expiry walkthrough below needs to wait only a minute.
+  STOREFRONT_PORT=$port STOREFRONT_DATA_DIR="$data/local" PAYMENT_WINDOW_MINUTES=1 \
+    setsid make --no-print-directory run >"$log" 2>&1 < /dev/null &
   pid=$!
   for _ in $(seq 1 600); do
     if grep -q "storefront is ready at $base" "$log"; then return 0; fi
@@ -86,6 +90,9 @@ call POST /auth/login '{"email":"admin@storefront.local","password":"storefront-
 check "the seeded admin can sign in and is an admin" test "$status" = 200 -a "$(json "['user']['role']")" = admin
 admin=$(json "['accessToken']")
 
+invoked=$(.venv/bin/cargo-lambda lambda invoke register --data-file events/register.json --invoke-address 127.0.0.1 --invoke-port "$port" 2>&1 || true)
+check "the README's cargo lambda invoke of events/register.json registers Ada" python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); assert r["statusCode"] == 201, r' <<<"$invoked"
+
 echo "--- catalog"
 check "make run seeds the demo catalog" grep -q "seeded the demo catalog (50 products)" "$log"
 call GET /products
@@ -122,6 +129,14 @@ check "an admin edit with the current ETag is 200" test "$status" = 200 -a "$(js
 call POST /products '{"sku":"X-1","name":"X","priceCents":1,"category":"x","stock":1}' "$token"
 check "a customer creating a product is 403 forbidden" test "$status" = 403 -a "$(json "['code']")" = forbidden
 
+# place_order NAME: puts one mouse in the customer's cart and orders it; sets $order_id and $order_total.
+place_order() {
+  call PUT "/cart/items/$mouse" '{"quantity":1}' "$token"
+  call POST /orders '{"shippingAddress":{"name":"Grace Hopper","line1":"1 Navy Way","city":"Arlington","postalCode":"22202","country":"US"},"shippingMethod":"express"}' "$token" "idempotency-key: e2e-$1"
+  order_id=$(json "['id']")
+  order_total=$(json "['totalCents']")
+}
+
 echo "--- cart and checkout"
 call POST /discounts '{"code":"welcome10","percentOff":10}' "$admin"
 check "an admin creates a discount" test "$status" = 201 -a "$(json "['code']")" = WELCOME10
@@ -150,6 +165,52 @@ call GET "/products/$mouse"
 check "the order took 2 mice from stock" test "$(json "['stock']")" = 178
 call GET /cart "" "$token"
 check "the order emptied the cart" test "$(json "['items'].__len__()")" = 0
+
+echo "--- order lifecycle"
+place_order to-expire
+expiring=$order_id
+expiring_placed=$(date +%s)
+webhook_secret=whsec_storefront_local_development_secret
+# send_webhook BODY: signs BODY the way the README shows (openssl) and posts it.
+send_webhook() {
+  local t sig
+  t=$(date +%s)
+  sig=$(printf '%s.%s' "$t" "$1" | openssl dgst -sha256 -hmac "$webhook_secret" | sed 's/^.* //')
+  call POST /webhooks/payments "$1" "" "storefront-signature: t=$t,v1=$sig"
+}
+first_order_id=$(python3 -c "import json,sys; print(json.load(sys.stdin)['id'])" <<<"$first_order")
+first_total=$(python3 -c "import json,sys; print(json.load(sys.stdin)['totalCents'])" <<<"$first_order")
+event='{"id":"evt_e2e_1","type":"payment.succeeded","data":{"orderId":"'$first_order_id'","amountCents":'$first_total',"currency":"USD","paymentId":"pay_e2e_1"}}'
+send_webhook "$event"
+check "a correctly signed payment webhook is accepted" test "$status" = 200
+call POST /webhooks/payments "$event" "" "storefront-signature: t=$(date +%s),v1=deadbeef"
+check "a wrongly signed webhook is 401 invalid_signature" test "$status" = 401 -a "$(json "['code']")" = invalid_signature
+call GET "/orders/$first_order_id" "" "$token"
+check "the payment moved the order to paid" test "$(json "['status']")" = paid -a "$(json "['paymentId']")" = pay_e2e_1
+send_webhook "$event"
+check "a replayed event is acknowledged" test "$status" = 200
+call PATCH "/admin/orders/$first_order_id" '{"status":"shipped","trackingNumber":"1Z999AA10123456784"}' "$admin"
+check "an admin ships the paid order" test "$status" = 200 -a "$(json "['status']")" = shipped
+call PATCH "/admin/orders/$first_order_id" '{"status":"delivered"}' "$admin"
+check "and delivers it" test "$(json "['status']")" = delivered -a "$(json "len(v['history'])")" = 4
+check "the delivered order conforms to openapi's Order" conforms Order
+call GET "/admin/orders?status=delivered" "" "$admin"
+check "admins list delivered orders" test "$(json "['items'][0]['id']")" = "$first_order_id"
+place_order to-cancel
+call POST "/orders/$order_id/cancel" "" "$token"
+check "a customer cancels an unpaid order" test "$status" = 200 -a "$(json "['status']")" = cancelled
+call POST "/orders/$order_id/cancel" "" "$token"
+check "cancelling it again is 409 invalid_transition" test "$status" = 409 -a "$(json "['code']")" = invalid_transition
+call GET "/products/$mouse"
+stock_before_expiry=$(json "['stock']")
+wait_for=$(( expiring_placed + 62 - $(date +%s) ))
+[ "$wait_for" -gt 0 ] && { echo "  (waiting ${wait_for}s for the one-minute payment window)"; sleep "$wait_for"; }
+invoked=$(.venv/bin/cargo-lambda lambda invoke expire-orders --data-file events/expire-orders.json --invoke-address 127.0.0.1 --invoke-port "$port" 2>&1 || true)
+check "the expiry function, invoked as the README shows, cancels the overdue order" python3 -c 'import json,sys; assert json.loads(sys.stdin.read())["cancelled"] == 1' <<<"$invoked"
+call GET "/orders/$expiring" "" "$token"
+check "the expired order is cancelled by expiry" test "$(json "['status']")" = cancelled -a "$(json "v['history'][-1]['by']")" = expiry
+call GET "/products/$mouse"
+check "expiry put its unit back in stock" test "$(json "['stock']")" = $(( stock_before_expiry + 1 ))
 
 echo "--- stopping it with Ctrl-C"
 group=$pid

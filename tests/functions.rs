@@ -211,6 +211,56 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
             &[],
         );
         run!("get-order", get_order, get);
+
+        // The lifecycle: a signed payment, an admin cancel of a paid order, a listing, a
+        // customer cancel, and an expiry.
+        let body = serde_json::json!({"id": "evt-iam", "type": "payment.succeeded", "data": {"orderId": order_id,
+            "amountCents": placed.body["totalCents"], "currency": "USD", "paymentId": "pay-iam"}})
+        .to_string();
+        let now = env.app.clock.now().unix_seconds();
+        let signature = storefront::auth::webhook::sign(storefront_tests::TEST_WEBHOOK_SECRET, now, body.as_bytes());
+        let webhook = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/webhooks/payments")
+            .header("content-type", "application/json")
+            .header("storefront-signature", signature)
+            .body(lambda_http::Body::Text(body))
+            .unwrap();
+        assert_eq!(run!("payment-webhook", payment_webhook, webhook).status, 200);
+        let cancel_paid = storefront_tests::routed(
+            json_req("PATCH", "/a", serde_json::json!({"status": "cancelled"}), Some(&admin)),
+            &[("id", &order_id)],
+            &[],
+        );
+        let cancelled = run!("admin-update-order", admin_update_order, cancel_paid);
+        assert_eq!(cancelled.status, 200, "{:#}", cancelled.body);
+        let list = storefront_tests::routed(
+            storefront_tests::request("GET", "/admin/orders", None, Some(&admin)),
+            &[],
+            &[("status", "cancelled")],
+        );
+        run!("admin-list-orders", admin_list_orders, list);
+        let place_again = |key: &str| {
+            let mut req = json_req("POST", "/orders", checkout("GB"), Some(&token));
+            req.headers_mut().insert("idempotency-key", key.parse().unwrap());
+            req
+        };
+        run!("put-cart-item", put_cart_item, cart_item("PUT", Some(serde_json::json!({"quantity": 1}))));
+        let second = run!("place-order", place_order, place_again("iam-test-2"));
+        let second_id = second.body["id"].as_str().unwrap().to_owned();
+        let cancel = storefront_tests::routed(
+            storefront_tests::request("POST", "/c", None, Some(&token)),
+            &[("id", &second_id)],
+            &[],
+        );
+        assert_eq!(run!("cancel-order", cancel_order, cancel).status, 200);
+        run!("put-cart-item", put_cart_item, cart_item("PUT", Some(serde_json::json!({"quantity": 1}))));
+        assert_eq!(run!("place-order", place_order, place_again("iam-test-3")).status, 201);
+        env.app.clock.advance(3600);
+        env.recorder.take();
+        let report = expire_orders(&env.app).await.map_err(|e| e.detail.clone()).unwrap();
+        assert_eq!(report["cancelled"], 1);
+        used.entry("expire-orders").or_default().extend(env.recorder.take());
     }
     let archived = run!(
         "archive-product",
@@ -231,4 +281,96 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
             "{binary}: granted (left) vs used (right)"
         );
     }
+}
+
+/// `events/<name>.json` with placeholders replaced.
+fn load(name: &str, replacements: &[(&str, &str)]) -> lambda_http::Request {
+    let mut raw =
+        std::fs::read_to_string(storefront_tests::root().join("events").join(format!("{name}.json"))).unwrap();
+    for (from, to) in replacements {
+        raw = raw.replace(from, to);
+    }
+    lambda_http::request::from_str(&raw).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cart_checkout_and_lifecycle_sample_events_drive_their_functions() {
+    use storefront::api::catalog::create_product;
+    use storefront::api::orders::*;
+    let env = TestEnv::start().await;
+    let admin = env.admin_token().await;
+    let customer = env.user_token("shopper@example.com", storefront::domain::Role::Customer).await;
+    let product =
+        env.call(create_product, event("create-product", Some(&admin))).await.body["id"].as_str().unwrap().to_owned();
+    let as_customer =
+        |name: &str| load(name, &[("REPLACE_WITH_ACCESS_TOKEN", &customer), ("REPLACE_WITH_PRODUCT_ID", &product)]);
+    let as_admin = |name: &str, extra: &[(&str, &str)]| {
+        let mut r = vec![("REPLACE_WITH_ACCESS_TOKEN", admin.as_str())];
+        r.extend_from_slice(extra);
+        load(name, &r)
+    };
+
+    assert_eq!(env.call(put_cart_item, as_customer("put-cart-item")).await.body["items"][0]["quantity"], 2);
+    assert_eq!(env.call(get_cart, as_customer("get-cart")).await.body["subtotalCents"], 4998);
+    assert_eq!(env.call(delete_cart_item, as_customer("delete-cart-item")).await.body["items"], serde_json::json!([]));
+    assert_eq!(env.call(clear_cart, as_customer("clear-cart")).await.status, 204);
+    let created = env.call(create_discount, as_admin("create-discount", &[])).await;
+    assert_eq!(created.status, 201, "{:#}", created.body);
+    assert_eq!(env.call(list_discounts, as_admin("list-discounts", &[])).await.body["items"][0]["code"], "WELCOME10");
+    let off =
+        env.call(update_discount, as_admin("update-discount", &[("REPLACE_WITH_DISCOUNT_CODE", "WELCOME10")])).await;
+    assert_eq!(off.body["active"], false);
+    env.call(
+        update_discount,
+        as_admin(
+            "update-discount",
+            &[("REPLACE_WITH_DISCOUNT_CODE", "WELCOME10"), (r#"\"active\":false"#, r#"\"active\":true"#)],
+        ),
+    )
+    .await;
+
+    env.call(put_cart_item, as_customer("put-cart-item")).await;
+    let quoted = env.call(quote, as_customer("quote")).await;
+    assert_eq!(quoted.status, 200, "{:#}", quoted.body);
+    let placed = env.call(place_order, as_customer("place-order")).await;
+    assert_eq!(placed.status, 201, "{:#}", placed.body);
+    assert_eq!(placed.body["totalCents"], quoted.body["totalCents"]);
+    let order_id = placed.body["id"].as_str().unwrap().to_owned();
+    let total = placed.body["totalCents"].to_string();
+    assert_eq!(env.call(place_order, as_customer("place-order")).await.body, placed.body, "the event's key replays");
+    assert_eq!(env.call(list_orders, as_customer("list-orders")).await.body["items"][0]["id"], order_id.as_str());
+    let with_order = |name: &str, token: &str| {
+        load(name, &[("REPLACE_WITH_ACCESS_TOKEN", token), ("REPLACE_WITH_ORDER_ID", &order_id)])
+    };
+    assert_eq!(env.call(get_order, with_order("get-order", &customer)).await.body["id"], order_id.as_str());
+
+    // The webhook event, with this order's id and total, signed now.
+    let mut raw: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(storefront_tests::root().join("events/payment-webhook.json")).unwrap(),
+    )
+    .unwrap();
+    let body = raw["body"].as_str().unwrap().replace("REPLACE_WITH_ORDER_ID", &order_id).replace("4098", &total);
+    let signature = storefront::auth::webhook::sign(
+        storefront_tests::TEST_WEBHOOK_SECRET,
+        env.app.clock.now().unix_seconds(),
+        body.as_bytes(),
+    );
+    raw["headers"]["storefront-signature"] = serde_json::json!(signature);
+    raw["headers"]["content-length"] = serde_json::json!(body.len().to_string());
+    raw["body"] = serde_json::json!(body);
+    let webhook = lambda_http::request::from_str(&raw.to_string()).unwrap();
+    let paid = env.call(payment_webhook, webhook).await;
+    assert_eq!(paid.status, 200, "{:#}", paid.body);
+
+    let list = as_admin("admin-list-orders", &[]);
+    assert_eq!(env.call(admin_list_orders, list).await.body["items"][0]["id"], order_id.as_str());
+    let shipped = env.call(admin_update_order, with_order("admin-update-order", &admin)).await;
+    assert_eq!((shipped.status, shipped.body["trackingNumber"].as_str()), (200, Some("1Z999AA10123456784")));
+    env.call(cancel_order, with_order("cancel-order", &customer)).await.problem(409, "invalid_transition");
+
+    let scheduled: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(storefront_tests::root().join("events/expire-orders.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(scheduled["detail-type"], "Scheduled Event");
 }

@@ -26,6 +26,18 @@ pub struct Config {
     /// Shipping amounts and tax rates (`SHIPPING_STANDARD_CENTS`, `SHIPPING_EXPRESS_CENTS`,
     /// `FREE_SHIPPING_FROM_CENTS`, `TAX_RATES_BPS`); defaults in `domain::pricing`.
     pub pricing: crate::domain::PricingRules,
+    /// The payment provider's webhook signing secret: `PAYMENT_WEBHOOK_SECRET` (local) or
+    /// `PAYMENT_WEBHOOK_SECRET_ARN` (a Secrets Manager secret, read once per process on first use).
+    pub webhook_secret: Option<SecretSource>,
+    /// How long an order may await payment before expiry cancels it (`PAYMENT_WINDOW_MINUTES`, default 30).
+    pub payment_window_minutes: i64,
+}
+
+/// Where a secret comes from.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    Value(String),
+    SecretsManager(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,11 +55,15 @@ impl Config {
             cursor_secret: cursor_secret.into(),
             currency: crate::domain::Currency::usd(),
             pricing: crate::domain::PricingRules::default(),
+            webhook_secret: None,
+            payment_window_minutes: 30,
         }
     }
 
     /// Reads `TABLE_NAME`, `JWT_ISSUER`, `JWT_AUDIENCE`, one of `JWT_SECRET_ARN` / `JWT_KEY_FILE`,
-    /// `CURSOR_SECRET` and `STORE_CURRENCY`.
+    /// `CURSOR_SECRET`, `STORE_CURRENCY`, the pricing variables (`SHIPPING_STANDARD_CENTS`,
+    /// `SHIPPING_EXPRESS_CENTS`, `FREE_SHIPPING_FROM_CENTS`, `TAX_RATES_BPS`), one of
+    /// `PAYMENT_WEBHOOK_SECRET_ARN` / `PAYMENT_WEBHOOK_SECRET`, and `PAYMENT_WINDOW_MINUTES`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
     }
@@ -84,7 +100,22 @@ impl Config {
             pricing.tax_rates_bps = crate::domain::pricing::parse_tax_rates(&rates)
                 .map_err(|e| ConfigError(format!("TAX_RATES_BPS: {e}")))?;
         }
+        let webhook_secret = match (get("PAYMENT_WEBHOOK_SECRET_ARN"), get("PAYMENT_WEBHOOK_SECRET")) {
+            (Some(arn), _) => Some(SecretSource::SecretsManager(arn)),
+            (None, Some(value)) => Some(SecretSource::Value(value)),
+            (None, None) => None,
+        };
+        let payment_window_minutes = match get("PAYMENT_WINDOW_MINUTES") {
+            None => 30,
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|m| (1..=10_080).contains(m))
+                .ok_or_else(|| ConfigError("PAYMENT_WINDOW_MINUTES must be 1 to 10080".into()))?,
+        };
         Ok(Self {
+            webhook_secret,
+            payment_window_minutes,
             pricing,
             cursor_secret,
             currency,

@@ -14,6 +14,7 @@ use storefront::http::{ApiError, Response};
 use storefront::store::Store;
 
 pub const TEST_KID: &str = "test-key";
+pub const TEST_WEBHOOK_SECRET: &str = "whsec_test_secret";
 pub const TEST_CURSOR_SECRET: &str = "test-cursor-secret-test-cursor-secret-0123";
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 
@@ -155,7 +156,8 @@ impl TestEnv {
         store.ensure_table().await.expect("table created");
         recorder.take();
         let key = SigningKey::new(TEST_KID, TEST_SECRET).expect("valid test key");
-        let config = Config::new("storefront-test", KeySource::Inline(KeyRing::single(key)), TEST_CURSOR_SECRET);
+        let mut config = Config::new("storefront-test", KeySource::Inline(KeyRing::single(key)), TEST_CURSOR_SECRET);
+        config.webhook_secret = Some(storefront::config::SecretSource::Value(TEST_WEBHOOK_SECRET.into()));
         Self { app: App::new(config, store, Clock::system(), None), endpoint, recorder }
     }
 

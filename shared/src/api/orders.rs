@@ -5,7 +5,8 @@ use crate::app::catalog::{DEFAULT_PAGE, MAX_PAGE};
 use crate::app::checkout::{self, Checkout, Placed};
 use crate::app::{App, AppError, cart, discounts};
 use crate::domain::{
-    Discount, DiscountCode, IdempotencyKey, Money, Order, OrderId, ProductId, Quantity, ShippingMethod, Timestamp,
+    Discount, DiscountCode, IdempotencyKey, Invalid, Money, Order, OrderId, OrderStatus, ProductId, Quantity,
+    ShippingMethod, Timestamp,
 };
 use crate::http::{self, ApiError, Body, JsonBody, Query, Request, Response};
 use serde::Serialize;
@@ -191,4 +192,112 @@ pub async fn get_order(app: &App, req: Request) -> Result<Response<Body>, ApiErr
         .and_then(OrderId::parse)
         .ok_or(AppError::NotFound { code: "order_not_found", detail: "No such order." })?;
     http::json(200, &checkout::order(app, &who, id).await?)
+}
+
+fn order_id(req: &Request) -> Result<OrderId, ApiError> {
+    http::path_param(req, "id")
+        .and_then(OrderId::parse)
+        .ok_or_else(|| AppError::NotFound { code: "order_not_found", detail: "No such order." }.into())
+}
+
+/// `POST /orders/{id}/cancel` → 200 order.
+pub async fn cancel_order(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let who = http::require_user(app, &req).await?;
+    let id = order_id(&req)?;
+    http::json(200, &crate::app::lifecycle::cancel(app, &who, id).await?)
+}
+
+/// `PATCH /admin/orders/{id}` `{status, trackingNumber?}` (admin) → 200 order.
+pub async fn admin_update_order(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let admin = http::require_admin(app, &req).await?;
+    let id = order_id(&req)?;
+    let mut body = JsonBody::parse(&req)?;
+    let status = body.string("status", |raw| match OrderStatus::parse(raw) {
+        Some(s @ (OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Cancelled)) => Ok(s),
+        _ => Err(Invalid::new("must be \"shipped\", \"delivered\" or \"cancelled\"")),
+    });
+    let tracking = body.optional_string("trackingNumber", |raw| crate::domain::Text::parse(raw, 1, 100));
+    if tracking.is_some() && status.is_some_and(|s| s != OrderStatus::Shipped) {
+        body.invalid("trackingNumber", Invalid::new("is only given when shipping"));
+    }
+    let (status,) = body.finish((status,))?;
+    let order =
+        crate::app::lifecycle::admin_update(app, &admin, id, status, tracking.as_ref().map(|t| t.as_str())).await?;
+    http::json(200, &order)
+}
+
+/// `GET /admin/orders?status=&limit=&cursor=` (admin): orders in a status, newest first.
+pub async fn admin_list_orders(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    http::require_admin(app, &req).await?;
+    let mut query = Query::new(&req);
+    let status = query.parse("status", |raw| {
+        OrderStatus::parse(raw).ok_or_else(|| Invalid::new("must be an order status, e.g. \"paid\""))
+    });
+    let status_given = query.raw("status").is_some();
+    let limit = query.limit(DEFAULT_PAGE, MAX_PAGE);
+    let cursor = query.raw("cursor");
+    let mut missing = None;
+    if !status_given {
+        missing = Some(ApiError::validation(vec![crate::app::FieldError::new("status", "is required")]));
+    }
+    query.finish()?;
+    if let Some(err) = missing {
+        return Err(err);
+    }
+    let Some(status) = status else { return Err(ApiError::internal("status parsed without a value")) };
+    let (items, next) = crate::app::lifecycle::in_status(app, status, limit, cursor).await?;
+    http::json(200, &OrderList { items: &items, next_cursor: next.as_deref() })
+}
+
+/// `POST /webhooks/payments`: the payment provider's signed events (no token).
+pub async fn payment_webhook(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let secret = app.webhook_secret().await?;
+    let signature = req.headers().get("storefront-signature").and_then(|v| v.to_str().ok());
+    if req.body().len() > http::MAX_BODY_BYTES {
+        return Err(JsonBody::parse(&req).err().unwrap_or_else(|| ApiError::internal("oversized body parsed")));
+    }
+    crate::auth::webhook::verify(secret, signature, req.body().as_ref(), app.clock.now().unix_seconds()).map_err(
+        |e| match e {
+            crate::auth::webhook::SignatureError::Invalid => AppError::InvalidSignature,
+            crate::auth::webhook::SignatureError::Stale => AppError::StaleSignature,
+        },
+    )?;
+    let mut body = JsonBody::parse(&req)?;
+    let id = body.string("id", |raw| crate::domain::Text::parse(raw, 1, 255).map(|t| t.as_str().to_owned()));
+    let kind = body.string("type", |raw| Ok(raw.to_owned()));
+    let data = body.nullable_object("data", |data| {
+        let order_id =
+            data.string("orderId", |raw| OrderId::parse(raw).ok_or_else(|| Invalid::new("must be an order id")));
+        let amount = data.integer("amountCents", |c| {
+            if c >= 0 { Ok(Money::from_cents(c)) } else { Err(Invalid::new("must not be negative")) }
+        });
+        let currency = data.string("currency", crate::domain::Currency::parse);
+        let payment_id =
+            data.string("paymentId", |raw| crate::domain::Text::parse(raw, 1, 255).map(|t| t.as_str().to_owned()));
+        Some((order_id?, amount?, currency?, payment_id?))
+    });
+    let data = match data {
+        Some(Some(data)) => Some(data),
+        _ if body.has_errors_for("data") => None,
+        _ => {
+            body.invalid("data", Invalid::new("is required"));
+            None
+        }
+    };
+    let (id, kind, (order_id, amount, currency, payment_id)) = body.finish((id, kind, data))?;
+    let succeeded = match kind.as_str() {
+        "payment.succeeded" => true,
+        "payment.failed" => false,
+        // Other event types are acknowledged, so the provider does not retry them forever.
+        _ => return http::json(200, &serde_json::json!({"received": true})),
+    };
+    let event = crate::app::lifecycle::PaymentEvent { id, succeeded, order_id, amount, currency, payment_id };
+    crate::app::lifecycle::payment(app, &event).await?;
+    http::json(200, &serde_json::json!({"received": true}))
+}
+
+/// The scheduled expiry of unpaid orders (not an HTTP endpoint).
+pub async fn expire_orders(app: &App) -> Result<serde_json::Value, ApiError> {
+    let report = crate::app::lifecycle::expire(app).await?;
+    serde_json::to_value(report).map_err(|e| ApiError::internal(e.to_string()))
 }

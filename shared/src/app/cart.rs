@@ -66,15 +66,18 @@ pub async fn get(app: &App, who: &Principal) -> Result<CartView, AppError> {
     view(app, &cart).await
 }
 
-/// Changes the cart with `change`, re-reading and retrying if another change got in first.
+/// Changes the cart with `change` (which says whether it changed anything), re-reading and
+/// retrying if another change got in first. Nothing is written when nothing changes.
 async fn change(
     app: &App,
     who: &Principal,
-    change: impl Fn(&mut Cart) -> Result<(), AppError>,
+    change: impl Fn(&mut Cart) -> Result<bool, AppError>,
 ) -> Result<CartView, AppError> {
     for _ in 0..5 {
         let mut cart = app.store.cart(who.user_id).await?;
-        change(&mut cart)?;
+        if !change(&mut cart)? {
+            return view(app, &cart).await;
+        }
         cart.version += 1;
         cart.updated_at = Some(app.clock.now());
         if app.store.save_cart(who.user_id, &cart, app.clock.now()).await? {
@@ -92,15 +95,11 @@ pub async fn put(app: &App, who: &Principal, product_id: ProductId, quantity: Qu
             items: vec![Shortage { product_id, requested: quantity.units(), available: product.stock.units() }],
         });
     }
-    change(app, who, |cart| cart.set(product_id, quantity).map_err(|_| AppError::CartFull)).await
+    change(app, who, |cart| cart.set(product_id, quantity).map(|()| true).map_err(|_| AppError::CartFull)).await
 }
 
 pub async fn remove(app: &App, who: &Principal, product_id: ProductId) -> Result<CartView, AppError> {
-    change(app, who, |cart| {
-        cart.remove(product_id);
-        Ok(())
-    })
-    .await
+    change(app, who, |cart| Ok(cart.remove(product_id))).await
 }
 
 pub async fn clear(app: &App, who: &Principal) -> Result<(), AppError> {

@@ -105,8 +105,11 @@ pub async fn place(
     }
     let outcome = place_holding_key(app, who, key, &lock, checkout, &render).await;
     if outcome.is_err() {
-        // The order was not placed: let the client retry with the same key.
-        app.store.release_idempotent(who.user_id, key.as_str(), &lock).await?;
+        // The order was not placed: let the client retry with the same key. If even that
+        // fails, the lock expires by itself; the client still gets the real reason.
+        if let Err(err) = app.store.release_idempotent(who.user_id, key.as_str(), &lock).await {
+            tracing::warn!(error = %err, "could not release an idempotency key");
+        }
     }
     outcome.map(|order| Placed::New(Box::new(order)))
 }
@@ -119,7 +122,7 @@ async fn place_holding_key(
     checkout: &Checkout,
     render: &impl Fn(&Order) -> Result<String, AppError>,
 ) -> Result<Order, AppError> {
-    for _ in 0..3 {
+    for round in 0..3 {
         let priced = price(app, who, checkout).await?;
         let now = app.clock.now();
         let order = Order {
@@ -144,6 +147,14 @@ async fn place_holding_key(
             shipping_method: checkout.shipping_method,
             created_at: now,
             updated_at: now,
+            payment_id: None,
+            refund_due: false,
+            tracking_number: None,
+            history: vec![crate::domain::HistoryEntry {
+                status: OrderStatus::PendingPayment,
+                at: now,
+                by: format!("customer:{}", who.user_id),
+            }],
         };
         let body = render(&order)?;
         let checks: Vec<LineCheck> =
@@ -155,7 +166,7 @@ async fn place_holding_key(
                 &checks,
                 checkout.discount_code.as_ref(),
                 priced.cart_version,
-                (key.as_str(), lock),
+                (key.as_str(), lock, &format!("{lock}-{round}")),
                 (201, &body),
                 now,
             )

@@ -15,11 +15,12 @@ pub struct App {
     sdk: Option<SdkConfig>,
     /// Loaded on first use, so functions that never touch tokens never pay for the keys.
     tokens: OnceCell<Tokens>,
+    webhook_secret: OnceCell<String>,
 }
 
 impl App {
     pub fn new(config: Config, store: Store, clock: Clock, sdk: Option<SdkConfig>) -> Self {
-        Self { config, store, clock, sdk, tokens: OnceCell::new() }
+        Self { config, store, clock, sdk, tokens: OnceCell::new(), webhook_secret: OnceCell::new() }
     }
 
     /// Reads configuration and AWS settings from the environment. Makes no network call:
@@ -38,6 +39,37 @@ impl App {
                 Ok::<_, AppError>(Tokens::new(keys, &self.config.jwt_issuer, &self.config.jwt_audience))
             })
             .await
+    }
+
+    /// The payment webhook secret, read once per process on first use.
+    pub async fn webhook_secret(&self) -> Result<&str, AppError> {
+        let secret = self
+            .webhook_secret
+            .get_or_try_init(|| async {
+                match &self.config.webhook_secret {
+                    None => Err(AppError::Internal("no payment webhook secret is configured".into())),
+                    Some(crate::config::SecretSource::Value(value)) => Ok(value.clone()),
+                    Some(crate::config::SecretSource::SecretsManager(arn)) => {
+                        let sdk = self.sdk.as_ref().ok_or_else(|| AppError::Internal("no AWS configuration".into()))?;
+                        let out = aws_sdk_secretsmanager::Client::new(sdk)
+                            .get_secret_value()
+                            .secret_id(arn)
+                            .send()
+                            .await
+                            .map_err(|e| {
+                                AppError::Internal(format!(
+                                    "reading the webhook secret: {}",
+                                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                                ))
+                            })?;
+                        out.secret_string()
+                            .map(str::to_owned)
+                            .ok_or_else(|| AppError::Internal("the webhook secret is empty".into()))
+                    }
+                }
+            })
+            .await?;
+        Ok(secret)
     }
 
     async fn load_keys(&self) -> Result<KeyRing, AppError> {

@@ -63,6 +63,14 @@ pub enum AppError {
     IdempotencyKeyReused,
     #[error("request in progress")]
     RequestInProgress,
+    #[error("invalid transition")]
+    InvalidTransition { from: crate::domain::OrderStatus, to: crate::domain::OrderStatus },
+    #[error("invalid signature")]
+    InvalidSignature,
+    #[error("stale signature")]
+    StaleSignature,
+    #[error("amount mismatch")]
+    AmountMismatch,
     #[error("invalid cursor")]
     InvalidCursor,
     /// Something that should not happen: the detail is logged, never shown.

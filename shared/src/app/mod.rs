@@ -8,6 +8,7 @@ mod context;
 mod cursor;
 pub mod discounts;
 mod error;
+pub mod lifecycle;
 
 pub use context::App;
 pub use error::{AppError, FieldError, Shortage};

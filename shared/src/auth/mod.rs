@@ -2,6 +2,7 @@
 
 mod passwords;
 mod tokens;
+pub mod webhook;
 
 pub use passwords::{hash_password, verify_against_nothing, verify_password};
 pub use tokens::{IssuedToken, KeyRing, Principal, SigningKey, TOKEN_TTL_SECONDS, TokenError, Tokens, random_hex};

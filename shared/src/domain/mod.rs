@@ -8,6 +8,7 @@ mod catalog;
 mod discount;
 mod email;
 mod ids;
+pub mod lifecycle;
 mod order;
 pub mod pricing;
 mod text;
@@ -22,6 +23,7 @@ pub use catalog::{
 pub use discount::{Discount, DiscountCode};
 pub use email::Email;
 pub use ids::{OrderId, ProductId, UserId};
+pub use lifecycle::{Actor, Effects, HistoryEntry, InvalidTransition};
 pub use order::{Cart, CartFull, CartLine, IdempotencyKey, Order, OrderLine, OrderStatus, Quantity};
 pub use pricing::{DiscountRejection, PricingRules, ShippingMethod, Totals};
 pub use text::{PersonName, Text};

@@ -138,6 +138,17 @@ pub struct Order {
     pub shipping_method: ShippingMethod,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The payment provider's id for the payment, once paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<String>,
+    /// Money was taken for an order that is cancelled (or paid twice): it must be given back.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refund_due: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_number: Option<String>,
+    /// Every status the order has had, oldest first.
+    #[serde(default)]
+    pub history: Vec<super::HistoryEntry>,
 }
 
 #[cfg(test)]

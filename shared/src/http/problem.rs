@@ -213,6 +213,30 @@ impl From<AppError> for ApiError {
                 "Invalid cursor",
                 "The cursor is not one this query returned; start again without it.",
             ),
+            AppError::InvalidTransition { from, to } => ApiError::new(
+                409,
+                "invalid_transition",
+                "Invalid transition",
+                format!("An order cannot go from {} to {} this way.", from.as_str(), to.as_str()),
+            ),
+            AppError::InvalidSignature => ApiError::new(
+                401,
+                "invalid_signature",
+                "Invalid signature",
+                "The Storefront-Signature header is missing or does not match the body.",
+            ),
+            AppError::StaleSignature => ApiError::new(
+                401,
+                "stale_signature",
+                "Stale signature",
+                "The signature's timestamp is more than 5 minutes from now.",
+            ),
+            AppError::AmountMismatch => ApiError::new(
+                422,
+                "amount_mismatch",
+                "Amount mismatch",
+                "The payment's amount or currency is not the order's total.",
+            ),
             AppError::Internal(detail) => ApiError::internal(detail),
         }
     }

@@ -95,3 +95,38 @@ where
     }))
     .await
 }
+
+/// The whole of a scheduled function's `main`: logging, the process-wide [`App`], then the
+/// Lambda loop running `job` for each (scheduled) event and logging what it did.
+pub async fn serve_job<F, Fut>(name: &'static str, job: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = Result<serde_json::Value, ApiError>> + Send + 'static,
+{
+    use lambda_http::lambda_runtime::{LambdaEvent, run, service_fn as job_fn};
+    init_logging();
+    let app: &'static App = match App::from_env().await {
+        Ok(app) => Box::leak(Box::new(app)),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot start");
+            return Err(err);
+        }
+    };
+    run(job_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        let started = Instant::now();
+        let request_id = event.context.request_id.clone();
+        match job(app).await {
+            Ok(report) => {
+                tracing::info!(requestId = %request_id, function = name, report = %report,
+                    latencyMs = started.elapsed().as_secs_f64() * 1000.0, "job");
+                Ok::<_, lambda_http::Error>(report)
+            }
+            Err(err) => {
+                tracing::error!(requestId = %request_id, function = name,
+                    error = %err.internal.clone().unwrap_or_else(|| err.detail.clone()), "job failed");
+                Err(err.detail.clone().into())
+            }
+        }
+    }))
+    .await
+}

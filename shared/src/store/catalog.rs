@@ -21,7 +21,7 @@ use aws_sdk_dynamodb::types::{
 };
 use std::collections::{BTreeSet, HashMap};
 
-fn product_key(id: ProductId) -> Item {
+pub(crate) fn product_key(id: ProductId) -> Item {
     key(format!("PRODUCT#{id}"), "PRODUCT")
 }
 

@@ -5,12 +5,14 @@
 
 mod admin;
 mod catalog;
+mod lifecycle;
 mod orders;
 mod page;
 pub mod schema;
 mod users;
 
 pub use catalog::{CategoryCount, Listing, StockOutcome, WriteOutcome};
+pub use lifecycle::{Changed, OrderChange};
 pub use orders::{Begun, LineCheck, PlaceConflicts};
 pub use page::{Page, Position};
 pub use users::{Credentials, LoginAttempt, ProfileChange};

@@ -8,7 +8,7 @@
 //! | idempotency record | `IDEMPOTENCY#<userId>#<key>`  | `IDEMPOTENCY` | – (TTL 24 hours)                          |
 
 use super::page::{Page, Position};
-use super::schema::{GSI1, PK, SK};
+use super::schema::GSI1;
 use super::{Item, Store, StoreError, key, n, s};
 use crate::domain::{Cart, Discount, DiscountCode, Order, OrderId, Product, ProductId, Timestamp, UserId};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -293,16 +293,17 @@ impl Store {
         lines: &[LineCheck],
         discount: Option<&DiscountCode>,
         cart_version: i64,
-        idempotency: (&str, &str),
+        idempotency: (&str, &str, &str),
         response: (u16, &str),
         now: Timestamp,
     ) -> Result<Result<(), PlaceConflicts>, StoreError> {
-        let (idempotency_key_text, lock_id) = idempotency;
+        // The record key, this request's lock, and a ClientRequestToken for this attempt.
+        let (idempotency_key_text, lock_id, token) = idempotency;
         let mut items = Vec::new();
         for line in lines {
             let update = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(format!("PRODUCT#{}", line.product.id), "PRODUCT")))
+                .set_key(Some(super::catalog::product_key(line.product.id)))
                 .update_expression("SET stock = stock - :q, version = version + :one, updatedAt = :now")
                 .condition_expression("active = :true AND stock >= :q AND priceCents = :price")
                 .expression_attribute_values(":q", n(line.quantity))
@@ -369,7 +370,7 @@ impl Store {
             .map_err(build_err)?;
         items.push(TransactWriteItem::builder().update(complete).build());
 
-        let err = match super::transact_with_retry(&self.client, items, Some(lock_id)).await {
+        let err = match super::transact_with_retry(&self.client, items, Some(token)).await {
             Ok(_) => return Ok(Ok(())),
             Err(err) => err,
         };
@@ -442,6 +443,5 @@ fn order_item(order: &Order) -> Result<Item, StoreError> {
     item.insert("gsi1sk".into(), s(sort.clone()));
     item.insert("gsi2pk".into(), s(format!("ORDERS#{}", order.status.as_str())));
     item.insert("gsi2sk".into(), s(sort));
-    let _ = (PK, SK);
     Ok(item)
 }

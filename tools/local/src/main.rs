@@ -34,6 +34,8 @@ struct Settings {
     admin_email: String,
     admin_password: String,
     log_level: String,
+    webhook_secret: String,
+    payment_window_minutes: String,
 }
 
 fn env_or(name: &str, default: &str) -> String {
@@ -50,6 +52,8 @@ impl Settings {
             admin_email: env_or("STOREFRONT_ADMIN_EMAIL", "admin@storefront.local"),
             admin_password: env_or("STOREFRONT_ADMIN_PASSWORD", "storefront-admin"),
             log_level: env_or("LOG_LEVEL", "info"),
+            webhook_secret: env_or("STOREFRONT_PAYMENT_WEBHOOK_SECRET", "whsec_storefront_local_development_secret"),
+            payment_window_minutes: env_or("PAYMENT_WINDOW_MINUTES", "30"),
         })
     }
 }
@@ -124,6 +128,11 @@ async fn run() -> Result<(), Error> {
         _ = shutdown_signal() => Err("stopped before it was ready".into()),
     };
     if outcome.is_ok() {
+        println!(
+            "==> unpaid orders expire after {} minutes; to run the expiry now: \
+             .venv/bin/cargo-lambda lambda invoke expire-orders --data-file events/expire-orders.json --invoke-address 127.0.0.1 --invoke-port {}",
+            settings.payment_window_minutes, settings.port
+        );
         println!(
             "storefront is ready at {url} (admin: {}; DynamoDB: {dynamodb}; Ctrl-C stops it)",
             settings.admin_email
@@ -236,11 +245,28 @@ fn write_env_file(
     let contents = format!(
         "TABLE_NAME={}\nJWT_KEY_FILE={}\nCURSOR_SECRET={cursor_secret}\nSTORE_CURRENCY=USD\n\
          AWS_ENDPOINT_URL_DYNAMODB={dynamodb}\nAWS_ACCESS_KEY_ID=local\nAWS_SECRET_ACCESS_KEY=local\n\
-         AWS_REGION=us-east-1\nLOG_LEVEL={}\n",
+         AWS_REGION=us-east-1\nLOG_LEVEL={}\nPAYMENT_WEBHOOK_SECRET={}\nPAYMENT_WINDOW_MINUTES={}\n",
         settings.table,
         key_file.display(),
-        settings.log_level
+        settings.log_level,
+        settings.webhook_secret,
+        settings.payment_window_minutes,
     );
+    // Pricing configuration set in the shell reaches the functions too.
+    let mut contents = contents;
+    for name in [
+        "SHIPPING_STANDARD_CENTS",
+        "SHIPPING_EXPRESS_CENTS",
+        "FREE_SHIPPING_FROM_CENTS",
+        "TAX_RATES_BPS",
+        "STORE_CURRENCY",
+    ] {
+        if let Ok(value) = std::env::var(name) {
+            contents =
+                contents.lines().filter(|l| !l.starts_with(&format!("{name}="))).collect::<Vec<_>>().join("\n") + "\n";
+            contents.push_str(&format!("{name}={value}\n"));
+        }
+    }
     write_private(path, &contents)
 }
 

@@ -1,0 +1,189 @@
+//! Orders after they are placed: payment, cancellation, fulfilment and expiry.
+
+use super::{App, AppError, cursor};
+use crate::auth::Principal;
+use crate::domain::{Actor, Currency, Effects, Money, Order, OrderId, OrderStatus};
+use crate::store::{Changed, OrderChange};
+
+fn not_found() -> AppError {
+    AppError::NotFound { code: "order_not_found", detail: "No such order." }
+}
+
+/// Moves an order to `to` for `actor`, deciding from the order as it is now; if another change
+/// got in first, decides again from the new status (which may now refuse).
+#[allow(clippy::too_many_arguments)]
+async fn transition(
+    app: &App,
+    id: OrderId,
+    to: OrderStatus,
+    actor: Actor,
+    by: &str,
+    tracking_number: Option<&str>,
+    visible_to: Option<&Principal>,
+) -> Result<Order, AppError> {
+    for _ in 0..5 {
+        let order = app.store.order(id).await?.ok_or_else(not_found)?;
+        if let Some(who) = visible_to
+            && !who.is_admin()
+            && order.user_id != who.user_id
+        {
+            return Err(not_found());
+        }
+        let effects =
+            order.status.transition(to, actor).map_err(|_| AppError::InvalidTransition { from: order.status, to })?;
+        let change = OrderChange {
+            order: &order,
+            to,
+            effects,
+            by: by.to_owned(),
+            payment_id: None,
+            tracking_number,
+            event_id: None,
+        };
+        match app.store.change_order(change, app.clock.now()).await? {
+            Changed::Done(next) => return Ok(*next),
+            Changed::Stale | Changed::EventSeen => continue,
+        }
+    }
+    Err(AppError::Internal(format!("order {id} kept changing")))
+}
+
+/// `POST /orders/{id}/cancel`: a customer their own unpaid order; an admin unpaid or paid ones.
+pub async fn cancel(app: &App, who: &Principal, id: OrderId) -> Result<Order, AppError> {
+    let (actor, by) = if who.is_admin() {
+        (Actor::Admin, format!("admin:{}", who.user_id))
+    } else {
+        (Actor::Customer, format!("customer:{}", who.user_id))
+    };
+    transition(app, id, OrderStatus::Cancelled, actor, &by, None, Some(who)).await
+}
+
+/// `PATCH /admin/orders/{id}`: ship, deliver or cancel.
+pub async fn admin_update(
+    app: &App,
+    admin: &Principal,
+    id: OrderId,
+    to: OrderStatus,
+    tracking_number: Option<&str>,
+) -> Result<Order, AppError> {
+    transition(app, id, to, Actor::Admin, &format!("admin:{}", admin.user_id), tracking_number, None).await
+}
+
+/// Orders in one status, newest first (admins).
+pub async fn in_status(
+    app: &App,
+    status: OrderStatus,
+    limit: usize,
+    cursor_text: Option<&str>,
+) -> Result<(Vec<Order>, Option<String>), AppError> {
+    let fingerprint = format!("admin-orders;{}", status.as_str());
+    let after = cursor_text.map(|c| cursor::decode(&app.config.cursor_secret, &fingerprint, c)).transpose()?;
+    let page = app.store.orders_in(status, limit, after.as_ref()).await?.ok_or(AppError::InvalidCursor)?;
+    let next = page.next.map(|p| cursor::encode(&app.config.cursor_secret, &fingerprint, &p)).transpose()?;
+    Ok((page.items, next))
+}
+
+/// What a verified payment webhook says.
+#[derive(Debug, Clone)]
+pub struct PaymentEvent {
+    pub id: String,
+    pub succeeded: bool,
+    pub order_id: OrderId,
+    pub amount: Money,
+    pub currency: Currency,
+    pub payment_id: String,
+}
+
+/// Applies a payment event, exactly once per event id (the id is recorded in the same
+/// transaction as its effect; a replay finds it and changes nothing).
+pub async fn payment(app: &App, event: &PaymentEvent) -> Result<(), AppError> {
+    if app.store.payment_event_seen(&event.id).await? {
+        return Ok(());
+    }
+    let by = format!("payment:{}", event.id);
+    for _ in 0..5 {
+        let order = app.store.order(event.order_id).await?.ok_or_else(not_found)?;
+        if event.succeeded && (event.amount != order.totals.total_cents || event.currency != order.totals.currency) {
+            return Err(AppError::AmountMismatch);
+        }
+        let none = Effects { restock: false, refund_due: false };
+        let (to, effects, payment_id) = match (event.succeeded, order.status) {
+            (true, OrderStatus::PendingPayment) => (OrderStatus::Paid, none, Some(event.payment_id.as_str())),
+            // Paid for an order that was cancelled meanwhile: it stays cancelled; the money goes back.
+            (true, OrderStatus::Cancelled) => {
+                (OrderStatus::Cancelled, Effects { restock: false, refund_due: true }, Some(event.payment_id.as_str()))
+            }
+            // The same payment announced again under another event id: nothing to do.
+            (true, _) if order.payment_id.as_deref() == Some(event.payment_id.as_str()) => return Ok(()),
+            // A second, different payment for an order already paid: give it back.
+            (true, status) => (status, Effects { restock: false, refund_due: true }, None),
+            (false, OrderStatus::PendingPayment) => {
+                let effects = OrderStatus::PendingPayment
+                    .transition(OrderStatus::Cancelled, Actor::Payment)
+                    .map_err(|_| AppError::InvalidTransition { from: order.status, to: OrderStatus::Cancelled })?;
+                (OrderStatus::Cancelled, effects, None)
+            }
+            // A failed attempt after the order moved on changes nothing.
+            (false, _) => return Ok(()),
+        };
+        let change = OrderChange {
+            order: &order,
+            to,
+            effects,
+            by: by.clone(),
+            payment_id,
+            tracking_number: None,
+            event_id: Some(&event.id),
+        };
+        match app.store.change_order(change, app.clock.now()).await? {
+            Changed::Done(_) | Changed::EventSeen => return Ok(()),
+            Changed::Stale => continue,
+        }
+    }
+    Err(AppError::Internal(format!("order {} kept changing under a payment event", event.order_id)))
+}
+
+/// What an expiry run did.
+#[derive(Debug, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpiryReport {
+    pub cancelled: usize,
+    /// Overdue orders that changed (paid, cancelled) before expiry reached them.
+    pub skipped: usize,
+}
+
+/// Cancels (and restocks) every order that has awaited payment longer than the payment window.
+/// Safe to run twice at once: each cancellation is conditional on the order still awaiting payment.
+pub async fn expire(app: &App) -> Result<ExpiryReport, AppError> {
+    let cutoff = app.clock.now().plus_seconds(-60 * app.config.payment_window_minutes);
+    let mut report = ExpiryReport::default();
+    let mut start = None;
+    // Bounded per run (a run must end within the function's timeout); the next run goes on.
+    for _ in 0..400 {
+        let (orders, next) = app.store.overdue_orders(cutoff, start).await?;
+        for order in &orders {
+            let Ok(effects) = order.status.transition(OrderStatus::Cancelled, Actor::Expiry) else {
+                report.skipped += 1;
+                continue;
+            };
+            let change = OrderChange {
+                order,
+                to: OrderStatus::Cancelled,
+                effects,
+                by: "expiry".into(),
+                payment_id: None,
+                tracking_number: None,
+                event_id: None,
+            };
+            match app.store.change_order(change, app.clock.now()).await? {
+                Changed::Done(_) => report.cancelled += 1,
+                Changed::Stale | Changed::EventSeen => report.skipped += 1,
+            }
+        }
+        match next {
+            Some(key) => start = Some(key),
+            None => break,
+        }
+    }
+    Ok(report)
+}
