@@ -12,7 +12,7 @@ export CARGO_TERM_COLOR ?= auto
 FUNCTIONS := $(notdir $(wildcard functions/*))
 ARM64 := aarch64-unknown-linux-gnu
 
-.PHONY: help run reset test check lint unit e2e template lambda-build build-arm64 tools test-tools
+.PHONY: help run reset test check lint unit e2e template lambda-build build-arm64 tools test-tools bench
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -73,6 +73,13 @@ lambda-build: test-tools ## release build of every function for Lambda (arm64)
 	@cargo lambda build --release --arm64 --quiet $(addprefix --package ,$(FUNCTIONS))
 	@for f in $(FUNCTIONS); do test -f target/lambda/$$f/bootstrap || { echo "missing target/lambda/$$f/bootstrap"; exit 1; }; done
 	@ls -l target/lambda/*/bootstrap | awk '{printf "    %-40s %6.1f MB\n", $$9, $$5/1048576}'
+
+# ---------------------------------------------------------------- bench
+
+bench: ## measure every function as Lambda runs it; writes bench/RESULTS.md and bench/results.json
+	@echo "==> building release binaries for the host with the Lambda profile ($(words $(FUNCTIONS)) functions + baseline)"
+	@cargo build --release $(addprefix --package ,$(FUNCTIONS)) --package storefront-bench
+	@./target/release/storefront-bench
 
 e2e: test-tools ## start the local stack exactly as `make run` does and drive it over HTTP
 	@echo "==> end-to-end: make run, then register -> login -> me over HTTP"

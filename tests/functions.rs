@@ -193,7 +193,7 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
             serde_json::json!({"shippingAddress": {"name": "A", "line1": "B", "city": "C", "postalCode": "D", "country": country},
                 "shippingMethod": "standard", "discountCode": "TENOFF"})
         };
-        run!("quote", quote, json_req("POST", "/checkout/quote", checkout("GB"), Some(&token)));
+        run!("checkout-quote", quote, json_req("POST", "/checkout/quote", checkout("GB"), Some(&token)));
         let order = |country: &str| {
             let mut req = json_req("POST", "/orders", checkout(country), Some(&token));
             req.headers_mut().insert("idempotency-key", "iam-test".parse().unwrap());
@@ -330,7 +330,7 @@ async fn the_cart_checkout_and_lifecycle_sample_events_drive_their_functions() {
     .await;
 
     env.call(put_cart_item, as_customer("put-cart-item")).await;
-    let quoted = env.call(quote, as_customer("quote")).await;
+    let quoted = env.call(quote, as_customer("checkout-quote")).await;
     assert_eq!(quoted.status, 200, "{:#}", quoted.body);
     let placed = env.call(place_order, as_customer("place-order")).await;
     assert_eq!(placed.status, 201, "{:#}", placed.body);

@@ -106,9 +106,13 @@ pub async fn payment(app: &App, event: &PaymentEvent) -> Result<(), AppError> {
         if event.succeeded && (event.amount != order.totals.total_cents || event.currency != order.totals.currency) {
             return Err(AppError::AmountMismatch);
         }
-        let none = Effects { restock: false, refund_due: false };
         let (to, effects, payment_id) = match (event.succeeded, order.status) {
-            (true, OrderStatus::PendingPayment) => (OrderStatus::Paid, none, Some(event.payment_id.as_str())),
+            (true, OrderStatus::PendingPayment) => {
+                let effects = OrderStatus::PendingPayment
+                    .transition(OrderStatus::Paid, Actor::Payment)
+                    .map_err(|_| AppError::InvalidTransition { from: order.status, to: OrderStatus::Paid })?;
+                (OrderStatus::Paid, effects, Some(event.payment_id.as_str()))
+            }
             // Paid for an order that was cancelled meanwhile: it stays cancelled; the money goes back.
             (true, OrderStatus::Cancelled) => {
                 (OrderStatus::Cancelled, Effects { restock: false, refund_due: true }, Some(event.payment_id.as_str()))

@@ -144,7 +144,9 @@ impl Store {
             items.push(TransactWriteItem::builder().put(put).build());
         }
 
-        match super::transact_with_retry(&self.client, items, None).await {
+        // A token, so that an SDK retry of a change that did commit is recognised, not refused.
+        let token = ulid::Ulid::new().to_string();
+        match super::transact_with_retry(&self.client, items, Some(&token)).await {
             Ok(_) => Ok(Changed::Done(Box::new(next))),
             Err(err) => {
                 let reasons: Vec<Option<String>> = match err.as_service_error() {

@@ -1,4 +1,4 @@
-//! Lambda function for one endpoint; see `storefront::api::orders::quote`.
+//! Lambda function for `POST /checkout/quote`; see `storefront::api::orders::quote`.
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,0 +1,316 @@
+//! `make bench`: runs every function as Lambda would (through the Runtime API) against
+//! dynoxide with a realistic data set, and reports cold start, warm latency, memory, size,
+//! DynamoDB calls and capacity, and an estimated cost, against the budgets.
+
+mod emulator;
+mod proxy;
+mod scenarios;
+
+use axum::body::Bytes;
+use emulator::Emulator;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Prices (us-east-1, as published by AWS in 2025; checked 2026-11-21). Change them here.
+const LAMBDA_ARM_GB_SECOND: f64 = 0.000_013_333_4;
+const LAMBDA_PER_MILLION_REQUESTS: f64 = 0.20;
+const HTTP_API_PER_MILLION: f64 = 1.00;
+const DYNAMODB_PER_MILLION_RRU: f64 = 0.125;
+const DYNAMODB_PER_MILLION_WRU: f64 = 0.625;
+
+pub const COLD_RUNS: usize = 10;
+pub const WARM_RUNS: usize = 1000;
+
+/// What one function is measured with.
+pub struct Scenario {
+    pub binary: &'static str,
+    /// `COLD_RUNS + 1 + WARM_RUNS` events: cold starts, one warm-up, then the measured mix.
+    pub events: Vec<Bytes>,
+    /// Expected statuses (anything else counts as an error).
+    pub ok: &'static [u16],
+    pub budget: Budget,
+    pub http: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// Reads: warm p99 within 1 ms of the baseline; at most one DynamoDB call.
+    Read,
+    /// Listing pages: warm p99 within 1 ms of the baseline; one query a page.
+    Page,
+    /// Placing an order: warm p99 within 5 ms of the baseline; one transaction.
+    PlaceOrder,
+    /// Password hashing: reported, bounded by argon2's parameters.
+    Argon2,
+    /// Other writes: reported.
+    Write,
+    /// Word-prefix search: one query and one batch read a page.
+    Search,
+    /// A cart and its products (get-cart, quote): one read and one batch read.
+    CartRead,
+    Baseline,
+}
+
+struct Stats {
+    cold: Vec<f64>,
+    warm: Vec<f64>,
+    rss_kb: u64,
+    calls: f64,
+    rru: f64,
+    wru: f64,
+    errors: usize,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn status_of(body: &[u8]) -> Option<u16> {
+    serde_json::from_slice::<Value>(body).ok()?.get("statusCode")?.as_u64().map(|s| s as u16)
+}
+
+fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn spawn(binary: &Path, env: &[(String, String)], runtime_api: &str, name: &str) -> tokio::process::Child {
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    command.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()))
+}
+
+async fn measure(binary: &Path, env: &[(String, String)], scenario: &Scenario, counters: &proxy::Counters) -> Stats {
+    let mut stats = Stats { cold: Vec::new(), warm: Vec::new(), rss_kb: 0, calls: 0.0, rru: 0.0, wru: 0.0, errors: 0 };
+    let mut check = |body: &[u8], error: bool, http: bool| {
+        let ok = !error && (!http || status_of(body).is_some_and(|s| scenario.ok.contains(&s)));
+        if !ok {
+            stats.errors += 1;
+            if stats.errors <= 3 {
+                eprintln!("    unexpected answer: {}", String::from_utf8_lossy(&body[..body.len().min(300)]));
+            }
+        }
+    };
+    let mut cold = Vec::new();
+    for event in scenario.events.iter().take(COLD_RUNS) {
+        let emulator = Emulator::start().await;
+        let started = Instant::now();
+        let mut child = spawn(binary, env, &emulator.address, scenario.binary);
+        let outcome = emulator.invoke(event.clone()).await;
+        match outcome {
+            Some(o) => {
+                cold.push((o.answered - started).as_secs_f64() * 1000.0);
+                check(&o.body, o.error, scenario.http);
+            }
+            None => check(b"no answer", true, scenario.http),
+        }
+        let _ = child.kill().await;
+    }
+    let emulator = Emulator::start().await;
+    let mut child = spawn(binary, env, &emulator.address, scenario.binary);
+    let pid = child.id().unwrap_or(0);
+    if let Some(event) = scenario.events.get(COLD_RUNS) {
+        let _ = emulator.invoke(event.clone()).await; // the warm-up (a cold start, not counted)
+    }
+    counters.take();
+    let mut warm = Vec::new();
+    for event in scenario.events.iter().skip(COLD_RUNS + 1) {
+        match emulator.invoke(event.clone()).await {
+            Some(o) => {
+                warm.push((o.answered - o.handed_out).as_secs_f64() * 1000.0);
+                check(&o.body, o.error, scenario.http);
+            }
+            None => check(b"no answer", true, scenario.http),
+        }
+    }
+    let (calls, rru, wru) = counters.take();
+    let n = warm.len().max(1) as f64;
+    stats.rss_kb = peak_rss_kb(pid);
+    let _ = child.kill().await;
+    cold.sort_by(f64::total_cmp);
+    warm.sort_by(f64::total_cmp);
+    stats.cold = cold;
+    stats.warm = warm;
+    stats.calls = calls as f64 / n;
+    stats.rru = rru / n;
+    stats.wru = wru / n;
+    stats
+}
+
+fn zip_size(binary: &Path) -> Option<u64> {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import io,sys,zipfile\nb=io.BytesIO()\nz=zipfile.ZipFile(b,'w',zipfile.ZIP_DEFLATED,compresslevel=9)\nz.write(sys.argv[1],'bootstrap')\nz.close()\nprint(len(b.getvalue()))",
+        ])
+        .arg(binary)
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+fn memory_sizes(root: &Path) -> BTreeMap<String, u64> {
+    use yaml_rust2::YamlLoader;
+    let raw = std::fs::read_to_string(root.join("template.yaml")).unwrap_or_default();
+    let Some(t) = YamlLoader::load_from_str(&raw).ok().and_then(|mut d| d.pop()) else { return BTreeMap::new() };
+    let default = t["Globals"]["Function"]["MemorySize"].as_i64().unwrap_or(128) as u64;
+    let mut sizes = BTreeMap::new();
+    for (_, r) in t["Resources"].as_hash().into_iter().flatten() {
+        if let Some(binary) = r["Metadata"]["BuildProperties"]["Binary"].as_str() {
+            sizes.insert(binary.to_owned(), r["Properties"]["MemorySize"].as_i64().map_or(default, |m| m as u64));
+        }
+    }
+    sizes
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| s.lines().next().and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok())))
+        .map_or(0, |kb| kb / 1024 / 1024);
+    let rustc = std::process::Command::new("rustc")
+        .arg("-V")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!("{cores} cores ({cpu}), {memory} GiB RAM, {}, {rustc}", std::env::consts::ARCH)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let release = root.join("target/release");
+    let started = Instant::now();
+    println!("==> starting dynoxide and the counting DynamoDB proxy");
+    let db = dynoxide::Database::memory().expect("in-memory dynoxide");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let dynamodb = format!("http://{}", listener.local_addr().expect("an address"));
+    tokio::spawn(dynoxide::server::serve_on(listener, db));
+    let (proxy_url, counters) = proxy::start(&dynamodb).await;
+
+    let data_dir = std::env::temp_dir().join(format!("storefront-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&data_dir).expect("a temporary directory");
+    println!("==> seeding the data set (demo catalog + thousands of products, users and orders)");
+    let mut world = scenarios::World::seed(&dynamodb, &data_dir).await;
+    println!("    seeded in {:.1}s", started.elapsed().as_secs_f64());
+    let env: Vec<(String, String)> = [
+        ("PATH", std::env::var("PATH").unwrap_or_default()),
+        ("AWS_ACCESS_KEY_ID", "bench".into()),
+        ("AWS_SECRET_ACCESS_KEY", "bench".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", proxy_url.clone()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "bench".into()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", "bench".into()),
+        ("TABLE_NAME", scenarios::TABLE.into()),
+        ("JWT_KEY_FILE", world.key_file.display().to_string()),
+        ("CURSOR_SECRET", scenarios::CURSOR_SECRET.into()),
+        ("PAYMENT_WEBHOOK_SECRET", scenarios::WEBHOOK_SECRET.into()),
+        ("LOG_LEVEL", "info".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+
+    let memory = memory_sizes(&root);
+    let mut rows = Vec::new();
+    let names = scenarios::ORDER;
+    for (i, name) in names.iter().enumerate() {
+        let binary = release.join(name);
+        if !binary.exists() {
+            eprintln!("missing {}: build first (make bench does)", binary.display());
+            std::process::exit(1);
+        }
+        print!("==> [{:>2}/{}] {name:<20}", i + 1, names.len());
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let scenario = world.scenario(name).await;
+        let stats = measure(&binary, &env, &scenario, &counters).await;
+        let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
+        let lambda_binary = root.join("target/lambda").join(name).join("bootstrap");
+        let (arm_size, arm_zip) = if lambda_binary.exists() {
+            (std::fs::metadata(&lambda_binary).map(|m| m.len()).ok(), zip_size(&lambda_binary))
+        } else {
+            (None, None)
+        };
+        let memory_mb = memory.get(*name).copied().unwrap_or(128);
+        println!(
+            " cold p50 {:>6.2} ms  warm p99 {:>6.2} ms  rss {:>5.1} MB{}",
+            percentile(&stats.cold, 0.5),
+            percentile(&stats.warm, 0.99),
+            stats.rss_kb as f64 / 1024.0,
+            if stats.errors > 0 { format!("  ({} unexpected answers)", stats.errors) } else { String::new() }
+        );
+        rows.push(json!({
+            "function": name,
+            "budget": match scenario.budget { Budget::Read => "read", Budget::Page => "page", Budget::PlaceOrder => "place-order",
+                Budget::Argon2 => "argon2", Budget::Write => "write", Budget::Search => "search",
+                Budget::CartRead => "cart-read", Budget::Baseline => "baseline" },
+            "coldStartMs": {"median": percentile(&stats.cold, 0.5), "max": stats.cold.last().copied().unwrap_or(f64::NAN), "runs": stats.cold.len()},
+            "warmMs": {"p50": percentile(&stats.warm, 0.5), "p99": percentile(&stats.warm, 0.99), "invocations": stats.warm.len()},
+            "peakRssMb": stats.rss_kb as f64 / 1024.0,
+            "binaryMb": size as f64 / 1_048_576.0,
+            "zipMb": zip_size(&binary).map(|z| z as f64 / 1_048_576.0),
+            "arm64BinaryMb": arm_size.map(|s| s as f64 / 1_048_576.0),
+            "arm64ZipMb": arm_zip.map(|z| z as f64 / 1_048_576.0),
+            "dynamodb": {"callsPerInvocation": stats.calls, "rruPerInvocation": stats.rru, "wruPerInvocation": stats.wru},
+            "memoryMb": memory_mb,
+            "http": scenario.http,
+            "unexpectedAnswers": stats.errors,
+        }));
+    }
+    let report = scenarios::report(rows, &machine(), started.elapsed());
+    let _ = std::fs::remove_dir_all(&data_dir);
+    world.finish();
+    std::fs::write(root.join("bench/results.json"), serde_json::to_string_pretty(&report.json).unwrap_or_default())
+        .expect("bench/results.json");
+    std::fs::write(root.join("bench/RESULTS.md"), &report.markdown).expect("bench/RESULTS.md");
+    println!("\n{}", report.table);
+    println!("wrote bench/results.json and bench/RESULTS.md in {:.0}s", started.elapsed().as_secs_f64());
+    if report.failed > 0 {
+        println!("{} budget(s) missed; see bench/RESULTS.md", report.failed);
+    }
+    let _ = Duration::from_secs(0);
+}
+
+/// The estimated cost of a million invocations, in dollars.
+pub fn cost_per_million(row: &Value) -> f64 {
+    let memory_gb = row["memoryMb"].as_f64().unwrap_or(128.0) / 1024.0;
+    let billed_ms = row["warmMs"]["p50"].as_f64().unwrap_or(0.0).ceil().max(1.0);
+    let lambda = LAMBDA_PER_MILLION_REQUESTS + billed_ms / 1000.0 * memory_gb * LAMBDA_ARM_GB_SECOND * 1e6;
+    let api = if row["http"].as_bool() == Some(true) { HTTP_API_PER_MILLION } else { 0.0 };
+    let ddb = row["dynamodb"]["rruPerInvocation"].as_f64().unwrap_or(0.0) * DYNAMODB_PER_MILLION_RRU
+        + row["dynamodb"]["wruPerInvocation"].as_f64().unwrap_or(0.0) * DYNAMODB_PER_MILLION_WRU;
+    lambda + api + ddb
+}
+
+pub fn prices() -> String {
+    format!(
+        "Lambda arm64 ${LAMBDA_ARM_GB_SECOND}/GB-s + ${LAMBDA_PER_MILLION_REQUESTS}/M requests (billed per ms, warm p50); \
+         HTTP API ${HTTP_API_PER_MILLION}/M; DynamoDB on-demand ${DYNAMODB_PER_MILLION_RRU}/M RRU, ${DYNAMODB_PER_MILLION_WRU}/M WRU \
+         (us-east-1, AWS's published 2025 prices, checked 2026-11-21)"
+    )
+}

@@ -1,0 +1,584 @@
+//! The data set and, for every function, a realistic mix of requests.
+
+use crate::{Budget, COLD_RUNS, Scenario, WARM_RUNS, cost_per_million, prices};
+use axum::body::Bytes;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use storefront::app::catalog::{self, Browse, NewProduct};
+use storefront::app::checkout::{self, Checkout};
+use storefront::app::{App, lifecycle};
+use storefront::auth::{KeyRing, Principal, SigningKey};
+use storefront::clock::Clock;
+use storefront::config::{Config, KeySource, SecretSource};
+use storefront::domain::*;
+use storefront::store::Store;
+
+pub const TABLE: &str = "storefront-bench";
+pub const CURSOR_SECRET: &str = "bench-cursor-secret-bench-cursor-secret-0123456789";
+pub const WEBHOOK_SECRET: &str = "whsec_bench_secret";
+const PASSWORD: &str = "bench password 123";
+const EVENTS: usize = COLD_RUNS + 1 + WARM_RUNS;
+
+/// Every measured function, reads first, then writes; `list-products?q` is the search mix
+/// of `list-products`.
+pub const ORDER: [&str; 31] = [
+    "hello",
+    "get-product",
+    "list-products",
+    "list-products?q",
+    "list-categories",
+    "admin-get-product",
+    "admin-list-products",
+    "get-me",
+    "get-cart",
+    "list-orders",
+    "get-order",
+    "list-discounts",
+    "admin-list-orders",
+    "checkout-quote",
+    "update-me",
+    "put-cart-item",
+    "delete-cart-item",
+    "clear-cart",
+    "create-product",
+    "update-product",
+    "adjust-stock",
+    "archive-product",
+    "create-discount",
+    "update-discount",
+    "place-order",
+    "cancel-order",
+    "payment-webhook",
+    "admin-update-order",
+    "expire-orders",
+    "register",
+    "login",
+];
+
+const WORDS: [&str; 24] = [
+    "Wireless",
+    "Mouse",
+    "Keyboard",
+    "Lamp",
+    "Chair",
+    "Desk",
+    "Kettle",
+    "Pan",
+    "Tent",
+    "Lantern",
+    "Novel",
+    "Atlas",
+    "Cable",
+    "Charger",
+    "Stand",
+    "Mug",
+    "Bottle",
+    "Pillow",
+    "Speaker",
+    "Headphones",
+    "Notebook",
+    "Pen",
+    "Knife",
+    "Grill",
+];
+const CATEGORIES: [&str; 5] = ["electronics", "home-office", "kitchen", "outdoor", "books"];
+
+pub struct World {
+    app: App,
+    pub key_file: PathBuf,
+    admin: User,
+    customers: Vec<User>,
+    buyers: Vec<User>,
+    products: Vec<ProductId>,
+    archive_pool: Vec<ProductId>,
+    cancel_pool: Vec<(OrderId, usize)>,
+    webhook_pool: Vec<(OrderId, i64)>,
+    ship_pool: Vec<OrderId>,
+    customer_orders: Vec<(OrderId, usize)>,
+    page_two: String,
+}
+
+fn pick(i: usize, len: usize) -> usize {
+    (i.wrapping_mul(7919).wrapping_add(13)) % len.max(1)
+}
+
+fn address() -> Address {
+    let fields = [
+        ("name", "Ada Lovelace"),
+        ("line1", "10 Downing Street"),
+        ("city", "London"),
+        ("postalCode", "SW1A 2AA"),
+        ("country", "GB"),
+    ];
+    Address::parse(|f| fields.iter().find(|(k, _)| *k == f).map(|(_, v)| *v))
+        .unwrap_or_else(|_| unreachable!("a valid address"))
+}
+
+/// An API Gateway HTTP API (payload 2.0) event.
+fn http(
+    method: &str,
+    path: &str,
+    query: &[(&str, String)],
+    params: &[(&str, String)],
+    headers: &[(&str, String)],
+    body: Option<String>,
+) -> Bytes {
+    let mut all_headers = serde_json::Map::new();
+    all_headers.insert("host".into(), json!("bench.execute-api.us-east-1.amazonaws.com"));
+    if body.is_some() {
+        all_headers.insert("content-type".into(), json!("application/json"));
+    }
+    for (k, v) in headers {
+        all_headers.insert((*k).into(), json!(v));
+    }
+    let raw_query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={}", v.replace(' ', "%20"))).collect();
+    let mut event = json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": raw_query.join("&"),
+        "headers": all_headers,
+        "requestContext": {"accountId": "123456789012", "apiId": "bench", "domainName": "bench.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "bench", "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
+            "requestId": "bench", "routeKey": "$default", "stage": "$default", "time": "21/Nov/2026:12:00:00 +0000", "timeEpoch": 0},
+        "isBase64Encoded": false
+    });
+    if !query.is_empty() {
+        event["queryStringParameters"] =
+            query.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect::<serde_json::Map<_, _>>().into();
+    }
+    if !params.is_empty() {
+        event["pathParameters"] =
+            params.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect::<serde_json::Map<_, _>>().into();
+    }
+    if let Some(body) = body {
+        event["body"] = json!(body);
+    }
+    Bytes::from(event.to_string())
+}
+
+impl World {
+    pub async fn seed(dynamodb: &str, dir: &Path) -> Self {
+        use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+        let client = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .endpoint_url(dynamodb)
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new("bench", "bench", None, None, "bench"))
+                .build(),
+        );
+        let store = Store::new(client, TABLE);
+        store.ensure_table().await.expect("table");
+        let key = SigningKey::generate("bench");
+        let key_file = dir.join("jwt-key.json");
+        std::fs::write(&key_file, key.to_json()).expect("key file");
+        let mut config = Config::new(TABLE, KeySource::Inline(KeyRing::single(key)), CURSOR_SECRET);
+        config.webhook_secret = Some(SecretSource::Value(WEBHOOK_SECRET.into()));
+        let app = App::new(config, store, Clock::system(), None);
+
+        let hash = storefront::auth::hash_password(&Password::parse_new(PASSWORD).expect("password")).expect("hash");
+        let new_user = |n: String, role: Role| User {
+            id: UserId::new(),
+            email: Email::parse(&format!("{n}@bench.example.com")).expect("email"),
+            name: PersonName::parse("Bench User").expect("name"),
+            role,
+            created_at: app.clock.now(),
+            default_shipping_address: None,
+        };
+        let admin = new_user("admin".into(), Role::Admin);
+        app.store.insert_user(&admin, &hash, app.clock.now()).await.expect("admin");
+        let mut customers = Vec::new();
+        let mut buyers = Vec::new();
+        for i in 0..1000 {
+            let u = new_user(format!("customer{i}"), Role::Customer);
+            app.store.insert_user(&u, &hash, app.clock.now()).await.expect("customer");
+            customers.push(u);
+        }
+        for i in 0..EVENTS {
+            let u = new_user(format!("buyer{i}"), Role::Customer);
+            app.store.insert_user(&u, &hash, app.clock.now()).await.expect("buyer");
+            buyers.push(u);
+        }
+        println!("    users: {} customers, {} buyers", customers.len(), buyers.len());
+
+        let mut products = Vec::new();
+        let demo: Vec<Value> =
+            serde_json::from_str(include_str!("../../tools/local/demo-catalog.json")).expect("demo catalog");
+        let new_product = |sku: String, name: String, category: &str, price: i64| NewProduct {
+            sku: Sku::parse(&sku).expect("sku"),
+            name: ProductName::parse(&name).expect("name"),
+            description: Description::parse("A product of the benchmark catalog.").expect("description"),
+            price_cents: parse_price(price).expect("price"),
+            category: CategorySlug::parse(category).expect("category"),
+            stock: Stock::parse(1_000_000).expect("stock"),
+            active: true,
+        };
+        for p in &demo {
+            let product = new_product(
+                p["sku"].as_str().unwrap_or_default().into(),
+                p["name"].as_str().unwrap_or_default().into(),
+                p["category"].as_str().unwrap_or("books"),
+                p["priceCents"].as_i64().unwrap_or(100),
+            );
+            products.push(catalog::create(&app, product).await.expect("demo product").id);
+        }
+        for i in 0..2000 {
+            let name = format!("{} {} {}", WORDS[i % WORDS.len()], WORDS[(i / 3 + 7) % WORDS.len()], i);
+            let product = new_product(format!("BENCH-{i}"), name, CATEGORIES[i % 5], 199 + (i as i64 * 37) % 20_000);
+            products.push(catalog::create(&app, product).await.expect("product").id);
+        }
+        let mut archive_pool = Vec::new();
+        for i in 0..EVENTS {
+            let product = new_product(format!("ARCHIVE-{i}"), format!("Retired Item {i}"), "books", 500);
+            archive_pool.push(catalog::create(&app, product).await.expect("product").id);
+        }
+        println!("    products: {} active, {} to archive", products.len(), archive_pool.len());
+
+        let mut world = Self {
+            app,
+            key_file,
+            admin,
+            customers,
+            buyers,
+            products,
+            archive_pool,
+            cancel_pool: Vec::new(),
+            webhook_pool: Vec::new(),
+            ship_pool: Vec::new(),
+            customer_orders: Vec::new(),
+            page_two: String::new(),
+        };
+        for i in 0..1000 {
+            let order = world.order(i, 2, &format!("seed-{i}")).await;
+            world.customer_orders.push((order.id, i));
+        }
+        for i in 0..EVENTS {
+            let o = world.order(i % 1000, 1, &format!("cancel-{i}")).await;
+            world.cancel_pool.push((o.id, i % 1000));
+            let o = world.order(i % 1000, 1, &format!("webhook-{i}")).await;
+            world.webhook_pool.push((o.id, o.totals.total_cents.cents()));
+            let o = world.order(i % 1000, 1, &format!("ship-{i}")).await;
+            let event = lifecycle::PaymentEvent {
+                id: format!("seed-pay-{i}"),
+                succeeded: true,
+                order_id: o.id,
+                amount: o.totals.total_cents,
+                currency: o.totals.currency.clone(),
+                payment_id: format!("pay-{i}"),
+            };
+            lifecycle::payment(&world.app, &event).await.expect("payment");
+            world.ship_pool.push(o.id);
+        }
+        println!("    orders: {} placed", 1000 + 3 * EVENTS);
+        // Carts: two lines for every customer (get-cart, quote), three for every buyer (place-order).
+        for i in 0..1000 {
+            world.fill_cart(world.customers[i].id, 2, i).await;
+        }
+        for i in 0..EVENTS {
+            world.fill_cart(world.buyers[i].id, 3, i).await;
+        }
+        for i in 0..50 {
+            let d = Discount::new(
+                DiscountCode::parse(&format!("SEED{i}")).expect("code"),
+                Some(10),
+                None,
+                None,
+                None,
+                None,
+                None,
+                world.app.clock.now(),
+            )
+            .unwrap_or_else(|_| unreachable!("a valid discount"));
+            storefront::app::discounts::create(&world.app, d).await.expect("discount");
+        }
+        let first = catalog::browse(&world.app, Browse { limit: 20, ..Default::default() }).await.expect("a page");
+        world.page_two = first.next_cursor.unwrap_or_default();
+        world
+    }
+
+    async fn fill_cart(&self, user: UserId, lines: usize, seed: usize) {
+        let mut cart = Cart::default();
+        for l in 0..lines {
+            let product = self.products[pick(seed * 3 + l, self.products.len())];
+            let _ = cart.set(product, Quantity::parse(1).expect("quantity"));
+        }
+        cart.version = 1;
+        cart.updated_at = Some(self.app.clock.now());
+        self.app.store.save_cart(user, &cart, self.app.clock.now()).await.expect("cart");
+    }
+
+    /// Places an order of `lines` lines for customer `c` (through the real checkout).
+    async fn order(&self, c: usize, lines: usize, key: &str) -> Order {
+        let user = &self.customers[c];
+        self.fill_cart(user.id, lines, c + key.len()).await;
+        let who = Principal { user_id: user.id, role: Role::Customer };
+        let checkout =
+            Checkout { shipping_address: address(), shipping_method: ShippingMethod::Standard, discount_code: None };
+        let key = IdempotencyKey::parse(key).expect("key");
+        let render =
+            |o: &Order| serde_json::to_string(o).map_err(|e| storefront::app::AppError::Internal(e.to_string()));
+        match checkout::place(&self.app, &who, &key, key.as_str(), &checkout, render).await.expect("an order") {
+            checkout::Placed::New(order) => *order,
+            checkout::Placed::Replay { .. } => unreachable!("a new key"),
+        }
+    }
+
+    async fn token(&self, user: &User) -> String {
+        self.app.tokens().await.expect("keys").issue(user, self.app.clock.now()).expect("a token").token
+    }
+
+    pub fn finish(self) {}
+
+    pub async fn scenario(&mut self, name: &str) -> Scenario {
+        let admin = self.token(&self.admin).await;
+        let mut customer_tokens = Vec::new();
+        for u in &self.customers {
+            customer_tokens.push(self.token(u).await);
+        }
+        let bearer = |t: &str| vec![("authorization", format!("Bearer {t}"))];
+        let customer = |i: usize| bearer(&customer_tokens[i % customer_tokens.len()]);
+        let product = |i: usize| self.products[pick(i, self.products.len())].to_string();
+        let mut events = Vec::with_capacity(EVENTS);
+        let (binary, ok, budget, http_event): (&'static str, &'static [u16], Budget, bool) = match name {
+            "hello" => ("hello", &[200], Budget::Baseline, true),
+            "get-product" | "admin-get-product" => {
+                (if name == "get-product" { "get-product" } else { "admin-get-product" }, &[200], Budget::Read, true)
+            }
+            "list-products" | "list-products?q" => {
+                ("list-products", &[200], if name == "list-products" { Budget::Page } else { Budget::Search }, true)
+            }
+            "list-categories" => ("list-categories", &[200], Budget::Page, true),
+            "admin-list-products" => ("admin-list-products", &[200], Budget::Page, true),
+            "get-me" => ("get-me", &[200], Budget::Read, true),
+            "get-cart" => ("get-cart", &[200], Budget::CartRead, true),
+            "list-orders" => ("list-orders", &[200], Budget::Page, true),
+            "get-order" => ("get-order", &[200], Budget::Read, true),
+            "list-discounts" => ("list-discounts", &[200], Budget::Page, true),
+            "admin-list-orders" => ("admin-list-orders", &[200], Budget::Page, true),
+            "checkout-quote" => ("checkout-quote", &[200], Budget::CartRead, true),
+            "update-me" => ("update-me", &[200], Budget::Write, true),
+            "put-cart-item" => ("put-cart-item", &[200], Budget::Write, true),
+            "delete-cart-item" => ("delete-cart-item", &[200], Budget::Write, true),
+            "clear-cart" => ("clear-cart", &[204], Budget::Write, true),
+            "create-product" => ("create-product", &[201], Budget::Write, true),
+            "update-product" => ("update-product", &[200], Budget::Write, true),
+            "adjust-stock" => ("adjust-stock", &[200], Budget::Write, true),
+            "archive-product" => ("archive-product", &[204], Budget::Write, true),
+            "create-discount" => ("create-discount", &[201], Budget::Write, true),
+            "update-discount" => ("update-discount", &[200], Budget::Write, true),
+            "place-order" => ("place-order", &[201], Budget::PlaceOrder, true),
+            "cancel-order" => ("cancel-order", &[200], Budget::Write, true),
+            "payment-webhook" => ("payment-webhook", &[200], Budget::Write, true),
+            "admin-update-order" => ("admin-update-order", &[200], Budget::Write, true),
+            "expire-orders" => ("expire-orders", &[], Budget::Write, false),
+            "register" => ("register", &[201], Budget::Argon2, true),
+            "login" => ("login", &[200], Budget::Argon2, true),
+            other => panic!("no scenario for {other}"),
+        };
+        let run = std::process::id();
+        for i in 0..EVENTS {
+            let event = match name {
+                "hello" => http("GET", "/hello", &[], &[], &[], None),
+                "get-product" => http("GET", "/products/x", &[], &[("id", product(i))], &[], None),
+                "admin-get-product" => http("GET", "/admin/products/x", &[], &[("id", product(i))], &bearer(&admin), None),
+                "list-products" => match i % 4 {
+                    0 => http("GET", "/products", &[], &[], &[], None),
+                    1 => http("GET", "/products", &[("category", CATEGORIES[i % 5].into())], &[], &[], None),
+                    2 => http("GET", "/products", &[("cursor", self.page_two.clone())], &[], &[], None),
+                    _ => http("GET", "/products", &[("limit", "50".into())], &[], &[], None),
+                },
+                "list-products?q" => {
+                    let q = format!("{} {}", WORDS[i % WORDS.len()].to_lowercase(), &WORDS[(i / 3 + 7) % WORDS.len()].to_lowercase()[..3]);
+                    http("GET", "/products", &[("q", q)], &[], &[], None)
+                }
+                "list-categories" => http("GET", "/categories", &[], &[], &[], None),
+                "admin-list-products" => http("GET", "/admin/products", &[], &[], &bearer(&admin), None),
+                "get-me" => http("GET", "/me", &[], &[], &customer(i), None),
+                "get-cart" => http("GET", "/cart", &[], &[], &customer(i), None),
+                "list-orders" => http("GET", "/orders", &[], &[], &customer(i), None),
+                "get-order" => {
+                    let (order, c) = self.customer_orders[i % self.customer_orders.len()];
+                    http("GET", "/orders/x", &[], &[("id", order.to_string())], &customer(c), None)
+                }
+                "list-discounts" => http("GET", "/discounts", &[], &[], &bearer(&admin), None),
+                "admin-list-orders" => {
+                    let status = if i % 2 == 0 { "paid" } else { "pending_payment" };
+                    http("GET", "/admin/orders", &[("status", status.into())], &[], &bearer(&admin), None)
+                }
+                "checkout-quote" => http("POST", "/checkout/quote", &[], &[], &customer(i), Some(checkout_body())),
+                "update-me" => http("PATCH", "/me", &[], &[], &customer(i), Some(json!({"name": format!("Bench {i}")}).to_string())),
+                "put-cart-item" => http("PUT", "/cart/items/x", &[], &[("productId", self.products[i % 40].to_string())], &customer(i), Some(r#"{"quantity":1}"#.into())),
+                "delete-cart-item" => http("DELETE", "/cart/items/x", &[], &[("productId", self.products[i % 40].to_string())], &customer(i), None),
+                "clear-cart" => http("DELETE", "/cart", &[], &[], &customer(i), None),
+                "create-product" => http("POST", "/products", &[], &[], &bearer(&admin), Some(json!({"sku": format!("NEW-{run}-{i}"), "name": format!("New Gadget {i}"), "priceCents": 1999, "category": "electronics", "stock": 10}).to_string())),
+                "update-product" => http("PATCH", "/products/x", &[], &[("id", product(i))], &bearer(&admin), Some(json!({"priceCents": 1000 + i}).to_string())),
+                "adjust-stock" => http("POST", "/products/x/stock", &[], &[("id", product(i))], &bearer(&admin), Some(r#"{"delta":1}"#.into())),
+                "archive-product" => http("DELETE", "/products/x", &[], &[("id", self.archive_pool[i].to_string())], &bearer(&admin), None),
+                "create-discount" => http("POST", "/discounts", &[], &[], &bearer(&admin), Some(json!({"code": format!("B{run}X{i}"), "percentOff": 5}).to_string())),
+                "update-discount" => http("PATCH", "/discounts/x", &[], &[("code", format!("SEED{}", i % 50))], &bearer(&admin), Some(json!({"active": i % 2 == 0}).to_string())),
+                "place-order" => {
+                    let token = self.token(&self.buyers[i]).await;
+                    let mut headers = bearer(&token);
+                    headers.push(("idempotency-key", format!("bench-{run}-{i}")));
+                    http("POST", "/orders", &[], &[], &headers, Some(checkout_body()))
+                }
+                "cancel-order" => {
+                    let (order, c) = self.cancel_pool[i];
+                    http("POST", "/orders/x/cancel", &[], &[("id", order.to_string())], &customer(c), None)
+                }
+                "payment-webhook" => {
+                    let (order, total) = self.webhook_pool[i];
+                    let body = json!({"id": format!("evt-{run}-{i}"), "type": "payment.succeeded", "data": {"orderId": order.to_string(), "amountCents": total, "currency": "USD", "paymentId": format!("pay-{i}")}}).to_string();
+                    let signature = storefront::auth::webhook::sign(WEBHOOK_SECRET, self.app.clock.now().unix_seconds(), body.as_bytes());
+                    http("POST", "/webhooks/payments", &[], &[], &[("storefront-signature", signature)], Some(body))
+                }
+                "admin-update-order" => http("PATCH", "/admin/orders/x", &[], &[("id", self.ship_pool[i].to_string())], &bearer(&admin), Some(r#"{"status":"shipped","trackingNumber":"1Z999"}"#.into())),
+                "expire-orders" => Bytes::from(json!({"version": "0", "id": "bench", "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012", "time": "2026-11-21T12:00:00Z", "region": "us-east-1", "resources": [], "detail": {}}).to_string()),
+                "register" => http("POST", "/auth/register", &[], &[], &[], Some(json!({"email": format!("new-{run}-{i}@bench.example.com"), "password": PASSWORD, "name": "New User"}).to_string())),
+                "login" => http("POST", "/auth/login", &[], &[], &[], Some(json!({"email": format!("customer{}@bench.example.com", i % 1000), "password": PASSWORD}).to_string())),
+                _ => unreachable!("checked above"),
+            };
+            events.push(event);
+        }
+        Scenario { binary, events, ok, budget, http: http_event }
+    }
+}
+
+fn checkout_body() -> String {
+    json!({"shippingAddress": {"name": "Ada Lovelace", "line1": "10 Downing Street", "city": "London", "postalCode": "SW1A 2AA", "country": "GB"}, "shippingMethod": "standard"}).to_string()
+}
+
+pub struct Report {
+    pub json: Value,
+    pub markdown: String,
+    pub table: String,
+    pub failed: usize,
+}
+
+fn budget_checks(row: &Value, baseline_p99: f64) -> Vec<(String, bool)> {
+    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let budget = row["budget"].as_str().unwrap_or_default();
+    let mut checks = Vec::new();
+    if budget == "baseline" {
+        return checks;
+    }
+    let argon2 = budget == "argon2";
+    if !argon2 {
+        checks.push((
+            format!("cold median {:.1} ≤ 10 ms", f(&row["coldStartMs"]["median"])),
+            f(&row["coldStartMs"]["median"]) <= 10.0,
+        ));
+    }
+    let p99 = f(&row["warmMs"]["p99"]);
+    match budget {
+        "read" | "page" | "search" | "cart-read" => {
+            checks.push((format!("warm p99 {p99:.2} ≤ baseline + 1 ms"), p99 <= baseline_p99 + 1.0))
+        }
+        "place-order" => checks.push((format!("warm p99 {p99:.2} ≤ baseline + 5 ms"), p99 <= baseline_p99 + 5.0)),
+        _ => {}
+    }
+    let rss = f(&row["peakRssMb"]);
+    let rss_budget = if argon2 { 48.0 } else { 16.0 };
+    checks.push((format!("RSS {rss:.1} ≤ {rss_budget} MB"), rss <= rss_budget));
+    let zip = row["arm64ZipMb"].as_f64().or_else(|| row["zipMb"].as_f64()).unwrap_or(f64::NAN);
+    checks.push((format!("zip {zip:.2} ≤ 3 MB"), zip <= 3.0));
+    let calls = f(&row["dynamodb"]["callsPerInvocation"]);
+    let max_calls = match budget {
+        "read" | "page" => Some(1.0),
+        "search" | "cart-read" => Some(2.0),
+        _ => None,
+    };
+    if let Some(max) = max_calls {
+        checks.push((format!("{calls:.2} DynamoDB calls ≤ {max}"), calls <= max + 1e-9));
+    }
+    if row["unexpectedAnswers"].as_u64().unwrap_or(0) > 0 {
+        checks.push(("unexpected answers".into(), false));
+    }
+    checks
+}
+
+pub fn report(rows: Vec<Value>, machine: &str, took: std::time::Duration) -> Report {
+    let baseline_p99 =
+        rows.iter().find(|r| r["budget"] == "baseline").and_then(|r| r["warmMs"]["p99"].as_f64()).unwrap_or(0.0);
+    let mut failed = 0;
+    let mut table = String::new();
+    let header = format!(
+        "| {:<20} | {:>9} | {:>8} | {:>8} | {:>8} | {:>7} | {:>6} | {:>9} | {:>6} | {:>6} | {:>6} | {:>8} | {:<6} |\n",
+        "function",
+        "cold p50",
+        "cold max",
+        "warm p50",
+        "warm p99",
+        "RSS MB",
+        "memory",
+        "zip MB",
+        "calls",
+        "RRU",
+        "WRU",
+        "$/M inv",
+        "budget"
+    );
+    table.push_str(&header);
+    table.push_str(&format!(
+        "|{}|\n",
+        ["-"; 13]
+            .iter()
+            .enumerate()
+            .map(|(i, _)| "-".repeat([22, 11, 10, 10, 10, 9, 8, 11, 8, 8, 8, 10, 8][i]))
+            .collect::<Vec<_>>()
+            .join("|")
+    ));
+    let mut json_rows = Vec::new();
+    let mut misses = Vec::new();
+    for mut row in rows {
+        let checks = budget_checks(&row, baseline_p99);
+        let ok = checks.iter().all(|(_, pass)| *pass);
+        if !ok {
+            failed += 1;
+            misses.push(format!(
+                "- `{}`: {}",
+                row["function"].as_str().unwrap_or_default(),
+                checks.iter().filter(|(_, p)| !p).map(|(c, _)| c.clone()).collect::<Vec<_>>().join("; ")
+            ));
+        }
+        let cost = cost_per_million(&row);
+        let f = |v: &Value, p: usize| v.as_f64().map_or("–".to_owned(), |x| format!("{x:.p$}"));
+        let zip = row["arm64ZipMb"].as_f64().or_else(|| row["zipMb"].as_f64());
+        table.push_str(&format!(
+            "| {:<20} | {:>9} | {:>8} | {:>8} | {:>8} | {:>7} | {:>6} | {:>9} | {:>6} | {:>6} | {:>6} | {:>8} | {:<6} |\n",
+            row["function"].as_str().unwrap_or_default(),
+            f(&row["coldStartMs"]["median"], 2),
+            f(&row["coldStartMs"]["max"], 2),
+            f(&row["warmMs"]["p50"], 2),
+            f(&row["warmMs"]["p99"], 2),
+            f(&row["peakRssMb"], 1),
+            row["memoryMb"],
+            zip.map_or("–".into(), |z| format!("{z:.2}")),
+            f(&row["dynamodb"]["callsPerInvocation"], 2),
+            f(&row["dynamodb"]["rruPerInvocation"], 2),
+            f(&row["dynamodb"]["wruPerInvocation"], 2),
+            format!("{cost:.2}"),
+            if row["budget"] == "baseline" { "floor" } else if ok { "ok" } else { "MISSED" },
+        ));
+        row["estimatedCostPerMillionUsd"] = json!(cost);
+        row["budgetChecks"] = checks.iter().map(|(c, p)| json!({"check": c, "pass": p})).collect();
+        json_rows.push(row);
+    }
+    let markdown = format!(
+        "# storefront benchmark results\n\nMeasured by `make bench` on {machine}, {date}, in {secs:.0} s. Release binaries for the host, \
+         built with the Lambda profile (opt-level s, fat LTO, one codegen unit, stripped, panic=abort), each run through a \
+         Lambda Runtime API emulator (bench/src/emulator.rs) against dynoxide seeded with the demo catalog plus 2,000 products, \
+         2,000 users and about 4,000 orders. DynamoDB calls and capacity are counted by a proxy that adds \
+         `ReturnConsumedCapacity: INDEXES` to every request.\n\n\
+         - cold: process spawn to first response, {cold} fresh processes; warm: {warm} invocations of the function's request mix, \
+           measured from the event handed out to the answer received.\n\
+         - zip: of the arm64 Lambda binary (`target/lambda/*/bootstrap`) when built, else of the host binary.\n\
+         - `$/M inv`: {prices}.\n- memory: the size template.yaml gives the function.\n\n{table}\n\
+         ## Budgets\n\n{budgets}\n",
+        date = storefront::clock::Clock::system().now(),
+        secs = took.as_secs_f64(),
+        cold = COLD_RUNS,
+        warm = WARM_RUNS,
+        prices = prices(),
+        budgets = if misses.is_empty() { "Every budget holds.".to_owned() } else { misses.join("\n") },
+    );
+    Report { json: json!({"machine": machine, "prices": prices(), "rows": json_rows}), markdown, table, failed }
+}
