@@ -12,7 +12,7 @@ export CARGO_TERM_COLOR ?= auto
 FUNCTIONS := $(notdir $(wildcard functions/*))
 ARM64 := aarch64-unknown-linux-gnu
 
-.PHONY: help run reset test check lint unit e2e template lambda-build build-arm64 tools test-tools bench
+.PHONY: help run reset test check lint unit e2e readme template lambda-build build-arm64 tools test-tools bench
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,7 +49,7 @@ reset: ## wipe local data (.local/): the table, the signing key, the seeded acco
 
 # ---------------------------------------------------------------- test
 
-test: test-tools check unit template lambda-build e2e ## everything that proves storefront works
+test: test-tools check unit template lambda-build e2e readme ## everything that proves storefront works
 	@echo "==> make test: all checks passed"
 
 check: ## formatting and lints
@@ -73,6 +73,10 @@ lambda-build: test-tools ## release build of every function for Lambda (arm64)
 	@cargo lambda build --release --arm64 --quiet $(addprefix --package ,$(FUNCTIONS))
 	@for f in $(FUNCTIONS); do test -f target/lambda/$$f/bootstrap || { echo "missing target/lambda/$$f/bootstrap"; exit 1; }; done
 	@ls -l target/lambda/*/bootstrap | awk '{printf "    %-40s %6.1f MB\n", $$9, $$5/1048576}'
+
+readme: test-tools ## run the README's walkthroughs, as written, against the local stack
+	@echo "==> README walkthroughs, run as written against make run"
+	@tests/readme.sh
 
 # ---------------------------------------------------------------- bench
 

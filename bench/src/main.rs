@@ -22,11 +22,14 @@ const DYNAMODB_PER_MILLION_WRU: f64 = 0.625;
 
 pub const COLD_RUNS: usize = 10;
 pub const WARM_RUNS: usize = 1000;
+/// Invocations run (in another process) through the counting proxy, after the timed ones.
+pub const COUNTED_RUNS: usize = 100;
 
 /// What one function is measured with.
 pub struct Scenario {
     pub binary: &'static str,
-    /// `COLD_RUNS + 1 + WARM_RUNS` events: cold starts, one warm-up, then the measured mix.
+    /// `COLD_RUNS + 1 + WARM_RUNS + 1 + COUNTED_RUNS` events: cold starts, one warm-up, the timed
+    /// mix, then one warm-up and the mix again through the counting proxy.
     pub events: Vec<Bytes>,
     /// Expected statuses (anything else counts as an error).
     pub ok: &'static [u16],
@@ -95,7 +98,15 @@ fn spawn(binary: &Path, env: &[(String, String)], runtime_api: &str, name: &str)
     command.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()))
 }
 
-async fn measure(binary: &Path, env: &[(String, String)], scenario: &Scenario, counters: &proxy::Counters) -> Stats {
+/// Times cold starts and warm invocations against dynoxide directly (no proxy hop in the
+/// figures), then counts DynamoDB calls and capacity over more invocations through the proxy.
+async fn measure(
+    binary: &Path,
+    env: &[(String, String)],
+    proxied_env: &[(String, String)],
+    scenario: &Scenario,
+    counters: &proxy::Counters,
+) -> Stats {
     let mut stats = Stats { cold: Vec::new(), warm: Vec::new(), rss_kb: 0, calls: 0.0, rru: 0.0, wru: 0.0, errors: 0 };
     let mut check = |body: &[u8], error: bool, http: bool| {
         let ok = !error && (!http || status_of(body).is_some_and(|s| scenario.ok.contains(&s)));
@@ -138,10 +149,27 @@ async fn measure(binary: &Path, env: &[(String, String)], scenario: &Scenario, c
             None => check(b"no answer", true, scenario.http),
         }
     }
-    let (calls, rru, wru) = counters.take();
-    let n = warm.len().max(1) as f64;
     stats.rss_kb = peak_rss_kb(pid);
     let _ = child.kill().await;
+    drop(emulator);
+
+    let counted_events = &scenario.events[COLD_RUNS + 1 + WARM_RUNS..];
+    let emulator = Emulator::start().await;
+    let mut child = spawn(binary, proxied_env, &emulator.address, scenario.binary);
+    if let Some(event) = counted_events.first() {
+        let _ = emulator.invoke(event.clone()).await;
+    }
+    counters.take();
+    let mut counted = 0usize;
+    for event in counted_events.iter().skip(1) {
+        if let Some(o) = emulator.invoke(event.clone()).await {
+            counted += 1;
+            check(&o.body, o.error, scenario.http);
+        }
+    }
+    let (calls, rru, wru) = counters.take();
+    let _ = child.kill().await;
+    let n = counted.max(1) as f64;
     cold.sort_by(f64::total_cmp);
     warm.sort_by(f64::total_cmp);
     stats.cold = cold;
@@ -220,7 +248,7 @@ async fn main() {
         ("AWS_ACCESS_KEY_ID", "bench".into()),
         ("AWS_SECRET_ACCESS_KEY", "bench".into()),
         ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ENDPOINT_URL_DYNAMODB", proxy_url.clone()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.clone()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
         ("AWS_LAMBDA_LOG_STREAM_NAME", "bench".into()),
@@ -233,13 +261,35 @@ async fn main() {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
+    .chain(
+        // BENCH_ENV="K=V,K2=V2": extra environment for the functions (experiments).
+        std::env::var("BENCH_ENV")
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    )
     .collect();
 
+    let proxied_env: Vec<(String, String)> = env
+        .iter()
+        .map(
+            |(k, v)| {
+                if k == "AWS_ENDPOINT_URL_DYNAMODB" { (k.clone(), proxy_url.clone()) } else { (k.clone(), v.clone()) }
+            },
+        )
+        .collect();
     let memory = memory_sizes(&root);
     let mut rows = Vec::new();
-    let names = scenarios::ORDER;
+    // BENCH_ONLY="get-me,login": measure only these (experiments; results files are then partial).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let names: Vec<&str> = scenarios::ORDER
+        .iter()
+        .copied()
+        .filter(|n| only.is_empty() || *n == "hello" || only.split(',').any(|o| o == *n))
+        .collect();
     for (i, name) in names.iter().enumerate() {
-        let binary = release.join(name);
+        let binary = release.join(name.split('?').next().unwrap_or(name));
         if !binary.exists() {
             eprintln!("missing {}: build first (make bench does)", binary.display());
             std::process::exit(1);
@@ -248,15 +298,15 @@ async fn main() {
         use std::io::Write;
         let _ = std::io::stdout().flush();
         let scenario = world.scenario(name).await;
-        let stats = measure(&binary, &env, &scenario, &counters).await;
+        let stats = measure(&binary, &env, &proxied_env, &scenario, &counters).await;
         let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
-        let lambda_binary = root.join("target/lambda").join(name).join("bootstrap");
+        let lambda_binary = root.join("target/lambda").join(scenario.binary).join("bootstrap");
         let (arm_size, arm_zip) = if lambda_binary.exists() {
             (std::fs::metadata(&lambda_binary).map(|m| m.len()).ok(), zip_size(&lambda_binary))
         } else {
             (None, None)
         };
-        let memory_mb = memory.get(*name).copied().unwrap_or(128);
+        let memory_mb = memory.get(scenario.binary).copied().unwrap_or(128);
         println!(
             " cold p50 {:>6.2} ms  warm p99 {:>6.2} ms  rss {:>5.1} MB{}",
             percentile(&stats.cold, 0.5),

@@ -57,9 +57,10 @@ async fn forward(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byte
     let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
     let counted = READS.contains(&operation.as_str()) || WRITES.contains(&operation.as_str());
     let mut body = body;
-    if counted && let Ok(Value::Object(mut request)) = serde_json::from_slice::<Value>(&body) {
-        request.insert("ReturnConsumedCapacity".into(), Value::String("INDEXES".into()));
-        body = Bytes::from(serde_json::to_vec(&request).unwrap_or_default());
+    if counted && body.first() == Some(&b'{') {
+        let mut with = b"{\"ReturnConsumedCapacity\":\"TOTAL\",".to_vec();
+        with.extend_from_slice(&body[1..]);
+        body = Bytes::from(with);
     }
     let mut request = hyper::Request::post(&inner.upstream);
     for (name, value) in &headers {
@@ -74,8 +75,13 @@ async fn forward(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byte
     let bytes = collected.to_bytes();
     if counted {
         inner.counters.calls.fetch_add(1, Ordering::Relaxed);
-        if let Ok(answer) = serde_json::from_slice::<Value>(&bytes) {
-            let consumed = (units(answer.get("ConsumedCapacity").unwrap_or(&Value::Null)) * 1000.0).round() as u64;
+        let marker = b"\"ConsumedCapacity\":";
+        let at = bytes.windows(marker.len()).rposition(|w| w == marker);
+        let value = at.and_then(|at| {
+            serde_json::Deserializer::from_slice(&bytes[at + marker.len()..]).into_iter::<Value>().next()?.ok()
+        });
+        if let Some(value) = value {
+            let consumed = (units(&value) * 1000.0).round() as u64;
             let counter = if READS.contains(&operation.as_str()) {
                 &inner.counters.read_milli
             } else {

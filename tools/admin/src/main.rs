@@ -45,7 +45,8 @@ async fn main() -> ExitCode {
 async fn grant_admin(email: &str) -> Result<String, String> {
     let email = Email::parse(email).map_err(|e| format!("EMAIL {e}"))?;
     let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set".to_owned())?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let http = storefront::app::http_client().map_err(|e| format!("TLS set-up: {e}"))?;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http).load().await;
     let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone());
     // grant-admin touches neither tokens nor cursors.
     let config = Config::new(table, KeySource::File("unused".into()), "");
