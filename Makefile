@@ -84,6 +84,7 @@ bench: ## measure every function as Lambda runs it; writes bench/RESULTS.md and 
 	@echo "==> building release binaries for the host with the Lambda profile ($(words $(FUNCTIONS)) functions + baseline)"
 	@cargo build --release $(addprefix --package ,$(FUNCTIONS)) --package storefront-bench
 	@./target/release/storefront-bench
+	@python3 bench/quote_results.py
 
 e2e: test-tools ## start the local stack exactly as `make run` does and drive it over HTTP
 	@echo "==> end-to-end: make run, then register -> login -> me over HTTP"

@@ -140,7 +140,7 @@ async fn measure(
     }
     counters.take();
     let mut warm = Vec::new();
-    for event in scenario.events.iter().skip(COLD_RUNS + 1) {
+    for event in scenario.events.iter().skip(COLD_RUNS + 1).take(WARM_RUNS) {
         match emulator.invoke(event.clone()).await {
             Some(o) => {
                 warm.push((o.answered - o.handed_out).as_secs_f64() * 1000.0);
@@ -190,6 +190,27 @@ fn zip_size(binary: &Path) -> Option<u64> {
         .output()
         .ok()?;
     String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+/// The `GLIBC_*` variables template.yaml gives each function (run as deployed).
+fn glibc_env(root: &Path) -> BTreeMap<String, Vec<(String, String)>> {
+    use yaml_rust2::YamlLoader;
+    let raw = std::fs::read_to_string(root.join("template.yaml")).unwrap_or_default();
+    let Some(t) = YamlLoader::load_from_str(&raw).ok().and_then(|mut d| d.pop()) else { return BTreeMap::new() };
+    let mut env = BTreeMap::new();
+    for (_, r) in t["Resources"].as_hash().into_iter().flatten() {
+        if let Some(binary) = r["Metadata"]["BuildProperties"]["Binary"].as_str() {
+            let vars: Vec<(String, String)> = r["Properties"]["Environment"]["Variables"]
+                .as_hash()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_str()?.to_owned())))
+                .filter(|(k, _)| k.starts_with("GLIBC_"))
+                .collect();
+            env.insert(binary.to_owned(), vars);
+        }
+    }
+    env
 }
 
 fn memory_sizes(root: &Path) -> BTreeMap<String, u64> {
@@ -280,6 +301,7 @@ async fn main() {
         )
         .collect();
     let memory = memory_sizes(&root);
+    let function_env = glibc_env(&root);
     let mut rows = Vec::new();
     // BENCH_ONLY="get-me,login": measure only these (experiments; results files are then partial).
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
@@ -298,6 +320,9 @@ async fn main() {
         use std::io::Write;
         let _ = std::io::stdout().flush();
         let scenario = world.scenario(name).await;
+        let extra = function_env.get(scenario.binary).cloned().unwrap_or_default();
+        let env: Vec<(String, String)> = env.iter().cloned().chain(extra.iter().cloned()).collect();
+        let proxied_env: Vec<(String, String)> = proxied_env.iter().cloned().chain(extra).collect();
         let stats = measure(&binary, &env, &proxied_env, &scenario, &counters).await;
         let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
         let lambda_binary = root.join("target/lambda").join(scenario.binary).join("bootstrap");

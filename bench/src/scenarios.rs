@@ -208,7 +208,7 @@ impl World {
             description: Description::parse("A product of the benchmark catalog.").expect("description"),
             price_cents: parse_price(price).expect("price"),
             category: CategorySlug::parse(category).expect("category"),
-            stock: Stock::parse(1_000_000).expect("stock"),
+            stock: Stock::parse(500_000).expect("stock"),
             active: true,
         };
         for p in &demo {

@@ -13,7 +13,6 @@ use super::{Item, Store, StoreError, key, n, s};
 use crate::domain::{
     CategorySlug, Product, ProductId, SearchQuery, StockDelta, Timestamp, index_prefixes, search_text,
 };
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
@@ -223,19 +222,16 @@ impl Store {
         match super::transact_with_retry(&self.client, items, None).await {
             Ok(_) => Ok(WriteOutcome::Written),
             Err(err) => {
-                let reasons: Vec<Option<String>> = match err.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
-                        cancel.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect()
-                    }
-                    _ => return Err(StoreError::backend("TransactWriteItems", err)),
-                };
-                let failed = |i: usize| reasons.get(i).and_then(|r| r.as_deref()) == Some("ConditionalCheckFailed");
-                if failed(0) {
+                let failed = super::failed_conditions(err)?;
+                if failed.first() == Some(&true) {
                     Ok(WriteOutcome::Stale)
-                } else if failed(sku_at) {
+                } else if failed.get(sku_at) == Some(&true) {
                     Ok(WriteOutcome::SkuTaken)
                 } else {
-                    Err(StoreError::backend("TransactWriteItems", err))
+                    Err(StoreError::Backend {
+                        operation: "TransactWriteItems",
+                        detail: format!("unexpected conditions {failed:?}"),
+                    })
                 }
             }
         }
@@ -417,34 +413,27 @@ impl Store {
 
     /// Every category with at least one active product, by slug.
     pub async fn categories(&self) -> Result<Vec<CategoryCount>, StoreError> {
-        let mut categories = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .filter_expression("productCount > :zero")
-                .expression_attribute_values(":pk", s("CATEGORIES"))
-                .expression_attribute_values(":zero", n(0))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::backend("Query", e))?;
-            for item in out.items.unwrap_or_default() {
-                let slug = item.get(SK).and_then(|v| v.as_s().ok()).and_then(|v| CategorySlug::parse(v).ok());
-                let count = item.get("productCount").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok());
-                if let (Some(slug), Some(product_count)) = (slug, count) {
-                    categories.push(CategoryCount { slug, product_count });
-                }
-            }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(categories),
-            }
-        }
+        let items = self
+            .query_all(|| {
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("pk = :pk")
+                    .filter_expression("productCount > :zero")
+                    .expression_attribute_values(":pk", s("CATEGORIES"))
+                    .expression_attribute_values(":zero", n(0))
+                    .consistent_read(true)
+            })
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let slug = item.get(SK).and_then(|v| v.as_s().ok()).and_then(|v| CategorySlug::parse(v).ok())?;
+                let product_count =
+                    item.get("productCount").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())?;
+                Some(CategoryCount { slug, product_count })
+            })
+            .collect())
     }
 
     /// Whether the catalog has no products at all (the local stack seeds a demo catalog then).

@@ -10,7 +10,6 @@ use super::page::{Page, Position};
 use super::schema::GSI2;
 use super::{Item, Store, StoreError, key, n, s};
 use crate::domain::{Effects, HistoryEntry, Order, OrderStatus, Timestamp};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 const EVENT_TTL_SECONDS: i64 = 90 * 24 * 3600;
@@ -149,19 +148,16 @@ impl Store {
         match super::transact_with_retry(&self.client, items, Some(&token)).await {
             Ok(_) => Ok(Changed::Done(Box::new(next))),
             Err(err) => {
-                let reasons: Vec<Option<String>> = match err.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
-                        cancel.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect()
-                    }
-                    _ => return Err(StoreError::backend("TransactWriteItems", err)),
-                };
-                let failed = |i: usize| reasons.get(i).and_then(|r| r.as_deref()) == Some("ConditionalCheckFailed");
-                if change.event_id.is_some() && failed(event_at) {
+                let failed = super::failed_conditions(err)?;
+                if change.event_id.is_some() && failed.get(event_at) == Some(&true) {
                     Ok(Changed::EventSeen)
-                } else if failed(0) {
+                } else if failed.first() == Some(&true) {
                     Ok(Changed::Stale)
                 } else {
-                    Err(StoreError::backend("TransactWriteItems", err))
+                    Err(StoreError::Backend {
+                        operation: "TransactWriteItems",
+                        detail: format!("unexpected conditions {failed:?}"),
+                    })
                 }
             }
         }

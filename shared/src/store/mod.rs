@@ -110,6 +110,24 @@ pub(crate) async fn transact_with_retry(
     }
 }
 
+/// For a transaction that failed: which of its items failed their condition (by position).
+/// Any other failure, or a cancellation where no condition failed, is a [`StoreError`].
+pub(crate) fn failed_conditions(
+    err: SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        aws_sdk_dynamodb::config::http::HttpResponse,
+    >,
+) -> Result<Vec<bool>, StoreError> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    let failed: Vec<bool> = match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
+            cancel.cancellation_reasons().iter().map(|r| r.code() == Some("ConditionalCheckFailed")).collect()
+        }
+        _ => Vec::new(),
+    };
+    if failed.contains(&true) { Ok(failed) } else { Err(StoreError::backend("TransactWriteItems", err)) }
+}
+
 /// The table and the client that reaches it.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -128,6 +146,24 @@ impl Store {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// Every item a query finds, following `LastEvaluatedKey` to the end.
+    pub(crate) async fn query_all(
+        &self,
+        query: impl Fn() -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out =
+                query().set_exclusive_start_key(start).send().await.map_err(|e| StoreError::backend("Query", e))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(items),
+            }
+        }
     }
 
     /// One item by key, strongly consistent (1 RRU up to 4 KB).

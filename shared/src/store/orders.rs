@@ -188,28 +188,17 @@ impl Store {
 
     /// Every discount, by code.
     pub async fn discounts(&self) -> Result<Vec<Discount>, StoreError> {
-        let mut discounts = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression("gsi1pk = :pk")
-                .expression_attribute_values(":pk", s("DISCOUNTS"))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::backend("Query", e))?;
-            for item in out.items.unwrap_or_default() {
-                discounts.push(serde_dynamo::from_item(item).map_err(|e| corrupt("DISCOUNT", e))?);
-            }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(discounts),
-            }
-        }
+        let items = self
+            .query_all(|| {
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(GSI1)
+                    .key_condition_expression("gsi1pk = :pk")
+                    .expression_attribute_values(":pk", s("DISCOUNTS"))
+            })
+            .await?;
+        items.into_iter().map(|item| serde_dynamo::from_item(item).map_err(|e| corrupt("DISCOUNT", e))).collect()
     }
 
     /// Takes an idempotency key for a request (`request`: its canonical form), unless another
