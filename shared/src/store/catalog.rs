@@ -337,7 +337,7 @@ impl Store {
                 .expression_attribute_values(":pk", s(partition.clone()))
                 .filter_expression(filter.clone())
                 .scan_index_forward(false)
-                .limit((limit + 1) as i32)
+                .limit(super::page::FILTERED_READ.max(limit + 1) as i32)
                 .set_exclusive_start_key(start.take());
             for (name, value) in &values {
                 query = query.expression_attribute_values(name.clone(), value.clone());

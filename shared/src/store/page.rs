@@ -38,6 +38,10 @@ pub struct Page<T> {
     pub next: Option<Position>,
 }
 
+/// How many items a filtered query reads at once. DynamoDB applies `Limit` before the filter,
+/// so reading only `limit + 1` would fill a page of rare matches in many round trips.
+pub(crate) const FILTERED_READ: usize = 200;
+
 impl super::Store {
     /// One page of an index partition, newest first: `limit` items (reading on, within bounds,
     /// when a filter leaves a page short) and the position of the last one if more follow.
@@ -75,7 +79,7 @@ impl super::Store {
                 .expression_attribute_names("#pk", pk_name)
                 .expression_attribute_values(":pk", AttributeValue::S(partition.to_owned()))
                 .scan_index_forward(false)
-                .limit((limit + 1) as i32)
+                .limit(if filter.is_some() { FILTERED_READ.max(limit + 1) } else { limit + 1 } as i32)
                 .set_exclusive_start_key(start.take());
             if let Some((expression, values)) = &filter {
                 query = query.filter_expression(expression.clone());
