@@ -75,6 +75,18 @@ where
     response
 }
 
+/// Logging, then the process-wide [`App`], built once and kept for the life of the process.
+async fn start() -> Result<&'static App, lambda_http::Error> {
+    init_logging();
+    match App::from_env().await {
+        Ok(app) => Ok(Box::leak(Box::new(app))),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot start");
+            Err(err)
+        }
+    }
+}
+
 /// The whole of a function's `main`: logging, the process-wide [`App`] (built once, before
 /// the first request), then the Lambda loop handing each request to `handler`.
 pub async fn serve<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
@@ -82,14 +94,7 @@ where
     F: Fn(&'static App, Request) -> Fut + Copy + Send + 'static,
     Fut: Future<Output = Result<Response<Body>, ApiError>> + Send + 'static,
 {
-    init_logging();
-    let app: &'static App = match App::from_env().await {
-        Ok(app) => Box::leak(Box::new(app)),
-        Err(err) => {
-            tracing::error!(error = %err, "cannot start");
-            return Err(err);
-        }
-    };
+    let app = start().await?;
     lambda_http::run(service_fn(move |req: Request| async move {
         Ok::<_, lambda_http::Error>(handle(app, req, handler).await)
     }))
@@ -104,14 +109,7 @@ where
     Fut: Future<Output = Result<serde_json::Value, ApiError>> + Send + 'static,
 {
     use lambda_http::lambda_runtime::{LambdaEvent, run, service_fn as job_fn};
-    init_logging();
-    let app: &'static App = match App::from_env().await {
-        Ok(app) => Box::leak(Box::new(app)),
-        Err(err) => {
-            tracing::error!(error = %err, "cannot start");
-            return Err(err);
-        }
-    };
+    let app = start().await?;
     run(job_fn(move |event: LambdaEvent<serde_json::Value>| async move {
         let started = Instant::now();
         let request_id = event.context.request_id.clone();
