@@ -212,6 +212,19 @@ check "the expired order is cancelled by expiry" test "$(json "['status']")" = c
 call GET "/products/$mouse"
 check "expiry put its unit back in stock" test "$(json "['stock']")" = $(( stock_before_expiry + 1 ))
 
+echo "--- logs"
+python3 - "$log" <<'PY' >"$data/logcheck" 2>&1 || true
+import json, sys
+lines = [l for l in open(sys.argv[1], errors="replace") if l.startswith("{")]
+records = [json.loads(l) for l in lines if l.strip()]
+requests = [r for r in records if r.get("message") == "request"]
+fields = {"requestId", "function", "method", "path", "status", "latencyMs", "level", "timestamp"}
+print("ok" if requests and all(fields <= r.keys() for r in requests) else f"missing fields in {requests[:1]}")
+PY
+check "every function logs one JSON line per request with requestId, function, method, path, status, latency" grep -qx ok "$data/logcheck"
+check "no log line holds a password" bash -c "! grep -q 'correct horse battery staple\|storefront-admin\"' '$log'"
+check "no log line holds an access token or a password hash" bash -c "! grep -q -- '$token\|argon2id' '$log'"
+
 echo "--- stopping it with Ctrl-C"
 group=$pid
 running_before=$(pgrep -f -- "$data/local" | wc -l)
