@@ -3,6 +3,7 @@
 //! DynamoDB calls and capacity, and an estimated cost, against the budgets.
 
 mod emulator;
+mod floors;
 mod proxy;
 mod scenarios;
 
@@ -23,7 +24,7 @@ const DYNAMODB_PER_MILLION_WRU: f64 = 0.625;
 pub const COLD_RUNS: usize = 10;
 pub const WARM_RUNS: usize = 1000;
 /// Invocations run (in another process) through the counting proxy, after the timed ones.
-pub const COUNTED_RUNS: usize = 100;
+pub const COUNTED_RUNS: usize = 300;
 
 /// What one function is measured with.
 pub struct Scenario {
@@ -63,6 +64,10 @@ struct Stats {
     calls: f64,
     rru: f64,
     wru: f64,
+    /// Per counted invocation: time DynamoDB (dynoxide behind the proxy) spent serving it, and
+    /// the rest of its latency (the function's own time, the Runtime API and the network hops).
+    db: Vec<f64>,
+    own: Vec<f64>,
     errors: usize,
 }
 
@@ -107,7 +112,17 @@ async fn measure(
     scenario: &Scenario,
     counters: &proxy::Counters,
 ) -> Stats {
-    let mut stats = Stats { cold: Vec::new(), warm: Vec::new(), rss_kb: 0, calls: 0.0, rru: 0.0, wru: 0.0, errors: 0 };
+    let mut stats = Stats {
+        cold: Vec::new(),
+        warm: Vec::new(),
+        rss_kb: 0,
+        calls: 0.0,
+        rru: 0.0,
+        wru: 0.0,
+        db: Vec::new(),
+        own: Vec::new(),
+        errors: 0,
+    };
     let mut check = |body: &[u8], error: bool, http: bool| {
         let ok = !error && (!http || status_of(body).is_some_and(|s| scenario.ok.contains(&s)));
         if !ok {
@@ -160,13 +175,23 @@ async fn measure(
         let _ = emulator.invoke(event.clone()).await;
     }
     counters.take();
+    counters.take_busy_ms();
     let mut counted = 0usize;
+    let (mut db, mut own) = (Vec::new(), Vec::new());
     for event in counted_events.iter().skip(1) {
         if let Some(o) = emulator.invoke(event.clone()).await {
             counted += 1;
             check(&o.body, o.error, scenario.http);
+            let total = (o.answered - o.handed_out).as_secs_f64() * 1000.0;
+            let busy = counters.take_busy_ms();
+            db.push(busy);
+            own.push((total - busy).max(0.0));
         }
     }
+    db.sort_by(f64::total_cmp);
+    own.sort_by(f64::total_cmp);
+    stats.db = db;
+    stats.own = own;
     let (calls, rru, wru) = counters.take();
     let _ = child.kill().await;
     let n = counted.max(1) as f64;
@@ -250,7 +275,8 @@ fn machine() -> String {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let release = root.join("target/release");
+    // BENCH_BIN_DIR: measure binaries from another directory (e.g. a profiling build).
+    let release = std::env::var_os("BENCH_BIN_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target/release"));
     let started = Instant::now();
     println!("==> starting dynoxide and the counting DynamoDB proxy");
     let db = dynoxide::Database::memory().expect("in-memory dynoxide");
@@ -264,6 +290,11 @@ async fn main() {
     println!("==> seeding the data set (demo catalog + thousands of products, users and orders)");
     let mut world = scenarios::World::seed(&dynamodb, &data_dir).await;
     println!("    seeded in {:.1}s", started.elapsed().as_secs_f64());
+    println!("==> timing DynamoDB's own floor (a bare SDK client, no function)");
+    let floors = floors::measure(&scenarios::sdk_client(&dynamodb), scenarios::TABLE, &world.sample_product_pk()).await;
+    for floor in &floors {
+        println!("    {:<40} p50 {:>5.2} ms  p99 {:>5.2} ms", floor.what, floor.p50, floor.p99);
+    }
     let env: Vec<(String, String)> = [
         ("PATH", std::env::var("PATH").unwrap_or_default()),
         ("AWS_ACCESS_KEY_ID", "bench".into()),
@@ -351,13 +382,15 @@ async fn main() {
             "zipMb": zip_size(&binary).map(|z| z as f64 / 1_048_576.0),
             "arm64BinaryMb": arm_size.map(|s| s as f64 / 1_048_576.0),
             "arm64ZipMb": arm_zip.map(|z| z as f64 / 1_048_576.0),
-            "dynamodb": {"callsPerInvocation": stats.calls, "rruPerInvocation": stats.rru, "wruPerInvocation": stats.wru},
+            "dynamodb": {"callsPerInvocation": stats.calls, "rruPerInvocation": stats.rru, "wruPerInvocation": stats.wru,
+                "serviceMs": {"p50": percentile(&stats.db, 0.5), "p99": percentile(&stats.db, 0.99)}},
+            "ownMs": {"p50": percentile(&stats.own, 0.5), "p99": percentile(&stats.own, 0.99), "invocations": stats.own.len()},
             "memoryMb": memory_mb,
             "http": scenario.http,
             "unexpectedAnswers": stats.errors,
         }));
     }
-    let report = scenarios::report(rows, &machine(), started.elapsed());
+    let report = scenarios::report(rows, &floors, &machine(), started.elapsed());
     let _ = std::fs::remove_dir_all(&data_dir);
     world.finish();
     std::fs::write(root.join("bench/results.json"), serde_json::to_string_pretty(&report.json).unwrap_or_default())

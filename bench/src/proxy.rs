@@ -1,5 +1,7 @@
 //! A DynamoDB proxy between the functions and dynoxide that counts calls and, by adding
-//! `ReturnConsumedCapacity: INDEXES` to every data-plane request, the capacity they consume.
+//! `ReturnConsumedCapacity: TOTAL` to every data-plane request, the capacity they consume
+//! (index writes included). It also times each call, from the request's arrival to the answer
+//! being ready, so that a function's latency can be split into DynamoDB's share and its own.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -25,6 +27,8 @@ pub struct Counters {
     calls: AtomicU64,
     read_milli: AtomicU64,
     write_milli: AtomicU64,
+    /// Time spent serving calls, in microseconds (taken separately, per invocation).
+    busy_micros: AtomicU64,
 }
 
 impl Counters {
@@ -35,6 +39,11 @@ impl Counters {
             self.read_milli.swap(0, Ordering::Relaxed) as f64 / 1000.0,
             self.write_milli.swap(0, Ordering::Relaxed) as f64 / 1000.0,
         )
+    }
+
+    /// Milliseconds spent serving DynamoDB calls since the last call of this.
+    pub fn take_busy_ms(&self) -> f64 {
+        self.busy_micros.swap(0, Ordering::Relaxed) as f64 / 1000.0
     }
 }
 
@@ -53,6 +62,13 @@ fn units(value: &Value) -> f64 {
 }
 
 async fn forward(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
+    let started = std::time::Instant::now();
+    let response = relay(&inner, headers, body).await;
+    inner.counters.busy_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+    response
+}
+
+async fn relay(inner: &Inner, headers: HeaderMap, body: Bytes) -> Response {
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
     let counted = READS.contains(&operation.as_str()) || WRITES.contains(&operation.as_str());
