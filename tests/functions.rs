@@ -217,15 +217,7 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
         let body = serde_json::json!({"id": "evt-iam", "type": "payment.succeeded", "data": {"orderId": order_id,
             "amountCents": placed.body["totalCents"], "currency": "USD", "paymentId": "pay-iam"}})
         .to_string();
-        let now = env.app.clock.now().unix_seconds();
-        let signature = storefront::auth::webhook::sign(storefront_tests::TEST_WEBHOOK_SECRET, now, body.as_bytes());
-        let webhook = lambda_http::http::Request::builder()
-            .method("POST")
-            .uri("/webhooks/payments")
-            .header("content-type", "application/json")
-            .header("storefront-signature", signature)
-            .body(lambda_http::Body::Text(body))
-            .unwrap();
+        let webhook = env.webhook_request(body, None);
         assert_eq!(run!("payment-webhook", payment_webhook, webhook).status, 200);
         let cancel_paid = storefront_tests::routed(
             json_req("PATCH", "/a", serde_json::json!({"status": "cancelled"}), Some(&admin)),
@@ -350,12 +342,7 @@ async fn the_cart_checkout_and_lifecycle_sample_events_drive_their_functions() {
     )
     .unwrap();
     let body = raw["body"].as_str().unwrap().replace("REPLACE_WITH_ORDER_ID", &order_id).replace("4098", &total);
-    let signature = storefront::auth::webhook::sign(
-        storefront_tests::TEST_WEBHOOK_SECRET,
-        env.app.clock.now().unix_seconds(),
-        body.as_bytes(),
-    );
-    raw["headers"]["storefront-signature"] = serde_json::json!(signature);
+    raw["headers"]["storefront-signature"] = serde_json::json!(env.webhook_signature(&body));
     raw["headers"]["content-length"] = serde_json::json!(body.len().to_string());
     raw["body"] = serde_json::json!(body);
     let webhook = lambda_http::request::from_str(&raw.to_string()).unwrap();

@@ -78,22 +78,7 @@ impl Shop {
 
     /// Sends a payment webhook, signed now (or with `signature` as given).
     async fn webhook(&self, event: &Value, signature: Option<String>) -> Answer {
-        let body = event.to_string();
-        let signature = signature.unwrap_or_else(|| {
-            storefront::auth::webhook::sign(
-                TEST_WEBHOOK_SECRET,
-                self.env.app.clock.now().unix_seconds(),
-                body.as_bytes(),
-            )
-        });
-        let req = lambda_http::http::Request::builder()
-            .method("POST")
-            .uri("/webhooks/payments")
-            .header("content-type", "application/json")
-            .header("storefront-signature", signature)
-            .body(lambda_http::Body::Text(body))
-            .unwrap();
-        self.env.call(payment_webhook, req).await
+        self.env.call(payment_webhook, self.env.webhook_request(event.to_string(), signature)).await
     }
 
     async fn pay(&self, order: &Value, event_id: &str) -> Answer {

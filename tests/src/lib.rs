@@ -259,6 +259,23 @@ pub fn event(name: &str, token: Option<&str>) -> Request {
 }
 
 impl TestEnv {
+    /// The `storefront-signature` header value for `body`, signed with the test secret now.
+    pub fn webhook_signature(&self, body: &str) -> String {
+        storefront::auth::webhook::sign(TEST_WEBHOOK_SECRET, self.app.clock.now().unix_seconds(), body.as_bytes())
+    }
+
+    /// A payment webhook request carrying `body`, signed now (or with `signature` as given).
+    pub fn webhook_request(&self, body: String, signature: Option<String>) -> Request {
+        let signature = signature.unwrap_or_else(|| self.webhook_signature(&body));
+        lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("https://api.example.com/webhooks/payments")
+            .header("content-type", "application/json")
+            .header("storefront-signature", signature)
+            .body(Body::Text(body))
+            .expect("a valid request")
+    }
+
     /// A signed-in user with `role`, and their access token.
     pub async fn user_token(&self, email: &str, role: storefront::domain::Role) -> String {
         let email = storefront::domain::Email::parse(email).expect("a valid email");
