@@ -423,3 +423,26 @@ async fn a_storage_failure_is_a_500_problem_that_leaks_nothing() {
     }
     assert_eq!(answer.body["requestId"].as_str(), answer.header("x-request-id"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_or_silent_dynamodb_is_a_503_with_retry_after_that_leaks_nothing() {
+    use storefront_tests::{Fault, unhealthy_dynamodb};
+    let env = TestEnv::start().await;
+    for fault in [Fault::Throttle, Fault::Silence] {
+        let endpoint = unhealthy_dynamodb(fault).await;
+        let store = storefront::store::Store::new(storefront_tests::dynamodb_client(&endpoint), "storefront-test");
+        let app = storefront::app::App::new(env.app.config.clone(), store, storefront::clock::Clock::system(), None);
+        let body = json!({"email": "ada@example.com", "password": PASSWORD});
+        let started = std::time::Instant::now();
+        let answer: Answer =
+            storefront::http::handle(&app, request("POST", "/auth/login", Some(&body), None), login).await.into();
+        answer.problem(503, "service_unavailable");
+        assert_eq!(answer.header("retry-after"), Some("1"), "{fault:?}");
+        let text = answer.body.to_string();
+        for secret in ["Throttling", "timeout", "dynamodb", "UpdateItem"] {
+            assert!(!text.to_lowercase().contains(&secret.to_lowercase()), "{fault:?} leaks {secret}: {text}");
+        }
+        // Within the SDK's operation timeout (4 s), well inside the 10 s Lambda timeout.
+        assert!(started.elapsed() < std::time::Duration::from_secs(6), "{fault:?} took {:?}", started.elapsed());
+    }
+}

@@ -361,3 +361,27 @@ async fn the_cart_checkout_and_lifecycle_sample_events_drive_their_functions() {
     .unwrap();
     assert_eq!(scheduled["detail-type"], "Scheduled Event");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_that_would_outlast_its_lambda_deadline_answers_503_before_it() {
+    use lambda_http::RequestExt;
+    let env = TestEnv::start().await;
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let mut context = lambda_http::Context::default();
+    context.deadline = now_ms + 1_500;
+    let req = event("get-me", None).with_lambda_context(context);
+    let started = std::time::Instant::now();
+    let slow = |app, req| async move {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        get_me(app, req).await
+    };
+    let answer = env.call(slow, req).await;
+    answer.problem(503, "service_unavailable");
+    assert_eq!(answer.header("retry-after"), Some("1"));
+    // The handler gave up half a second before the deadline, leaving time to answer.
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(800) && took < std::time::Duration::from_millis(1_400),
+        "{took:?}"
+    );
+}

@@ -36,6 +36,18 @@ pub fn http_client() -> Result<aws_sdk_dynamodb::config::SharedHttpClient, Box<d
         .build_https())
 }
 
+/// Timeouts of every AWS call, all well below the functions' Lambda timeout (10 s in
+/// template.yaml): a connection gets 1 s, an attempt 2 s, and a whole operation with the SDK's
+/// retries 4 s. A call that runs out of time is an unavailable service (503), not a hung function.
+pub fn aws_timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+    use std::time::Duration;
+    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(4))
+        .build()
+}
+
 impl App {
     pub fn new(config: Config, store: Store, clock: Clock, sdk: Option<SdkConfig>) -> Self {
         Self { config, store, clock, sdk, tokens: OnceCell::new(), webhook_secret: OnceCell::new() }
@@ -45,7 +57,11 @@ impl App {
     /// credentials and region come from the Lambda environment.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let config = Config::from_env()?;
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client()?).load().await;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(http_client()?)
+            .timeout_config(aws_timeouts())
+            .load()
+            .await;
         let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name.clone());
         Ok(Self::new(config, store, Clock::system(), Some(sdk)))
     }

@@ -73,6 +73,10 @@ pub enum AppError {
     AmountMismatch,
     #[error("invalid cursor")]
     InvalidCursor,
+    /// A service storefront depends on is overloaded or out of reach for now; the request may
+    /// be sent again shortly. The detail is logged, never shown.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// Something that should not happen: the detail is logged, never shown.
     #[error("internal: {0}")]
     Internal(String),
@@ -80,7 +84,10 @@ pub enum AppError {
 
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
-        AppError::Internal(err.to_string())
+        match err {
+            StoreError::Unavailable { .. } => AppError::Unavailable(err.to_string()),
+            other => AppError::Internal(other.to_string()),
+        }
     }
 }
 

@@ -10,5 +10,5 @@ pub mod discounts;
 mod error;
 pub mod lifecycle;
 
-pub use context::{App, http_client};
+pub use context::{App, aws_timeouts, http_client};
 pub use error::{AppError, FieldError, Shortage};

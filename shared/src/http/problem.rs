@@ -4,6 +4,9 @@ use crate::app::{AppError, FieldError};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
+/// How long a client should wait before sending a request answered 503 again.
+pub const RETRY_AFTER_SECONDS: i64 = 1;
+
 /// An HTTP error answer. Built from an [`AppError`] or directly by request parsing.
 /// Boxed, so that `Result<_, ApiError>` stays one pointer wide on the happy path.
 #[derive(Debug)]
@@ -91,6 +94,19 @@ impl ApiError {
             "Internal error",
             "Something went wrong on our side; quote the request id if you report it.",
         );
+        e.internal = Some(detail.into());
+        e
+    }
+
+    /// 503 with `Retry-After`: overloaded or timed out, try again shortly.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        let mut e = Self::new(
+            503,
+            "service_unavailable",
+            "Service unavailable",
+            format!("The service is busy; send the request again in {RETRY_AFTER_SECONDS} second(s)."),
+        );
+        e.retry_after = Some(RETRY_AFTER_SECONDS);
         e.internal = Some(detail.into());
         e
     }
@@ -237,6 +253,7 @@ impl From<AppError> for ApiError {
                 "Amount mismatch",
                 "The payment's amount or currency is not the order's total.",
             ),
+            AppError::Unavailable(detail) => ApiError::unavailable(detail),
             AppError::Internal(detail) => ApiError::internal(detail),
         }
     }

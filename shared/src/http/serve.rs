@@ -40,6 +40,18 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| ulid::Ulid::new().to_string())
 }
 
+/// What a request keeps of its Lambda deadline for answering after the handler gave up.
+const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// How long the handler may take: until the invocation's deadline less [`DEADLINE_MARGIN`],
+/// so that a request that runs out of time still answers (503) instead of being killed.
+fn time_left(req: &Request) -> Option<std::time::Duration> {
+    let deadline = req.lambda_context_ref()?.deadline;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_millis();
+    let left = std::time::Duration::from_millis(u64::try_from(u128::from(deadline).checked_sub(now)?).ok()?);
+    Some(left.saturating_sub(DEADLINE_MARGIN))
+}
+
 /// Runs one request through `handler`: errors become problem responses, every response
 /// carries `x-request-id`, and one JSON log line records it.
 pub async fn handle<'a, F, Fut>(app: &'a App, req: Request, handler: F) -> Response<Body>
@@ -51,7 +63,13 @@ where
     let request_id = request_id(&req);
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
-    let mut response = match handler(app, req).await {
+    let outcome = match time_left(&req) {
+        Some(left) => tokio::time::timeout(left, handler(app, req))
+            .await
+            .unwrap_or_else(|_| Err(ApiError::unavailable("the request ran out of time before the Lambda deadline"))),
+        None => handler(app, req).await,
+    };
+    let mut response = match outcome {
         Ok(response) => response,
         Err(err) => {
             if let Some(detail) = &err.internal {

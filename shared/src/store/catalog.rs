@@ -391,7 +391,10 @@ impl Store {
         }
         let mut request = HashMap::from([(self.table.clone(), keys.build().map_err(build_err)?)]);
         let mut found: HashMap<ProductId, Product> = HashMap::new();
-        for _ in 0..5 {
+        for attempt in 0..=super::MAX_RETRIES {
+            if attempt > 0 {
+                super::backoff(attempt).await;
+            }
             let out = self
                 .client
                 .batch_get_item()
@@ -408,7 +411,10 @@ impl Store {
                 _ => return Ok(ids.iter().filter_map(|id| found.remove(id)).collect()),
             }
         }
-        Err(StoreError::Backend { operation: "BatchGetItem", detail: "keys still unprocessed after retries".into() })
+        Err(StoreError::Unavailable {
+            operation: "BatchGetItem",
+            detail: "keys still unprocessed after retries".into(),
+        })
     }
 
     /// Every category with at least one active product, by slug.

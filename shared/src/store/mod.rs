@@ -44,7 +44,12 @@ pub(crate) fn key(pk: String, sk: &str) -> Item {
 /// are part of each method's `Ok` value, not errors.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// DynamoDB refused or failed the call (throttling, network, validation of our own request).
+    /// DynamoDB is overloaded or out of reach for now (throttling, a timeout, a conflict that
+    /// outlasted its retries): the same request may well succeed in a moment.
+    #[error("dynamodb {operation} unavailable: {detail}")]
+    Unavailable { operation: &'static str, detail: String },
+    /// DynamoDB refused or failed the call for a reason a retry will not cure (validation of
+    /// our own request, a missing table, …).
     #[error("dynamodb {operation}: {detail}")]
     Backend { operation: &'static str, detail: String },
     /// An item did not decode: stored data does not have the shape this code expects.
@@ -52,26 +57,58 @@ pub enum StoreError {
     Corrupt { key: String, detail: String },
 }
 
+/// DynamoDB error codes that say "not now" rather than "not this request".
+const TRANSIENT_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+    "TransactionConflictException",
+];
+
 impl StoreError {
     fn backend<E, R>(operation: &'static str, err: SdkError<E, R>) -> Self
     where
-        E: std::error::Error + 'static,
+        E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
         R: std::fmt::Debug,
     {
+        let transient = match &err {
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+            SdkError::ServiceError(service) => service.err().code().is_some_and(|code| TRANSIENT_CODES.contains(&code)),
+            _ => false,
+        };
         let detail = match &err {
             SdkError::ServiceError(service) => {
                 format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(service.err()))
             }
             other => format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(other)),
         };
-        Self::Backend { operation, detail }
+        if transient { Self::Unavailable { operation, detail } } else { Self::Backend { operation, detail } }
     }
 }
 
-/// Sends a TransactWriteItems, retrying (up to 3 more times, with a short pause) when DynamoDB
-/// cancels it only because another transaction was touching the same items at that moment.
-/// With a `token` (ClientRequestToken), a repeat of the same request within 10 minutes is
-/// recognised by DynamoDB and not applied twice.
+/// How many times a call is repeated after DynamoDB answered "not now" for part of it
+/// (a transaction conflict, unprocessed batch keys), on top of the SDK's own retries.
+pub(crate) const MAX_RETRIES: u32 = 3;
+
+/// The pause before retry `attempt` (1-based): exponential from 20 ms with full jitter, so that
+/// clients that collided do not collide again in step.
+pub(crate) async fn backoff(attempt: u32) {
+    let ceiling = 20u64 << attempt.min(6);
+    let mut random = [0u8; 8];
+    let jitter = match aws_lc_rs::rand::fill(&mut random) {
+        Ok(()) => u64::from_le_bytes(random) % ceiling,
+        Err(_) => ceiling / 2,
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(ceiling / 2 + jitter / 2)).await;
+}
+
+/// Sends a TransactWriteItems, retrying (up to [`MAX_RETRIES`] more times, with backoff) when
+/// DynamoDB cancels it only because another transaction was touching the same items at that
+/// moment. With a `token` (ClientRequestToken), a repeat of the same request within 10 minutes
+/// is recognised by DynamoDB and not applied twice.
 pub(crate) async fn transact_with_retry(
     client: &Client,
     items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
@@ -83,8 +120,7 @@ pub(crate) async fn transact_with_retry(
         aws_sdk_dynamodb::config::http::HttpResponse,
     >,
 > {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-    let mut attempt = 0u64;
+    let mut attempt = 0;
     loop {
         let result = client
             .transact_write_items()
@@ -93,20 +129,41 @@ pub(crate) async fn transact_with_retry(
             .send()
             .await;
         let conflict = match &result {
-            Err(err) => match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
-                    let codes: Vec<&str> = cancel.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
-                    codes.contains(&"TransactionConflict") && !codes.contains(&"ConditionalCheckFailed")
-                }
-                _ => false,
-            },
+            Err(err) => only_conflicts(err),
             Ok(_) => false,
         };
-        if !conflict || attempt == 3 {
+        if !conflict || attempt == MAX_RETRIES {
             return result;
         }
         attempt += 1;
-        tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
+        backoff(attempt).await;
+    }
+}
+
+type TransactError = SdkError<
+    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+    aws_sdk_dynamodb::config::http::HttpResponse,
+>;
+
+/// A cancellation caused only by other transactions on the same items (no condition failed).
+fn only_conflicts(err: &TransactError) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
+            let codes: Vec<&str> = cancel.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
+            codes.contains(&"TransactionConflict") && !codes.contains(&"ConditionalCheckFailed")
+        }
+        _ => false,
+    }
+}
+
+/// A transaction that failed for no reason of its own items' conditions: unavailable when other
+/// transactions on the same items kept cancelling it, a backend error otherwise.
+pub(crate) fn transaction_error(err: TransactError) -> StoreError {
+    if only_conflicts(&err) {
+        StoreError::Unavailable { operation: "TransactWriteItems", detail: "conflicts outlasted the retries".into() }
+    } else {
+        StoreError::backend("TransactWriteItems", err)
     }
 }
 
@@ -125,7 +182,7 @@ pub(crate) fn failed_conditions(
         }
         _ => Vec::new(),
     };
-    if failed.contains(&true) { Ok(failed) } else { Err(StoreError::backend("TransactWriteItems", err)) }
+    if failed.contains(&true) { Ok(failed) } else { Err(transaction_error(err)) }
 }
 
 /// The table and the client that reaches it.

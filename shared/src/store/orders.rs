@@ -367,7 +367,7 @@ impl Store {
             Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
                 cancel.cancellation_reasons().to_vec()
             }
-            _ => return Err(StoreError::backend("TransactWriteItems", err)),
+            _ => return Err(super::transaction_error(err)),
         };
         let failed = |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
         let mut conflicts = PlaceConflicts::default();
@@ -397,7 +397,7 @@ impl Store {
             });
         }
         if conflicts == PlaceConflicts::default() {
-            return Err(StoreError::backend("TransactWriteItems", err));
+            return Err(super::transaction_error(err));
         }
         Ok(Err(conflicts))
     }

@@ -122,7 +122,7 @@ impl Store {
                 .is_some_and(|cancel| {
                     cancel.cancellation_reasons().get(1).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
                 });
-                if taken { Ok(false) } else { Err(StoreError::backend("TransactWriteItems", err)) }
+                if taken { Ok(false) } else { Err(super::transaction_error(err)) }
             }
         }
     }
@@ -252,7 +252,7 @@ impl Store {
                 Err(err) => return Err(StoreError::backend("UpdateItem", err)),
             }
         }
-        Err(StoreError::Backend { operation: "UpdateItem", detail: "login window kept changing".into() })
+        Err(StoreError::Unavailable { operation: "UpdateItem", detail: "login window kept changing".into() })
     }
 
     /// Uncounts an attempt whose password was right, so that only failures use up the window.
