@@ -1,6 +1,9 @@
-//! The test harness: a fresh in-memory dynoxide per test, served over HTTP on a free port and
-//! reached through the real aws-sdk-dynamodb client, plus helpers to call handlers like
-//! API Gateway would.
+//! The test harness: a fresh table per test on a real DynamoDB engine, reached through the real
+//! aws-sdk-dynamodb client over HTTP, plus helpers to call handlers like API Gateway would.
+//!
+//! The engine is an in-memory dynoxide started for each test, or, when
+//! `STOREFRONT_TEST_DYNAMODB_URL` is set (`make test` does so in a second run), the DynamoDB
+//! engine at that URL (AWS's DynamoDB Local), with a table of its own for each test.
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use lambda_http::{Body, Request};
@@ -18,6 +21,9 @@ pub const TEST_WEBHOOK_SECRET: &str = "whsec_test_secret";
 pub const TEST_CURSOR_SECRET: &str = "test-cursor-secret-test-cursor-secret-0123";
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 
+/// Names the DynamoDB endpoint to test against instead of a fresh dynoxide (see the crate docs).
+pub const ENGINE_URL: &str = "STOREFRONT_TEST_DYNAMODB_URL";
+
 /// The workspace root (for `events/`, `template.yaml`, …).
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -31,6 +37,7 @@ pub struct TestEnv {
     pub recorder: Recorder,
 }
 
+/// A client of the DynamoDB at `endpoint`, configured as the functions configure theirs.
 pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     recording_client(endpoint, Recorder::default())
 }
@@ -38,6 +45,7 @@ pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
 fn recording_client(endpoint: &str, recorder: Recorder) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .timeout_config(storefront::app::aws_timeouts())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
@@ -147,16 +155,22 @@ pub fn granted_dynamodb_actions(binary: &str) -> std::collections::BTreeSet<(Str
 
 impl TestEnv {
     pub async fn start() -> Self {
-        let db = dynoxide::Database::memory().expect("in-memory dynoxide");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
-        let endpoint = format!("http://{}", listener.local_addr().expect("bound address"));
-        tokio::spawn(dynoxide::server::serve_on(listener, db));
+        let (endpoint, table) = match std::env::var(ENGINE_URL) {
+            Ok(url) if !url.is_empty() => (url, format!("storefront-test-{}", ulid::Ulid::new()).to_lowercase()),
+            _ => {
+                let db = dynoxide::Database::memory().expect("in-memory dynoxide");
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+                let endpoint = format!("http://{}", listener.local_addr().expect("bound address"));
+                tokio::spawn(dynoxide::server::serve_on(listener, db));
+                (endpoint, "storefront-test".to_owned())
+            }
+        };
         let recorder = Recorder::default();
-        let store = Store::new(recording_client(&endpoint, recorder.clone()), "storefront-test");
+        let store = Store::new(recording_client(&endpoint, recorder.clone()), table.clone());
         store.ensure_table().await.expect("table created");
         recorder.take();
         let key = SigningKey::new(TEST_KID, TEST_SECRET).expect("valid test key");
-        let mut config = Config::new("storefront-test", KeySource::Inline(KeyRing::single(key)), TEST_CURSOR_SECRET);
+        let mut config = Config::new(table, KeySource::Inline(KeyRing::single(key)), TEST_CURSOR_SECRET);
         config.webhook_secret = Some(storefront::config::SecretSource::Value(TEST_WEBHOOK_SECRET.into()));
         Self { app: App::new(config, store, Clock::system(), None), endpoint, recorder }
     }
@@ -306,4 +320,65 @@ pub fn routed(mut req: Request, path: &[(&str, &str)], query: &[(&str, &str)]) -
         req = req.with_query_string_parameters(map);
     }
     req
+}
+
+/// What an unhealthy DynamoDB endpoint does with every request it gets.
+#[derive(Debug, Clone, Copy)]
+pub enum Fault {
+    /// Answers DynamoDB's own throttling error (HTTP 400, `ThrottlingException`).
+    Throttle,
+    /// Accepts the connection and never answers.
+    Silence,
+}
+
+/// An endpoint standing where DynamoDB would, failing every request as `fault` says: how a
+/// function behaves when DynamoDB is overloaded or out of reach. Returns its URL.
+pub async fn unhealthy_dynamodb(fault: Fault) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let endpoint = format!("http://{}", listener.local_addr().expect("bound address"));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 64 * 1024];
+                let mut seen = 0;
+                // Read one whole request (headers, then Content-Length bytes) per answer.
+                loop {
+                    let Ok(read) = socket.read(&mut buffer[seen..]).await else { return };
+                    if read == 0 {
+                        return;
+                    }
+                    seen += read;
+                    let text = String::from_utf8_lossy(&buffer[..seen]).to_string();
+                    let Some(head_end) = text.find("\r\n\r\n") else { continue };
+                    let length = text[..head_end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
+                        })
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if seen < head_end + 4 + length {
+                        continue;
+                    }
+                    seen = 0;
+                    match fault {
+                        Fault::Silence => std::future::pending::<()>().await,
+                        Fault::Throttle => {
+                            let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#;
+                            let answer = format!(
+                                "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\n\
+                                 x-amzn-requestid: test\r\ncontent-length: {}\r\n\r\n{body}",
+                                body.len()
+                            );
+                            if socket.write_all(answer.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    endpoint
 }
