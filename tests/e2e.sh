@@ -7,7 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+db_port=$(free_port)
 data=$(mktemp -d)
 log="$data/run.log"
 base="http://127.0.0.1:$port"
@@ -29,7 +31,7 @@ trap cleanup EXIT
 start_stack() {
   : > "$log"
   # A one-minute payment window, so the expiry walkthrough below needs to wait only a minute.
-  STOREFRONT_PORT=$port STOREFRONT_DATA_DIR="$data/local" PAYMENT_WINDOW_MINUTES=1 \
+  STOREFRONT_PORT=$port STOREFRONT_DB_PORT=$db_port STOREFRONT_DATA_DIR="$data/local" PAYMENT_WINDOW_MINUTES=1 \
     setsid make --no-print-directory run >"$log" 2>&1 < /dev/null &
   pid=$!
   for _ in $(seq 1 600); do
@@ -89,6 +91,20 @@ check "me refuses a role change with 422" test "$status" = 422 -a "$(json "['err
 call POST /auth/login '{"email":"admin@storefront.local","password":"storefront-admin"}'
 check "the seeded admin can sign in and is an admin" test "$status" = 200 -a "$(json "['user']['role']")" = admin
 admin=$(json "['accessToken']")
+
+echo "--- odd bytes and unknown routes, as API Gateway takes them"
+status=$(printf '\xff\xfe' | curl -s -o "$data/body" -w '%{http_code}' --data-binary @- -H 'content-type: application/json' "$base/auth/login")
+body=$(cat "$data/body")
+check "a body that is not UTF-8 gets the function's own 400 problem" test "$status" = 400 -a "$(json "['code']")" = malformed_json
+check "that 400 conforms to openapi's Problem" conforms Problem
+status=$(curl -s -o "$data/body" -w '%{http_code}' -H $'authorization: Bearer caf\xe9' "$base/me")
+body=$(cat "$data/body")
+check "a header with a non-ASCII byte reaches the function (401 unauthenticated, not a gateway 500)" test "$status" = 401 -a "$(json "['code']")" = unauthenticated
+call GET /no/such/route
+check "an unknown route is a problem+json 404" test "$status" = 404 -a "$(json "['code']")" = route_not_found -a "$(header content-type)" = application/problem+json
+check "the 404 names no binary of the workspace" bash -c "! grep -q 'get-product\|place-order\|expire-orders' <<<'$body'"
+call DELETE /auth/login
+check "a known path with an unknown method is a problem+json 404" test "$status" = 404 -a "$(json "['code']")" = route_not_found
 
 invoked=$(.venv/bin/cargo-lambda lambda invoke register --data-file events/register.json --invoke-address 127.0.0.1 --invoke-port "$port" 2>&1 || true)
 check "the README's cargo lambda invoke of events/register.json registers Ada" python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); assert r["statusCode"] == 201, r' <<<"$invoked"
@@ -227,10 +243,10 @@ check "no log line holds an access token or a password hash" bash -c "! grep -q 
 
 echo "--- stopping it with Ctrl-C"
 group=$pid
-running_before=$(pgrep -f -- "$data/local" | wc -l)
+running_before=$(pgrep -g "$group" | wc -l)
 stop_stack
 sleep 1
-check "the stack ran cargo lambda watch with its data directory" test "$running_before" -gt 0
+check "the stack ran the functions as processes of its own" test "$running_before" -gt 3
 check "Ctrl-C stops every process make run started" test -z "$(pgrep -g "$group"; pgrep -f -- "$data/local")"
 check "nothing listens on the port any more" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null"
 

@@ -1,19 +1,28 @@
-//! `storefront-local`: the local stack behind `make run`.
+//! `storefront-local`: the local stack.
 //!
-//! 1. dynoxide (an embedded DynamoDB-compatible engine) on a free loopback port, persisting
-//!    under the data directory;
+//! `storefront-local db` (`make db`): the local database alone —
+//! 1. dynoxide (an embedded DynamoDB-compatible engine) on `127.0.0.1:$STOREFRONT_DB_PORT`
+//!    (8000), persisting under the data directory;
 //! 2. the table, created from the same definition `template.yaml` declares, if missing;
 //! 3. a JWT signing key under the data directory, if missing;
 //! 4. the admin account from `STOREFRONT_ADMIN_EMAIL` / `STOREFRONT_ADMIN_PASSWORD` (idempotent),
-//!    and a demo catalog (tools/local/demo-catalog.json) when the catalog is empty;
-//! 5. every function behind `cargo lambda watch`, with API Gateway's paths, on
-//!    `127.0.0.1:$STOREFRONT_PORT`;
+//!    and a demo catalog (tools/local/demo-catalog.json) when the catalog is empty.
 //!
-//! then one ready line. Ctrl-C (or SIGTERM) stops everything it started; the data stays.
+//! so that a plain `cargo lambda watch` serves the functions against it with the environment in
+//! Cargo.toml's `[workspace.metadata.lambda.env]`.
+//!
+//! `storefront-local` (`make run`): the same, then the whole API on `127.0.0.1:$STOREFRONT_PORT`
+//! (9000): a gateway that does what API Gateway does (routes of Cargo.toml's lambda router,
+//! payload 2.0 events, any request bytes) in front of every function's binary, run as Lambda
+//! runs it (see `functions`), with that same environment.
+//!
+//! Each ends with one ready line. Ctrl-C (or SIGTERM) stops everything it started; the data stays.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 use storefront::app::catalog::{self, NewProduct};
 use storefront::app::{App, AppError, accounts};
 use storefront::auth::{KeyRing, SigningKey};
@@ -23,17 +32,18 @@ use storefront::domain::{
     CategorySlug, Description, Email, Password, PersonName, ProductName, Role, Sku, Stock, parse_price,
 };
 use storefront::store::Store;
-use tokio::process::{Child, Command};
+use storefront_local::functions::{self, Functions};
+use storefront_local::gateway;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 struct Settings {
     port: u16,
+    db_port: u16,
     data_dir: PathBuf,
     table: String,
     admin_email: String,
     admin_password: String,
-    log_level: String,
     webhook_secret: String,
     payment_window_minutes: String,
 }
@@ -42,17 +52,22 @@ fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
 }
 
+fn port(name: &str, default: &str) -> Result<u16, Error> {
+    let raw = env_or(name, default);
+    raw.parse().map_err(|_| format!("{name} is not a port number: {raw}").into())
+}
+
 impl Settings {
-    fn from_env() -> Result<Self, Error> {
-        let port = env_or("STOREFRONT_PORT", "9000");
+    fn from_env(local_env: &BTreeMap<String, String>) -> Result<Self, Error> {
+        let fixed = |name: &str| local_env.get(name).cloned().unwrap_or_default();
         Ok(Self {
-            port: port.parse().map_err(|_| format!("STOREFRONT_PORT is not a port number: {port}"))?,
+            port: port("STOREFRONT_PORT", "9000")?,
+            db_port: port("STOREFRONT_DB_PORT", "8000")?,
             data_dir: PathBuf::from(env_or("STOREFRONT_DATA_DIR", ".local")),
-            table: env_or("STOREFRONT_TABLE", "storefront"),
+            table: env_or("STOREFRONT_TABLE", &fixed("TABLE_NAME")),
             admin_email: env_or("STOREFRONT_ADMIN_EMAIL", "admin@storefront.local"),
             admin_password: env_or("STOREFRONT_ADMIN_PASSWORD", "storefront-admin"),
-            log_level: env_or("LOG_LEVEL", "info"),
-            webhook_secret: env_or("STOREFRONT_PAYMENT_WEBHOOK_SECRET", "whsec_storefront_local_development_secret"),
+            webhook_secret: env_or("STOREFRONT_PAYMENT_WEBHOOK_SECRET", &fixed("PAYMENT_WEBHOOK_SECRET")),
             payment_window_minutes: env_or("PAYMENT_WINDOW_MINUTES", "30"),
         })
     }
@@ -62,9 +77,22 @@ fn step(message: &str) {
     println!("==> {message}");
 }
 
+/// The workspace root, where Cargo.toml and functions/ are.
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
+    let only_db = match std::env::args().nth(1).as_deref() {
+        None | Some("run") => false,
+        Some("db") => true,
+        Some(other) => {
+            eprintln!("storefront-local: unknown command {other} (use: storefront-local [run|db])");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(only_db).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("storefront-local: {err}");
@@ -73,23 +101,33 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<(), Error> {
-    let settings = Settings::from_env()?;
+async fn run(only_db: bool) -> Result<(), Error> {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml"))?;
+    let local_env = gateway::environment(&manifest)?;
+    let settings = Settings::from_env(&local_env)?;
     std::fs::create_dir_all(&settings.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", settings.data_dir.display()))?;
     let data_dir = settings.data_dir.canonicalize()?;
-    if std::net::TcpListener::bind(("127.0.0.1", settings.port)).is_err() {
-        return Err(format!("port {} is in use; set STOREFRONT_PORT to another", settings.port).into());
-    }
+    let api = if only_db {
+        None
+    } else {
+        Some(
+            tokio::net::TcpListener::bind(("127.0.0.1", settings.port))
+                .await
+                .map_err(|_| format!("port {} is in use; set STOREFRONT_PORT to another", settings.port))?,
+        )
+    };
+    let db_listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.db_port))
+        .await
+        .map_err(|_| format!("port {} is in use; set STOREFRONT_DB_PORT to another", settings.db_port))?;
 
     let db_path = data_dir.join("dynamodb.sqlite");
     step(&format!("starting DynamoDB (dynoxide) with data in {}", db_path.display()));
     let db = dynoxide::Database::new(&db_path.to_string_lossy())
         .map_err(|e| format!("cannot open {}: {e}", db_path.display()))?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let dynamodb = format!("http://{}", listener.local_addr()?);
+    let dynamodb = format!("http://127.0.0.1:{}", settings.db_port);
     let (stop_db, db_stopped) = tokio::sync::oneshot::channel::<()>();
-    let db_server = tokio::spawn(dynoxide::server::serve_with_shutdown(listener, db, async {
+    let db_server = tokio::spawn(dynoxide::server::serve_with_shutdown(db_listener, db, async {
         let _ = db_stopped.await;
     }));
 
@@ -102,51 +140,91 @@ async fn run() -> Result<(), Error> {
 
     let key_file = data_dir.join("jwt-key.json");
     let key = signing_key(&key_file)?;
-    let cursor_secret = cursor_secret(&data_dir.join("cursor-secret"))?;
-    let config = Config::new(settings.table.clone(), KeySource::Inline(KeyRing::single(key)), cursor_secret.clone());
+    let cursor_secret = local_env.get("CURSOR_SECRET").cloned().unwrap_or_default();
+    let config = Config::new(settings.table.clone(), KeySource::Inline(KeyRing::single(key)), cursor_secret);
     let app = App::new(config, store, Clock::system(), None);
     seed_admin(&app, &settings).await?;
     seed_catalog(&app).await?;
 
-    let env_file = data_dir.join("functions.env");
-    write_env_file(&env_file, &settings, &dynamodb, &key_file, &cursor_secret)?;
-    step(&format!("starting the functions with cargo lambda watch on port {}", settings.port));
-    let mut watch = Command::new("cargo")
-        .args(["lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port"])
-        .arg(settings.port.to_string())
-        .arg("--disable-cors")
-        .arg("--env-file")
-        .arg(&env_file)
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot start cargo lambda watch (is cargo-lambda installed?): {e}"))?;
-
-    let url = format!("http://127.0.0.1:{}", settings.port);
-    let outcome = tokio::select! {
-        ready = wait_until_listening(settings.port, &mut watch) => ready,
-        _ = shutdown_signal() => Err("stopped before it was ready".into()),
-    };
-    if outcome.is_ok() {
-        println!(
-            "==> unpaid orders expire after {} minutes; to run the expiry now: \
-             .venv/bin/cargo-lambda lambda invoke expire-orders --data-file events/expire-orders.json --invoke-address 127.0.0.1 --invoke-port {}",
-            settings.payment_window_minutes, settings.port
-        );
-        println!(
-            "storefront is ready at {url} (admin: {}; DynamoDB: {dynamodb}; Ctrl-C stops it)",
-            settings.admin_email
-        );
-        tokio::select! {
-            _ = shutdown_signal() => {}
-            status = watch.wait() => eprintln!("cargo lambda watch exited ({status:?})"),
+    let outcome = match api {
+        None => {
+            println!(
+                "DynamoDB is ready at {dynamodb} (table {}; admin: {}); serve the functions against it with \
+                 `PATH=\"$PWD/.venv/bin:$PATH\" cargo lambda watch`; Ctrl-C stops it",
+                settings.table, settings.admin_email
+            );
+            shutdown_signal().await;
+            Ok(())
         }
-    }
+        Some(listener) => {
+            // The functions' environment: Cargo.toml's, with this stack's settings.
+            let mut env = local_env.clone();
+            env.insert("TABLE_NAME".into(), settings.table.clone());
+            env.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), dynamodb.clone());
+            env.insert("JWT_KEY_FILE".into(), key_file.display().to_string());
+            env.insert("PAYMENT_WEBHOOK_SECRET".into(), settings.webhook_secret.clone());
+            env.insert("PAYMENT_WINDOW_MINUTES".into(), settings.payment_window_minutes.clone());
+            serve(listener, &manifest, env, &settings, &dynamodb).await
+        }
+    };
     step("stopping");
-    stop(&mut watch).await;
     let _ = stop_db.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), db_server).await;
     outcome
+}
+
+/// Serves the API until Ctrl-C.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    manifest: &str,
+    env: BTreeMap<String, String>,
+    settings: &Settings,
+    dynamodb: &str,
+) -> Result<(), Error> {
+    let routes = gateway::routes(manifest)?;
+    let all = function_names(&root())?;
+    let others: Vec<&str> =
+        all.iter().map(String::as_str).filter(|f| !routes.iter().any(|r| r.function == *f)).collect();
+    let bin_dir = std::env::current_exe()?.parent().map(Path::to_path_buf).ok_or("no binary directory")?;
+    let functions = Arc::new(Functions::new(routes, &others, &bin_dir, env).await?);
+    functions.check_binaries()?;
+    step(&format!("serving {} functions on port {} as API Gateway and Lambda would", all.len(), settings.port));
+    let app = axum::Router::new().fallback(functions::handle).with_state(functions.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    println!(
+        "==> unpaid orders expire after {} minutes; to run the expiry now: \
+         .venv/bin/cargo-lambda lambda invoke expire-orders --data-file events/expire-orders.json --invoke-address 127.0.0.1 --invoke-port {}",
+        settings.payment_window_minutes, settings.port
+    );
+    println!(
+        "storefront is ready at http://127.0.0.1:{} (admin: {}; DynamoDB: {dynamodb}; Ctrl-C stops it)",
+        settings.port, settings.admin_email
+    );
+    shutdown_signal().await;
+    let _ = stop.send(());
+    functions.stop().await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    Ok(())
+}
+
+/// Every function of the workspace: one package per folder of functions/.
+fn function_names(root: &Path) -> Result<Vec<String>, Error> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(root.join("functions"))? {
+        let entry = entry?;
+        if entry.path().join("Cargo.toml").is_file() {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
 }
 
 fn local_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
@@ -171,18 +249,6 @@ fn signing_key(path: &Path) -> Result<SigningKey, Error> {
     write_private(path, &key.to_json())?;
     step(&format!("created a JWT signing key in {}", path.display()));
     Ok(key)
-}
-
-/// Reads the local cursor-signing secret, or creates one.
-fn cursor_secret(path: &Path) -> Result<String, Error> {
-    if let Ok(existing) = std::fs::read_to_string(path)
-        && existing.trim().len() >= 32
-    {
-        return Ok(existing.trim().to_owned());
-    }
-    let secret = storefront::auth::random_hex(32);
-    write_private(path, &secret)?;
-    Ok(secret)
 }
 
 fn write_private(path: &Path, contents: &str) -> Result<(), Error> {
@@ -235,57 +301,6 @@ async fn seed_catalog(app: &App) -> Result<(), Error> {
     Ok(())
 }
 
-fn write_env_file(
-    path: &Path,
-    settings: &Settings,
-    dynamodb: &str,
-    key_file: &Path,
-    cursor_secret: &str,
-) -> Result<(), Error> {
-    let contents = format!(
-        "TABLE_NAME={}\nJWT_KEY_FILE={}\nCURSOR_SECRET={cursor_secret}\nSTORE_CURRENCY=USD\n\
-         AWS_ENDPOINT_URL_DYNAMODB={dynamodb}\nAWS_ACCESS_KEY_ID=local\nAWS_SECRET_ACCESS_KEY=local\n\
-         AWS_REGION=us-east-1\nLOG_LEVEL={}\nPAYMENT_WEBHOOK_SECRET={}\nPAYMENT_WINDOW_MINUTES={}\n",
-        settings.table,
-        key_file.display(),
-        settings.log_level,
-        settings.webhook_secret,
-        settings.payment_window_minutes,
-    );
-    // Pricing configuration set in the shell reaches the functions too.
-    let mut contents = contents;
-    for name in [
-        "SHIPPING_STANDARD_CENTS",
-        "SHIPPING_EXPRESS_CENTS",
-        "FREE_SHIPPING_FROM_CENTS",
-        "TAX_RATES_BPS",
-        "STORE_CURRENCY",
-    ] {
-        if let Ok(value) = std::env::var(name) {
-            contents =
-                contents.lines().filter(|l| !l.starts_with(&format!("{name}="))).collect::<Vec<_>>().join("\n") + "\n";
-            contents.push_str(&format!("{name}={value}\n"));
-        }
-    }
-    write_private(path, &contents)
-}
-
-async fn wait_until_listening(port: u16, watch: &mut Child) -> Result<(), Error> {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Ok(());
-        }
-        if let Some(status) = watch.try_wait()? {
-            return Err(format!("cargo lambda watch exited before it was ready ({status})").into());
-        }
-        if Instant::now() > deadline {
-            return Err("cargo lambda watch did not start listening within 5 minutes".into());
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = match signal(SignalKind::terminate()) {
@@ -296,16 +311,4 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
-}
-
-/// Stops cargo lambda watch and the function processes it started (its whole process group).
-async fn stop(watch: &mut Child) {
-    if let Some(pid) = watch.id() {
-        let group = format!("-{pid}");
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status().await;
-        if tokio::time::timeout(Duration::from_secs(5), watch.wait()).await.is_err() {
-            let _ = Command::new("kill").args(["-KILL", "--", &group]).status().await;
-        }
-    }
-    let _ = watch.wait().await;
 }
