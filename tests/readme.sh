@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
-# Runs the README's walkthroughs exactly as written, in one bash session, against the local stack
-# started as `make run` starts it. Only the port is changed (to a free one). The stack gets the
-# one-minute payment window the README's expiry step asks for, so no restart is needed. Fails on
-# any unset variable or failing pipeline in the README's commands, on any 500, and when an
-# outcome the README promises does not show up.
+# Runs the README's walkthroughs exactly as written against the local stack, started as `make run`
+# starts it. Only the ports change, to free ones: the API's (`127.0.0.1:9000` and
+# `--invoke-port 9000` in the commands) and DynamoDB's (STOREFRONT_DB_PORT), so a developer's
+# `make run` or `make db` can keep running. The stack gets the one-minute payment window the
+# expiry walkthrough asks for, so its `PAYMENT_WINDOW_MINUTES=1 make run` block is not run.
+#
+# Each `## Walkthrough: …` section runs in its own fresh bash (`set -euo pipefail`, a bare
+# environment), so a walkthrough that uses a variable only another one sets fails here. All of
+# them run twice, in README order and then in reverse, so none may depend on running first, on
+# another having run, or on what an earlier run left. The test fails on an unset variable or a
+# failing pipeline, on any 500 or lost token, and when an outcome the README promises does not
+# show up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+read -r port db_port < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(2)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))')
 data=$(mktemp -d)
 pid=""
 cleanup() {
@@ -16,63 +28,166 @@ cleanup() {
 }
 trap cleanup EXIT
 
-STOREFRONT_PORT=$port STOREFRONT_DATA_DIR="$data/local" PAYMENT_WINDOW_MINUTES=1 \
+# The walkthroughs: one script per `## Walkthrough: …` section, holding its ```sh blocks in order
+# (those of its `### …` reference subsections are not run), and a manifest of their names.
+mkdir -p "$data/walkthroughs" "$data/out"
+python3 - "$port" "$data/walkthroughs" <<'PY'
+import pathlib, re, sys
+port, out = sys.argv[1], pathlib.Path(sys.argv[2])
+text = pathlib.Path("README.md").read_text()
+names = []
+for section in re.split(r"^## ", text, flags=re.M)[1:]:
+    title, _, body = section.partition("\n")
+    if not title.startswith("Walkthrough: "):
+        continue
+    name = re.sub(r"[^a-z0-9]+", "-", title.removeprefix("Walkthrough: ").lower()).strip("-")
+    body = re.split(r"^### ", body, flags=re.M)[0]
+    blocks, block, info = [], None, ""
+    for line in body.splitlines(keepends=True):
+        if line.startswith("```"):
+            if block is None:
+                block, info = [], line[3:].strip()
+            else:
+                if info == "sh":
+                    blocks.append("".join(block))
+                block = None
+        elif block is not None:
+            block.append(line)
+    # `make run` itself (with the expiry walkthrough's one-minute window) is what this test starts.
+    blocks = [b for b in blocks if not re.fullmatch(r"(\w+=\S+ )*make run\n", b)]
+    if not blocks:
+        sys.exit(f"README.md: the section '{title}' has no ```sh block")
+    script = ["set -euo pipefail\n"]
+    for b in blocks:
+        script.append(b.replace("127.0.0.1:9000", f"127.0.0.1:{port}").replace("--invoke-port 9000", f"--invoke-port {port}"))
+        script.append("echo\n")
+    (out / f"{name}.sh").write_text("".join(script))
+    names.append(name)
+if not names:
+    sys.exit("README.md has no '## Walkthrough: …' section")
+(out / "manifest").write_text("".join(n + "\n" for n in names))
+PY
+walkthroughs=()
+while read -r name; do walkthroughs+=("$name"); done < "$data/walkthroughs/manifest"
+echo "--- ${#walkthroughs[@]} walkthroughs, $(cat "$data"/walkthroughs/*.sh | grep -c 'curl ') curl commands: ${walkthroughs[*]}"
+
+echo "--- starting the stack on 127.0.0.1:$port (DynamoDB on 127.0.0.1:$db_port)"
+STOREFRONT_PORT=$port STOREFRONT_DB_PORT=$db_port STOREFRONT_DATA_DIR="$data/local" PAYMENT_WINDOW_MINUTES=1 \
   setsid make --no-print-directory run >"$data/run.log" 2>&1 </dev/null &
 pid=$!
-for _ in $(seq 1 600); do
-  grep -q "storefront is ready" "$data/run.log" && break
-  kill -0 "$pid" 2>/dev/null || { cat "$data/run.log"; exit 1; }
+ready=""
+for _ in $(seq 1 1200); do
+  if grep -q "storefront is ready" "$data/run.log"; then ready=yes; break; fi
+  kill -0 "$pid" 2>/dev/null || break
   sleep 0.5
 done
+[ -n "$ready" ] || { echo "make run did not get ready:"; cat "$data/run.log"; exit 1; }
 
-# The walkthrough code blocks, in order; the block that only (re)starts make run is skipped.
-python3 - "$port" >"$data/walkthrough.sh" <<'PY'
-import re, sys
-port = sys.argv[1]
-text = open("README.md").read()
-sections = re.split(r"^## ", text, flags=re.M)
-print("set -euo pipefail")
-for section in sections:
-    if not section.startswith("Walkthrough:"):
-        continue
-    # Only the walkthrough itself: reference subsections (### …) hold diagrams, not commands.
-    section = section.split("\n### ")[0]
-    for block in re.findall(r"^```\n(.*?)^```", section, flags=re.M | re.S):
-        if block.strip().endswith("make run") and len(block.strip().splitlines()) == 1:
-            continue
-        block = block.replace("127.0.0.1:9000", f"127.0.0.1:{port}").replace("--invoke-port 9000", f"--invoke-port {port}")
-        print(block)
-        print('echo')
-PY
-echo "--- running $(grep -c 'curl ' "$data/walkthrough.sh") curl commands from README.md's walkthroughs"
-if ! bash "$data/walkthrough.sh" >"$data/out.txt" 2>&1; then
-  echo "the README's commands failed:"; tail -20 "$data/out.txt"; exit 1
-fi
+# A walkthrough gets a bare environment: what a fresh terminal has, and nothing from this script.
+fresh_env=(PATH="$PATH" HOME="$HOME")
+for name in TMPDIR LANG LC_ALL STOREFRONT_PAYMENT_WEBHOOK_SECRET; do
+  if [ -n "${!name:-}" ]; then fresh_env+=("$name=${!name}"); fi
+done
 
+checks=0
 failures=0
-expect() { # expect DESCRIPTION REGEX
-  if grep -Eq -- "$2" "$data/out.txt"; then echo "  ok   $1"; else echo "  FAIL $1"; failures=$((failures + 1)); fi
+failed_outputs=()
+check() { # check DESCRIPTION COMMAND...: passes when the command succeeds
+  local description=$1
+  shift
+  checks=$((checks + 1))
+  if "$@"; then
+    echo "  ok   $description"
+  else
+    echo "  FAIL $description"
+    failures=$((failures + 1))
+  fi
 }
-refuse() { # refuse DESCRIPTION REGEX
-  if grep -Eq -- "$2" "$data/out.txt"; then echo "  FAIL $1"; failures=$((failures + 1)); else echo "  ok   $1"; fi
+out() { echo "$data/out/$run-$1.txt"; }
+has() { [ -f "$(out "$1")" ] && grep -Eq -- "$2" "$(out "$1")"; }                 # has WALKTHROUGH REGEX
+lacks() { [ -f "$(out "$1")" ] && ! grep -Eq -- "$2" "$(out "$1")"; }             # lacks WALKTHROUGH REGEX
+times() { [ "$(grep -Eo -- "$2" "$(out "$1")" | wc -l)" -eq "$3" ]; }             # times WALKTHROUGH REGEX N
+# The stock figures a walkthrough printed with `jq -c '{stock}'`, in order, space-separated.
+stocks() { grep -Eo '\{"stock":[0-9]+\}' "$(out "$1")" | grep -Eo '[0-9]+' | paste -sd' ' -; }
+stocks_are() { [ "$(stocks "$1")" = "$2" ]; }                                     # stocks_are WALKTHROUGH "N M …"
+stock_fell_by() { # stock_fell_by WALKTHROUGH N: it printed two figures, the second N below the first
+  local figures
+  read -r -a figures <<<"$(stocks "$1")"
+  [ "${#figures[@]}" -eq 2 ] && [ $((figures[0] - figures[1])) -eq "$2" ]
 }
-expect "accounts: a second sign-up with the same email is email_taken" '"code":"email_taken"'
-expect "accounts: a role change is refused field by field" '"field":"role"'
-expect "accounts: the seeded admin signs in as an admin" '"role":"admin"'
-expect "catalog: 'wire mou' finds the Wireless Mouse" '"name":"Wireless Mouse"'
-expect "catalog: a matching If-None-Match answers 304" '(^|})304$'
-expect "catalog: a stale If-Match is version_mismatch" '"code":"version_mismatch"'
-expect "catalog: an admin creates the Desk Lamp" '"sku":"DL-200"'
-expect "checkout: the quote and the order total 6478" '"totalCents":6478'
-expect "checkout: the order awaits payment" '"status":"pending_payment"'
-expect "lifecycle: the signed webhook is received" '"received":true'
-expect "lifecycle: the order is paid" '"status": "paid"'
-expect "lifecycle: a bad signature is invalid_signature" '"code":"invalid_signature"'
-expect "lifecycle: the order is delivered" '"status":"delivered"'
-expect "lifecycle: a second cancel is invalid_transition" '"code":"invalid_transition"'
-expect "lifecycle: the expiry cancels the unpaid order" '"cancelled": ?1'
-expect "lifecycle: the unpaid order was cancelled by expiry" '^expiry$'
-refuse "no command answered 500 internal" '"code":"internal"'
-refuse "no command lost its token (401 unauthenticated)" '"code":"unauthenticated"'
-echo "$(( 18 - failures )) passed, $failures failed"
-[ "$failures" -eq 0 ] || { echo "--- output"; cat "$data/out.txt"; exit 1; }
+
+for run in 1 2; do
+  if [ "$run" = 1 ]; then
+    order=("${walkthroughs[@]}")
+    echo "--- run 1: each walkthrough in its own fresh bash, in README order"
+  else
+    order=()
+    for ((i = ${#walkthroughs[@]} - 1; i >= 0; i--)); do order+=("${walkthroughs[i]}"); done
+    echo "--- run 2: again, in reverse order, on the data the first run left"
+  fi
+  for name in "${order[@]}"; do
+    if env -i "${fresh_env[@]}" bash "$data/walkthroughs/$name.sh" >"$(out "$name")" 2>&1; then
+      check "$name: runs to the end by itself" true
+    else
+      check "$name: runs to the end by itself (it stopped; its output is below)" false
+      failed_outputs+=("$(out "$name")")
+    fi
+  done
+
+  for name in "${walkthroughs[@]}"; do
+    check "$name: no command answered 500 internal" lacks "$name" '"code":"internal"'
+    check "$name: no command lost its token (401 unauthenticated)" lacks "$name" '"code":"unauthenticated"'
+  done
+
+  check "accounts: a second sign-up with the same email in capitals is email_taken" has accounts '"code":"email_taken"'
+  check "accounts: a wrong password is invalid_credentials" has accounts '"code":"invalid_credentials"'
+  check "accounts: a role change is refused field by field" has accounts '"field":"role"'
+  check "accounts: the seeded admin signs in as an admin" has accounts '"role": "admin"'
+
+  check "catalog: 'wire mou' finds the Wireless Mouse" has catalog '"name":"Wireless Mouse"'
+  check "catalog: the next page's cursor is accepted" lacks catalog '"code":"invalid_cursor"'
+  check "catalog: a matching If-None-Match answers 304" has catalog '(^|})304$'
+  check "catalog: the same SKU in capitals is sku_taken" has catalog '"code":"sku_taken"'
+  check "catalog: a stale If-Match is version_mismatch" has catalog '"code":"version_mismatch"'
+  check "catalog: adding 10 units makes 22" has catalog '"stock":22,'
+  check "catalog: stock below zero is insufficient_stock, with what is available" has catalog '"code":"insufficient_stock".*"available":22.*"requested":100'
+  check "catalog: archiving answers 204" has catalog '(^|})204$'
+  check "catalog: shoppers no longer find the archived product" has catalog '"code":"product_not_found"'
+  check "catalog: admins still see it, inactive" has catalog '"active":false'
+
+  check "checkout: two presses make a subtotal of 5998" has cart-and-checkout '"subtotalCents":5998'
+  check "checkout: the new discount code has no redemptions yet" has cart-and-checkout '"percentOff":10,"active":true,"redemptions":0'
+  check "checkout: the quote takes 600 off" has cart-and-checkout '"discountCents":600'
+  check "checkout: the quote and the order total 6478 (quote, order, replay)" times cart-and-checkout '"totalCents":6478,' 3
+  check "checkout: the order awaits payment" has cart-and-checkout '"status":"pending_payment"'
+  check "checkout: an order without a key is idempotency_key_required" has cart-and-checkout '"code":"idempotency_key_required"'
+  check "checkout: the customer has exactly one order" has cart-and-checkout '\[\{"status":"pending_payment","totalCents":6478\}\]$'
+  check "checkout: the order took 2 from stock" stock_fell_by cart-and-checkout 2
+  check "checkout: the code was redeemed once" has cart-and-checkout '"redemptions":1\}$'
+  check "checkout: the order emptied the cart" has cart-and-checkout '"items":\[\],"subtotalCents":0'
+
+  check "lifecycle: the signed webhook is received" has order-lifecycle '"received":true'
+  check "lifecycle: the webhook made the order paid" has order-lifecycle '"status": "paid"'
+  check "lifecycle: the order's total is 2000 (1500 and 500 shipping)" has order-lifecycle '"totalCents": 2000'
+  check "lifecycle: a forged signature is invalid_signature" has order-lifecycle '"code":"invalid_signature"'
+  check "lifecycle: the payment is in the history" has order-lifecycle '\["paid","payment:evt_'
+  check "lifecycle: the order is delivered, by an admin" has order-lifecycle '^\["delivered","admin:'
+  check "lifecycle: the admin list has the delivered order on top" has order-lifecycle '^true$'
+  check "lifecycle: the customer cancels the second order" has order-lifecycle '^cancelled$'
+  check "lifecycle: stock 3 after the second order, 4 after its cancel" stocks_are order-lifecycle "3 4"
+  check "lifecycle: both refused cancels are invalid_transition" times order-lifecycle '"code":"invalid_transition"' 2
+  check "lifecycle: archiving the mug answers 204" has order-lifecycle '(^|})204$'
+
+  check "expiry: stock 4 after the unpaid order, 5 after the expiry" stocks_are expiry-of-unpaid-orders "4 5"
+  check "expiry: the expiry cancels at least the unpaid order" has expiry-of-unpaid-orders '"cancelled": ?[1-9]'
+  check "expiry: the unpaid order was cancelled by expiry" has expiry-of-unpaid-orders '^expiry$'
+  check "expiry: archiving the mug answers 204" has expiry-of-unpaid-orders '(^|})204$'
+done
+
+echo "$((checks - failures)) passed, $failures failed"
+if [ "$failures" -ne 0 ]; then
+  for file in ${failed_outputs[@]+"${failed_outputs[@]}"}; do echo "--- $(basename "$file" .txt) (stopped)"; tail -30 "$file"; done
+  echo "--- output of every walkthrough in $data/out (run-walkthrough.txt):"
+  for file in "$data"/out/*.txt; do echo "--- $(basename "$file" .txt)"; cat "$file"; echo; done
+  exit 1
+fi
