@@ -9,7 +9,8 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 export CARGO_TERM_COLOR ?= auto
 
-FUNCTIONS := $(notdir $(wildcard functions/*))
+# One binary per function: functions/src/bin/<name>.rs.
+FUNCTIONS := $(basename $(notdir $(wildcard functions/src/bin/*.rs)))
 ARM64 := aarch64-unknown-linux-gnu
 
 .PHONY: help run db reset test check lint unit dynamodb-local e2e readme template lambda-build sam-build build deploy tools test-tools bench
@@ -85,7 +86,7 @@ template: $(VENV)/.test-tools ## lint template.yaml offline
 
 lambda-build: test-tools ## release build of every function for Lambda (arm64)
 	@echo "==> cargo lambda build --release --arm64 ($(words $(FUNCTIONS)) functions)"
-	@cargo lambda build --release --arm64 --quiet $(addprefix --package ,$(FUNCTIONS))
+	@cargo lambda build --release --arm64 --quiet --package storefront-functions
 	@for f in $(FUNCTIONS); do test -f target/lambda/$$f/bootstrap || { echo "missing target/lambda/$$f/bootstrap"; exit 1; }; done
 	@ls -l target/lambda/*/bootstrap | awk '{printf "    %-40s %6.1f MB\n", $$9, $$5/1048576}'
 
@@ -112,7 +113,7 @@ deploy: build ## sam deploy --guided: asks for region and parameters (saved in s
 
 bench: ## measure every function as Lambda runs it; writes bench/RESULTS.md and bench/results.json
 	@echo "==> building release binaries for the host with the Lambda profile ($(words $(FUNCTIONS)) functions + baseline)"
-	@cargo build --release $(addprefix --package ,$(FUNCTIONS)) --package storefront-bench
+	@cargo build --release --package storefront-functions --package storefront-bench
 	@./target/release/storefront-bench
 	@python3 bench/quote_results.py
 

@@ -261,10 +261,7 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
     );
     assert_eq!(archived.status, 204);
 
-    let functions: BTreeSet<String> = std::fs::read_dir(storefront_tests::root().join("functions"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let functions = storefront_tests::function_binaries();
     assert_eq!(used.keys().map(|k| k.to_string()).collect::<BTreeSet<_>>(), functions, "every function is exercised");
     for (binary, needed) in &used {
         assert_eq!(

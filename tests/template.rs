@@ -38,13 +38,6 @@ fn functions_in_template(t: &Yaml) -> Vec<(String, &Yaml)> {
         .collect()
 }
 
-fn function_dirs() -> BTreeSet<String> {
-    std::fs::read_dir(root().join("functions"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect()
-}
-
 /// (METHOD, path, function) for every route of template.yaml's HTTP API.
 fn template_routes(t: &Yaml) -> BTreeSet<(String, String, String)> {
     let mut routes = BTreeSet::new();
@@ -159,7 +152,7 @@ fn the_table_is_on_demand_recoverable_and_retained() {
 }
 
 #[test]
-fn every_function_crate_is_one_arm64_rust_lambda_in_the_template() {
+fn every_function_binary_is_one_arm64_rust_lambda_in_the_template_with_a_sample_event() {
     let t = template();
     let globals = &t["Globals"]["Function"];
     assert_eq!(globals["Runtime"].as_str(), Some("provided.al2023"));
@@ -175,7 +168,8 @@ fn every_function_crate_is_one_arm64_rust_lambda_in_the_template() {
             "{id} duplicates a binary"
         );
     }
-    assert_eq!(binaries, function_dirs());
+    assert_eq!(binaries, storefront_tests::function_binaries());
+    assert_eq!(storefront_tests::file_stems("events", "json"), storefront_tests::function_binaries(), "events/<function>.json for every function, and no other");
 }
 
 #[test]
@@ -186,7 +180,7 @@ fn the_local_router_serves_exactly_the_routes_api_gateway_serves() {
     let routed: BTreeSet<String> = cloud.iter().map(|(_, _, f)| f.clone()).collect();
     let scheduled = scheduled_functions(&t);
     assert_eq!(scheduled, BTreeSet::from(["expire-orders".to_owned()]));
-    let mut expected = function_dirs();
+    let mut expected = storefront_tests::function_binaries();
     expected.retain(|f| !scheduled.contains(f));
     assert_eq!(routed, expected, "every function but the scheduled ones has a route, and every route a function");
 }

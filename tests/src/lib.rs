@@ -29,7 +29,22 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// A running dynoxide with storefront's table, and an [`App`] wired to it.
+/// The stems of the files in `dir` (under the workspace root) ending in `.extension`.
+pub fn file_stems(dir: &str, extension: &str) -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(root().join(dir))
+        .unwrap_or_else(|e| panic!("reading {dir}: {e}"))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect()
+}
+
+/// Every function of the workspace: one binary per file of functions/src/bin/.
+pub fn function_binaries() -> std::collections::BTreeSet<String> {
+    file_stems("functions/src/bin", "rs")
+}
+
+/// A DynamoDB engine with storefront's table, and an [`App`] wired to it.
 pub struct TestEnv {
     pub app: App,
     pub endpoint: String,

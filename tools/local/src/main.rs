@@ -77,7 +77,7 @@ fn step(message: &str) {
     println!("==> {message}");
 }
 
-/// The workspace root, where Cargo.toml and functions/ are.
+/// The workspace root, where Cargo.toml and functions/src/bin/ are.
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -214,13 +214,15 @@ async fn serve(
     Ok(())
 }
 
-/// Every function of the workspace: one package per folder of functions/.
+/// Every function of the workspace: one binary per file of functions/src/bin/.
 fn function_names(root: &Path) -> Result<Vec<String>, Error> {
     let mut names = Vec::new();
-    for entry in std::fs::read_dir(root.join("functions"))? {
-        let entry = entry?;
-        if entry.path().join("Cargo.toml").is_file() {
-            names.push(entry.file_name().to_string_lossy().into_owned());
+    for entry in std::fs::read_dir(root.join("functions/src/bin"))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "rs")
+            && let Some(name) = path.file_stem()
+        {
+            names.push(name.to_string_lossy().into_owned());
         }
     }
     names.sort();
