@@ -72,14 +72,24 @@ mod tests {
         assert_eq!(verify(SECRET, Some(&header), BODY, 1_000_000 + 299), Ok(()));
     }
 
+    /// RFC 4231, test case 2: the MAC itself is HMAC-SHA256 as published.
     #[test]
-    fn a_known_vector() {
-        // HMAC-SHA256("key", "The quick brown fox jumps over the lazy dog"), with the payload form "<t>.<body>".
-        let header = sign("key", 1, b"x");
-        let key = hmac::Key::new(hmac::HMAC_SHA256, b"key");
-        let expected: String = hmac::sign(&key, b"1.x").as_ref().iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(header, format!("t=1,v1={expected}"));
-        assert_eq!(expected.len(), 64);
+    fn the_mac_is_rfc_4231_hmac_sha256() {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, b"Jefe");
+        let tag: String =
+            hmac::sign(&key, b"what do ya want for nothing?").as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(tag, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+
+    /// A header made outside this code, by OpenSSL, as a provider (and the README's walkthrough)
+    /// makes one: `printf '%s' '<t>.<body>' | openssl dgst -sha256 -hmac <secret>`.
+    #[test]
+    fn a_signature_made_by_openssl_verifies_and_signing_makes_the_same() {
+        let secret = "whsec_storefront_local_development_secret";
+        let body = br#"{"id":"evt_1","orderId":"01HZX","amountCents":6478,"currency":"USD","status":"succeeded"}"#;
+        let header = "t=1700000000,v1=752741f90dab94ac81a110d45e7d6295b1df6caafa177bbbb6553fb0e1ea919d";
+        assert_eq!(verify(secret, Some(header), body, 1_700_000_000), Ok(()));
+        assert_eq!(sign(secret, 1_700_000_000, body), header);
     }
 
     #[test]
@@ -92,8 +102,9 @@ mod tests {
         assert_eq!(verify(SECRET, Some(&header), br#"{"id":"evt_2"}"#, now), Err(SignatureError::Invalid));
         let moved = header.replace("t=1000000", "t=1000001");
         assert_eq!(verify(SECRET, Some(&moved), BODY, now), Err(SignatureError::Invalid), "t is signed too");
-        assert_eq!(verify(SECRET, Some(&header), BODY, now + 301), Err(SignatureError::Stale));
-        assert_eq!(verify(SECRET, Some(&header), BODY, now - 301), Err(SignatureError::Stale));
+        let late = now + TOLERANCE_SECONDS + 1;
+        assert_eq!(verify(SECRET, Some(&header), BODY, late), Err(SignatureError::Stale));
+        assert_eq!(verify(SECRET, Some(&header), BODY, now - TOLERANCE_SECONDS - 1), Err(SignatureError::Stale));
     }
 
     #[test]
