@@ -99,18 +99,18 @@ async fn the_password_is_stored_only_as_an_argon2id_hash_and_never_shown() {
     let env = TestEnv::start().await;
     let answer = register_user(&env, "ada@example.com").await;
     assert!(!answer.body.to_string().contains("argon2"));
-    let items = env
+    let email = storefront::domain::Email::parse("ada@example.com").unwrap();
+    let out = env
         .app
         .store
         .client()
-        .query()
+        .get_item()
         .table_name(env.app.store.table())
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S("EMAIL#ada@example.com".into()))
+        .set_key(Some(storefront::store::keys::credentials(&email)))
         .send()
         .await
         .unwrap();
-    let item = &items.items()[0];
+    let item = out.item().expect("the credentials item");
     let hash = item["passwordHash"].as_s().unwrap();
     assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
     let stored = format!("{item:?}");

@@ -145,8 +145,7 @@ async fn a_cart_holds_at_most_50_products_and_expires_after_30_days() {
         .client()
         .get_item()
         .table_name(shop.env.app.store.table())
-        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{user_id}")))
-        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("CART".into()))
+        .set_key(Some(storefront::store::keys::cart(storefront::domain::UserId::parse(user_id).unwrap())))
         .send()
         .await
         .unwrap()

@@ -169,7 +169,11 @@ fn every_function_binary_is_one_arm64_rust_lambda_in_the_template_with_a_sample_
         );
     }
     assert_eq!(binaries, storefront_tests::function_binaries());
-    assert_eq!(storefront_tests::file_stems("events", "json"), storefront_tests::function_binaries(), "events/<function>.json for every function, and no other");
+    assert_eq!(
+        storefront_tests::file_stems("events", "json"),
+        storefront_tests::function_binaries(),
+        "events/<function>.json for every function, and no other"
+    );
 }
 
 #[test]

@@ -7,6 +7,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use std::time::Instant;
+use storefront::domain::{Listing, ProductId};
+use storefront::store::keys::{self, Partition};
 
 pub const RUNS: usize = 1000;
 
@@ -24,13 +26,13 @@ impl Floor {
 
 /// Times a `GetItem` of one product and the active-products query of a page of 20 and of 50
 /// (reading one more, as storefront does, to know whether another page follows).
-pub async fn measure(client: &Client, table: &str, product_pk: &str) -> Vec<Floor> {
+pub async fn measure(client: &Client, table: &str, product: ProductId) -> Vec<Floor> {
+    let active = &Partition::Products(&Listing::Active).locate();
     let get = || async {
         client
             .get_item()
             .table_name(table)
-            .key("pk", AttributeValue::S(product_pk.to_owned()))
-            .key("sk", AttributeValue::S("PRODUCT".into()))
+            .set_key(Some(keys::product(product)))
             .send()
             .await
             .map(|out| usize::from(out.item.is_some()))
@@ -40,9 +42,10 @@ pub async fn measure(client: &Client, table: &str, product_pk: &str) -> Vec<Floo
         client
             .query()
             .table_name(table)
-            .index_name("gsi2")
-            .key_condition_expression("gsi2pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S("ACTIVE".into()))
+            .set_index_name(active.index.map(str::to_owned))
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", active.partition_key)
+            .expression_attribute_values(":pk", AttributeValue::S(active.value.clone()))
             .scan_index_forward(false)
             .limit(limit)
             .send()

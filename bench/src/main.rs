@@ -291,7 +291,7 @@ async fn main() {
     let mut world = scenarios::World::seed(&dynamodb, &data_dir).await;
     println!("    seeded in {:.1}s", started.elapsed().as_secs_f64());
     println!("==> timing DynamoDB's own floor (a bare SDK client, no function)");
-    let floors = floors::measure(&scenarios::sdk_client(&dynamodb), scenarios::TABLE, &world.sample_product_pk()).await;
+    let floors = floors::measure(&scenarios::sdk_client(&dynamodb), scenarios::TABLE, world.sample_product()).await;
     for floor in &floors {
         println!("    {:<40} p50 {:>5.2} ms  p99 {:>5.2} ms", floor.what, floor.p50, floor.p99);
     }

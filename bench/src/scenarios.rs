@@ -332,9 +332,9 @@ impl World {
 
     pub fn finish(self) {}
 
-    /// The partition key of a product of the data set (for the floor probe).
-    pub fn sample_product_pk(&self) -> String {
-        format!("PRODUCT#{}", self.products[0])
+    /// A product of the data set (for the floor probe).
+    pub fn sample_product(&self) -> storefront::domain::ProductId {
+        self.products[0]
     }
 
     pub async fn scenario(&mut self, name: &str) -> Scenario {

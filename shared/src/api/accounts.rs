@@ -1,9 +1,9 @@
 //! `POST /auth/register`, `POST /auth/login`, `GET /me`, `PATCH /me`.
 
 use crate::app::{App, accounts};
+use crate::domain::ProfileChange;
 use crate::domain::{Address, Email, Password, PersonName, User};
 use crate::http::{self, ApiError, Body, JsonBody, Request, Response};
-use crate::store::ProfileChange;
 use serde::Serialize;
 
 #[derive(Serialize)]

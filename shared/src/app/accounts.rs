@@ -2,8 +2,9 @@
 
 use super::{App, AppError};
 use crate::auth::{self, IssuedToken, Principal};
+use crate::domain::ProfileChange;
 use crate::domain::{Email, Password, PersonName, Role, User, UserId};
-use crate::store::{LoginAttempt, ProfileChange};
+use crate::store::LoginAttempt;
 
 /// Failed logins allowed per email within one window.
 pub const MAX_FAILED_LOGINS: i64 = 5;

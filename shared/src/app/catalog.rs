@@ -1,11 +1,12 @@
 //! The catalog: browse, search and manage products; category counts; stock.
 
 use super::{App, AppError, FieldError, cursor};
+use crate::domain::Listing;
 use crate::domain::{
     CategorySlug, Description, Money, Product, ProductChange, ProductId, ProductName, SearchQuery, Sku, Stock,
     StockDelta,
 };
-use crate::store::{Listing, Page, StockOutcome, WriteOutcome};
+use crate::store::{Page, StockOutcome, WriteOutcome};
 
 pub const DEFAULT_PAGE: usize = 20;
 pub const MAX_PAGE: usize = 100;

@@ -7,7 +7,7 @@ use crate::domain::{
     Address, DiscountCode, DiscountRejection, IdempotencyKey, Money, Order, OrderId, OrderLine, OrderStatus, Product,
     Quantity, ShippingMethod, Totals,
 };
-use crate::store::{Begun, LineCheck};
+use crate::store::{Begun, LineCheck, Placing};
 
 /// What a quote and an order are priced from.
 #[derive(Debug, Clone)]
@@ -159,18 +159,18 @@ async fn place_holding_key(
         let body = render(&order)?;
         let checks: Vec<LineCheck> =
             priced.lines.iter().map(|(q, p)| LineCheck { product: p.clone(), quantity: q.units() }).collect();
-        let placed = app
-            .store
-            .place_order(
-                &order,
-                &checks,
-                checkout.discount_code.as_ref(),
-                priced.cart_version,
-                (key.as_str(), lock, &format!("{lock}-{round}")),
-                (201, &body),
-                now,
-            )
-            .await?;
+        let token = format!("{lock}-{round}");
+        let placing = Placing {
+            order: &order,
+            lines: &checks,
+            discount: checkout.discount_code.as_ref(),
+            cart_version: priced.cart_version,
+            idempotency_key: key.as_str(),
+            lock_id: lock,
+            token: &token,
+            response: (201, &body),
+        };
+        let placed = app.store.place_order(&placing, now).await?;
         let conflicts = match placed {
             Ok(()) => return Ok(order),
             Err(conflicts) => conflicts,

@@ -43,7 +43,7 @@ mod tests {
     const SECRET: &str = "cursor-secret-cursor-secret-cursor-secret";
 
     fn position() -> Position {
-        Position(vec![("pk".into(), "PRODUCT#1".into()), ("sk".into(), "PRODUCT".into())])
+        Position(vec![("a".into(), "1".into()), ("b".into(), "2".into())])
     }
 
     #[test]

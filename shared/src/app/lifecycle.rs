@@ -164,7 +164,7 @@ pub async fn expire(app: &App) -> Result<ExpiryReport, AppError> {
     let mut start = None;
     // Bounded per run (a run must end within the function's timeout); the next run goes on.
     for _ in 0..400 {
-        let (orders, next) = app.store.overdue_orders(cutoff, start).await?;
+        let (orders, next) = app.store.overdue_orders(cutoff, start.as_ref()).await?;
         for order in &orders {
             let Ok(effects) = order.status.transition(OrderStatus::Cancelled, Actor::Expiry) else {
                 report.skipped += 1;

@@ -320,6 +320,24 @@ pub fn search_text(name: &str) -> String {
     search_words(name).iter().map(|w| format!(" {w}")).collect()
 }
 
+/// Which products a listing shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listing {
+    /// Every product, archived too (admins).
+    All,
+    /// Active products.
+    Active,
+    /// Active products of one category.
+    Category(CategorySlug),
+}
+
+/// A category and how many active products it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CategoryCount {
+    pub slug: CategorySlug,
+    pub product_count: i64,
+}
+
 /// A search: one or more words, each of which must start a word of the product's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchQuery {

@@ -17,8 +17,8 @@ mod user;
 
 pub use address::{ADDRESS_FIELDS, Address, CountryCode};
 pub use catalog::{
-    CategorySlug, Currency, Description, Money, Product, ProductChange, ProductName, SearchQuery, Sku, Stock,
-    StockDelta, index_prefixes, parse_price, search_text, search_words,
+    CategoryCount, CategorySlug, Currency, Description, Listing, Money, Product, ProductChange, ProductName,
+    SearchQuery, Sku, Stock, StockDelta, index_prefixes, parse_price, search_text, search_words,
 };
 pub use discount::{Discount, DiscountCode};
 pub use email::Email;
@@ -28,7 +28,7 @@ pub use order::{Cart, CartFull, CartLine, IdempotencyKey, Order, OrderLine, Orde
 pub use pricing::{DiscountRejection, PricingRules, ShippingMethod, Totals};
 pub use text::{PersonName, Text};
 pub use time::Timestamp;
-pub use user::{Password, Role, User};
+pub use user::{Password, ProfileChange, Role, User};
 
 /// Why a client-supplied value was refused: a sentence fit to show to the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

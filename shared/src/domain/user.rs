@@ -102,3 +102,17 @@ mod tests {
         assert_eq!(serde_json::to_string(&Role::Admin).unwrap(), "\"admin\"");
     }
 }
+
+/// A change to a profile; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct ProfileChange {
+    pub name: Option<PersonName>,
+    /// `Some(None)` removes the default shipping address.
+    pub default_shipping_address: Option<Option<Address>>,
+}
+
+impl ProfileChange {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.default_shipping_address.is_none()
+    }
+}

@@ -6,17 +6,18 @@
 //! |----------------|--------------------------|---------|-------------------------------|
 //! | payment event  | `PAYMENT_EVENT#<id>`     | `EVENT` | exactly-once marker, TTL 90 d |
 
+use super::item::{Item, attribute, decode, n, s};
+use super::keys::{self, Partition};
 use super::page::{Page, Position};
-use super::schema::GSI2;
-use super::{Item, Store, StoreError, key, n, s};
+use super::tx::{Transaction, Write};
+use super::{Store, StoreError};
 use crate::domain::{Effects, HistoryEntry, Order, OrderStatus, Timestamp};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 const EVENT_TTL_SECONDS: i64 = 90 * 24 * 3600;
 
-fn build_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend { operation: "TransactWriteItems", detail: e.to_string() }
-}
+/// How many overdue orders one page of the expiry job handles.
+const OVERDUE_PAGE: i32 = 25;
 
 /// A change to an order, decided from `order` as it was read.
 #[derive(Debug)]
@@ -65,18 +66,17 @@ impl Store {
         let mut sets = vec!["updatedAt = :now"];
         let mut values: Vec<(&str, AttributeValue)> =
             vec![(":from", s(order.status.as_str())), (":now", s(now.to_string()))];
+        let filed = keys::order_status_entry(change.to);
         if transition {
             sets.extend([
                 "#status = :to",
-                "gsi2pk = :gsi2pk",
+                "#filed = :filed",
                 "history = list_append(if_not_exists(history, :empty), :entry)",
             ]);
             values.push((":to", s(change.to.as_str())));
-            values.push((":gsi2pk", s(format!("ORDERS#{}", change.to.as_str()))));
+            values.push((":filed", s(filed.1.clone())));
             values.push((":empty", AttributeValue::L(vec![])));
-            let entry = serde_dynamo::to_attribute_value(&entry)
-                .map_err(|e| StoreError::Corrupt { key: "history".into(), detail: e.to_string() })?;
-            values.push((":entry", AttributeValue::L(vec![entry])));
+            values.push((":entry", AttributeValue::L(vec![attribute(&entry, "history")?])));
         }
         if change.effects.refund_due {
             sets.push("refundDue = :true");
@@ -90,82 +90,61 @@ impl Store {
             sets.push("trackingNumber = :tracking");
             values.push((":tracking", s(t)));
         }
-        let mut update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("ORDER#{}", order.id), "ORDER")))
-            .update_expression(format!("SET {}", sets.join(", ")))
-            .condition_expression("#status = :from")
-            .expression_attribute_names("#status", "status");
-        for (name, value) in values {
-            update = update.expression_attribute_values(name, value);
+        let mut update = Write::update(keys::order(order.id), format!("SET {}", sets.join(", ")))
+            .when("#status = :from")
+            .name("#status", "status");
+        if transition {
+            update = update.name("#filed", filed.0);
         }
-        let mut items = vec![TransactWriteItem::builder().update(update.build().map_err(build_err)?).build()];
-
+        for (placeholder, value) in values {
+            update = update.value(placeholder, value);
+        }
+        let mut tx = Transaction::new();
+        tx.add(Changing::Order, update);
         if change.effects.restock {
             for line in &order.items {
-                let restock = Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(super::catalog::product_key(line.product_id)))
-                    .update_expression("SET stock = stock + :q, version = version + :one, updatedAt = :now")
-                    .condition_expression("attribute_exists(pk)")
-                    .expression_attribute_values(":q", n(line.quantity.units()))
-                    .expression_attribute_values(":one", n(1))
-                    .expression_attribute_values(":now", s(now.to_string()))
-                    .build()
-                    .map_err(build_err)?;
-                items.push(TransactWriteItem::builder().update(restock).build());
+                let restock = Write::update(
+                    keys::product(line.product_id),
+                    "SET stock = stock + :q, version = version + :one, updatedAt = :now",
+                )
+                .when("attribute_exists(pk)")
+                .value(":q", n(line.quantity.units()))
+                .value(":one", n(1))
+                .value(":now", s(now.to_string()));
+                tx.add(Changing::Restock, restock);
             }
             if let Some(code) = &order.discount_code {
-                let give_back = Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(format!("DISCOUNT#{code}"), "DISCOUNT")))
-                    .update_expression("ADD redemptions :minus")
-                    .condition_expression("attribute_exists(pk) AND redemptions > :zero")
-                    .expression_attribute_values(":minus", n(-1))
-                    .expression_attribute_values(":zero", n(0))
-                    .build()
-                    .map_err(build_err)?;
-                items.push(TransactWriteItem::builder().update(give_back).build());
+                let give_back = Write::update(keys::discount(code), "ADD redemptions :minus")
+                    .when("attribute_exists(pk) AND redemptions > :zero")
+                    .value(":minus", n(-1))
+                    .value(":zero", n(0));
+                tx.add(Changing::Redemption, give_back);
             }
         }
-        let event_at = items.len();
         if let Some(event) = change.event_id {
-            let mut item: Item = key(format!("PAYMENT_EVENT#{event}"), "EVENT");
+            let mut item: Item = keys::payment_event(event);
             item.insert("entity".into(), s("payment-event"));
             item.insert("orderId".into(), s(order.id.to_string()));
             item.insert("expiresAt".into(), n(now.unix_seconds() + EVENT_TTL_SECONDS));
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(build_err)?;
-            items.push(TransactWriteItem::builder().put(put).build());
+            tx.add(Changing::Event, Write::put(item).when("attribute_not_exists(pk)"));
         }
 
         // A token, so that an SDK retry of a change that did commit is recognised, not refused.
         let token = ulid::Ulid::new().to_string();
-        match super::transact_with_retry(&self.client, items, Some(&token)).await {
-            Ok(_) => Ok(Changed::Done(Box::new(next))),
-            Err(err) => {
-                let failed = super::failed_conditions(err)?;
-                if change.event_id.is_some() && failed.get(event_at) == Some(&true) {
-                    Ok(Changed::EventSeen)
-                } else if failed.first() == Some(&true) {
-                    Ok(Changed::Stale)
-                } else {
-                    Err(StoreError::Backend {
-                        operation: "TransactWriteItems",
-                        detail: format!("unexpected conditions {failed:?}"),
-                    })
-                }
-            }
+        match tx.commit(self, Some(&token)).await? {
+            Ok(()) => Ok(Changed::Done(Box::new(next))),
+            Err(refused) if refused.by(&Changing::Event) => Ok(Changed::EventSeen),
+            Err(refused) if refused.by(&Changing::Order) => Ok(Changed::Stale),
+            Err(refused) => Err(StoreError::Backend {
+                operation: "TransactWriteItems",
+                detail: format!("unexpected conditions {:?}", refused.names().collect::<Vec<_>>()),
+            }),
         }
     }
 
     /// Whether a webhook event id was processed.
     pub async fn payment_event_seen(&self, event: &str) -> Result<bool, StoreError> {
-        Ok(self.get_consistent(key(format!("PAYMENT_EVENT#{event}"), "EVENT")).await?.is_some())
+        Ok(self.get_consistent(keys::payment_event(event)).await?.is_some())
     }
 
     /// Orders in one status, newest first (admins).
@@ -175,19 +154,7 @@ impl Store {
         limit: usize,
         after: Option<&Position>,
     ) -> Result<Option<Page<Order>>, StoreError> {
-        self.query_page(
-            GSI2,
-            ("gsi2pk", "gsi2sk"),
-            &format!("ORDERS#{}", status.as_str()),
-            None,
-            limit,
-            after,
-            |item| {
-                serde_dynamo::from_item(item)
-                    .map_err(|e| StoreError::Corrupt { key: "ORDER".into(), detail: e.to_string() })
-            },
-        )
-        .await
+        self.query_page(Partition::OrdersIn(status), None, limit, after, decode).await
     }
 
     /// One page (oldest first) of orders still awaiting payment that were placed before
@@ -195,30 +162,45 @@ impl Store {
     pub async fn overdue_orders(
         &self,
         cutoff: Timestamp,
-        after: Option<std::collections::HashMap<String, AttributeValue>>,
-    ) -> Result<(Vec<Order>, Option<std::collections::HashMap<String, AttributeValue>>), StoreError> {
+        after: Option<&Position>,
+    ) -> Result<(Vec<Order>, Option<Position>), StoreError> {
+        let partition = Partition::OrdersIn(OrderStatus::PendingPayment);
+        let located = partition.locate();
+        let names = partition.position_keys();
+        let start = match after {
+            Some(position) => {
+                Some(position.start_key(&names, (located.partition_key, &located.value)).ok_or_else(|| {
+                    StoreError::Backend { operation: "Query", detail: "a position of another partition".into() }
+                })?)
+            }
+            None => None,
+        };
         let out = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name(GSI2)
-            .key_condition_expression("gsi2pk = :pk AND gsi2sk < :cutoff")
-            .expression_attribute_values(":pk", s("ORDERS#pending_payment"))
+            .set_index_name(located.index.map(str::to_owned))
+            .key_condition_expression("#pk = :pk AND #sk < :cutoff")
+            .expression_attribute_names("#pk", located.partition_key)
+            .expression_attribute_names("#sk", located.sort_key)
+            .expression_attribute_values(":pk", s(located.value.clone()))
             .expression_attribute_values(":cutoff", s(cutoff.to_string()))
-            .limit(25)
-            .set_exclusive_start_key(after)
+            .limit(OVERDUE_PAGE)
+            .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(|e| StoreError::backend("Query", e))?;
-        let orders = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| {
-                serde_dynamo::from_item(item)
-                    .map_err(|e| StoreError::Corrupt { key: "ORDER".into(), detail: e.to_string() })
-            })
-            .collect::<Result<Vec<Order>, _>>()?;
-        Ok((orders, out.last_evaluated_key))
+        let orders = out.items.unwrap_or_default().into_iter().map(decode).collect::<Result<Vec<Order>, _>>()?;
+        let next = out.last_evaluated_key.and_then(|key| Position::from_item(&key, &names));
+        Ok((orders, next))
     }
+}
+
+/// The writes of an order change, by what they write.
+#[derive(Debug, PartialEq)]
+enum Changing {
+    Order,
+    Restock,
+    Redemption,
+    Event,
 }

@@ -5,40 +5,24 @@
 
 mod admin;
 mod catalog;
+mod item;
+pub mod keys;
 mod lifecycle;
 mod orders;
 mod page;
 pub mod schema;
+mod tx;
 mod users;
 
-pub use catalog::{CategoryCount, Listing, StockOutcome, WriteOutcome};
+pub use catalog::{StockOutcome, WriteOutcome};
 pub use lifecycle::{Changed, OrderChange};
-pub use orders::{Begun, LineCheck, PlaceConflicts};
+pub use orders::{Begun, LineCheck, PlaceConflicts, Placing};
 pub use page::{Page, Position};
-pub use users::{Credentials, LoginAttempt, ProfileChange};
+pub use users::{Credentials, LoginAttempt};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::AttributeValue;
-use std::collections::HashMap;
-
-/// An item as the SDK sees it.
-pub(crate) type Item = HashMap<String, AttributeValue>;
-
-/// A string attribute.
-pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-/// A number attribute.
-pub(crate) fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-/// A `{pk, sk}` key.
-pub(crate) fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([(schema::PK.into(), s(pk)), (schema::SK.into(), s(sk))])
-}
+use item::Item;
 
 /// What can go wrong talking to the table. Expected outcomes (a taken email, a missing item)
 /// are part of each method's `Ok` value, not errors.
@@ -105,86 +89,6 @@ pub(crate) async fn backoff(attempt: u32) {
     tokio::time::sleep(std::time::Duration::from_millis(ceiling / 2 + jitter / 2)).await;
 }
 
-/// Sends a TransactWriteItems, retrying (up to [`MAX_RETRIES`] more times, with backoff) when
-/// DynamoDB cancels it only because another transaction was touching the same items at that
-/// moment. With a `token` (ClientRequestToken), a repeat of the same request within 10 minutes
-/// is recognised by DynamoDB and not applied twice.
-pub(crate) async fn transact_with_retry(
-    client: &Client,
-    items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
-    token: Option<&str>,
-) -> Result<
-    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput,
-    SdkError<
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-        aws_sdk_dynamodb::config::http::HttpResponse,
-    >,
-> {
-    let mut attempt = 0;
-    loop {
-        let result = client
-            .transact_write_items()
-            .set_transact_items(Some(items.clone()))
-            .set_client_request_token(token.map(str::to_owned))
-            .send()
-            .await;
-        let conflict = match &result {
-            Err(err) => only_conflicts(err),
-            Ok(_) => false,
-        };
-        if !conflict || attempt == MAX_RETRIES {
-            return result;
-        }
-        attempt += 1;
-        backoff(attempt).await;
-    }
-}
-
-type TransactError = SdkError<
-    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-    aws_sdk_dynamodb::config::http::HttpResponse,
->;
-
-/// A cancellation caused only by other transactions on the same items (no condition failed).
-fn only_conflicts(err: &TransactError) -> bool {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
-            let codes: Vec<&str> = cancel.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
-            codes.contains(&"TransactionConflict") && !codes.contains(&"ConditionalCheckFailed")
-        }
-        _ => false,
-    }
-}
-
-/// A transaction that failed for no reason of its own items' conditions: unavailable when other
-/// transactions on the same items kept cancelling it, a backend error otherwise.
-pub(crate) fn transaction_error(err: TransactError) -> StoreError {
-    if only_conflicts(&err) {
-        StoreError::Unavailable { operation: "TransactWriteItems", detail: "conflicts outlasted the retries".into() }
-    } else {
-        StoreError::backend("TransactWriteItems", err)
-    }
-}
-
-/// For a transaction that failed: which of its items failed their condition (by position).
-/// Any other failure, or a cancellation where no condition failed, is a [`StoreError`].
-pub(crate) fn failed_conditions(
-    err: SdkError<
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-        aws_sdk_dynamodb::config::http::HttpResponse,
-    >,
-) -> Result<Vec<bool>, StoreError> {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-    let failed: Vec<bool> = match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
-            cancel.cancellation_reasons().iter().map(|r| r.code() == Some("ConditionalCheckFailed")).collect()
-        }
-        _ => Vec::new(),
-    };
-    if failed.contains(&true) { Ok(failed) } else { Err(transaction_error(err)) }
-}
-
 /// The table and the client that reaches it.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -205,16 +109,33 @@ impl Store {
         &self.table
     }
 
-    /// Every item a query finds, following `LastEvaluatedKey` to the end.
+    /// Every item of a partition (that `filter` keeps), following `LastEvaluatedKey` to the end.
     pub(crate) async fn query_all(
         &self,
-        query: impl Fn() -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        partition: keys::Partition<'_>,
+        filter: Option<(&str, &str, aws_sdk_dynamodb::types::AttributeValue)>,
+        consistent: bool,
     ) -> Result<Vec<Item>, StoreError> {
+        let located = partition.locate();
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let out =
-                query().set_exclusive_start_key(start).send().await.map_err(|e| StoreError::backend("Query", e))?;
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(located.index.map(str::to_owned))
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", located.partition_key)
+                .expression_attribute_values(":pk", item::s(located.value.clone()))
+                .set_exclusive_start_key(start);
+            if let Some((expression, placeholder, value)) = &filter {
+                query = query.filter_expression(*expression).expression_attribute_values(*placeholder, value.clone());
+            }
+            if consistent {
+                query = query.consistent_read(true);
+            }
+            let out = query.send().await.map_err(|e| StoreError::backend("Query", e))?;
             items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(key) => start = Some(key),

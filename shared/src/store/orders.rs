@@ -1,50 +1,17 @@
-//! Carts, discounts, orders and idempotency records.
-//!
-//! | item               | pk                            | sk            | indexes                                   |
-//! |--------------------|-------------------------------|---------------|-------------------------------------------|
-//! | cart               | `USER#<id>`                   | `CART`        | – (TTL 30 days after the last change)     |
-//! | discount           | `DISCOUNT#<CODE>`             | `DISCOUNT`    | gsi1 `DISCOUNTS` / `<CODE>`               |
-//! | order              | `ORDER#<id>`                  | `ORDER`       | gsi1 `ORDERS#<userId>`, gsi2 `ORDERS#<status>`; sk `<createdAt>#<id>` |
-//! | idempotency record | `IDEMPOTENCY#<userId>#<key>`  | `IDEMPOTENCY` | – (TTL 24 hours)                          |
+//! Carts, discounts, orders and idempotency records (their keys are in `keys`;
+//! docs/data-model.md describes them).
 
+use super::item::{Item, b, decode, encode, n, number, refused, s, text};
+use super::keys::{self, Partition};
 use super::page::{Page, Position};
-use super::schema::GSI1;
-use super::{Item, Store, StoreError, key, n, s};
+use super::tx::{Transaction, Write};
+use super::{Store, StoreError};
 use crate::domain::{Cart, Discount, DiscountCode, Order, OrderId, Product, ProductId, Timestamp, UserId};
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 
 pub const CART_TTL_SECONDS: i64 = 30 * 24 * 3600;
 pub const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
-
-fn cart_key(user: UserId) -> Item {
-    key(format!("USER#{user}"), "CART")
-}
-
-fn discount_key(code: &DiscountCode) -> Item {
-    key(format!("DISCOUNT#{code}"), "DISCOUNT")
-}
-
-fn order_key(id: OrderId) -> Item {
-    key(format!("ORDER#{id}"), "ORDER")
-}
-
-fn idempotency_key(user: UserId, idempotency_key: &str) -> Item {
-    key(format!("IDEMPOTENCY#{user}#{idempotency_key}"), "IDEMPOTENCY")
-}
-
-fn corrupt(key: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt { key: key.to_owned(), detail: e.to_string() }
-}
-
-fn build_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend { operation: "TransactWriteItems", detail: e.to_string() }
-}
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -87,13 +54,38 @@ pub struct LineCheck {
     pub quantity: i64,
 }
 
+/// An order to place, with what its transaction checks and completes.
+#[derive(Debug)]
+pub struct Placing<'a> {
+    pub order: &'a Order,
+    pub lines: &'a [LineCheck],
+    pub discount: Option<&'a DiscountCode>,
+    /// The version of the cart the order was priced from.
+    pub cart_version: i64,
+    /// The request's idempotency key, and this attempt's lock on it.
+    pub idempotency_key: &'a str,
+    pub lock_id: &'a str,
+    /// A ClientRequestToken for this attempt.
+    pub token: &'a str,
+    /// What the request answers, stored with the key for replays.
+    pub response: (u16, &'a str),
+}
+
+/// The writes of the order transaction, by what they write.
+#[derive(Debug, PartialEq)]
+enum Placed {
+    Line(ProductId),
+    Discount,
+    Order,
+    Cart,
+    Lock,
+}
+
 impl Store {
     pub async fn cart(&self, user: UserId) -> Result<Cart, StoreError> {
-        match self.get_consistent(cart_key(user)).await? {
+        match self.get_consistent(keys::cart(user)).await? {
             None => Ok(Cart::default()),
-            Some(item) => {
-                serde_dynamo::from_item::<_, CartRecord>(item).map(|r| r.cart).map_err(|e| corrupt("CART", e))
-            }
+            Some(item) => decode::<CartRecord>(item).map(|r| r.cart),
         }
     }
 
@@ -101,9 +93,7 @@ impl Store {
     /// `Ok(false)` when another change got there first.
     pub async fn save_cart(&self, user: UserId, cart: &Cart, now: Timestamp) -> Result<bool, StoreError> {
         let record = CartRecord { cart: cart.clone(), expires_at: now.unix_seconds() + CART_TTL_SECONDS };
-        let mut item: Item = serde_dynamo::to_item(&record).map_err(|e| corrupt("CART", e))?;
-        item.extend(cart_key(user));
-        item.insert("entity".into(), s("cart"));
+        let item = encode(&record, keys::cart(user), "cart")?;
         let mut put = self.client.put_item().table_name(&self.table).set_item(Some(item));
         put = if cart.version <= 1 {
             put.condition_expression("attribute_not_exists(pk)")
@@ -113,9 +103,7 @@ impl Store {
         };
         match put.send().await {
             Ok(_) => Ok(true),
-            Err(err) if matches!(err.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
-                Ok(false)
-            }
+            Err(err) if refused(&err).is_some() => Ok(false),
             Err(err) => Err(StoreError::backend("PutItem", err)),
         }
     }
@@ -124,7 +112,7 @@ impl Store {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(cart_key(user)))
+            .set_key(Some(keys::cart(user)))
             .send()
             .await
             .map_err(|e| StoreError::backend("DeleteItem", e))?;
@@ -133,11 +121,10 @@ impl Store {
 
     /// Stores a new discount; `Ok(false)` if the code is taken.
     pub async fn insert_discount(&self, discount: &Discount) -> Result<bool, StoreError> {
-        let mut item: Item = serde_dynamo::to_item(discount).map_err(|e| corrupt("DISCOUNT", e))?;
-        item.extend(discount_key(&discount.code));
-        item.insert("entity".into(), s("discount"));
-        item.insert("gsi1pk".into(), s("DISCOUNTS"));
-        item.insert("gsi1sk".into(), s(discount.code.as_str()));
+        let mut item = encode(discount, keys::discount(&discount.code), "discount")?;
+        for (attribute, value) in keys::discount_entries(discount) {
+            item.insert(attribute.into(), s(value));
+        }
         let result = self
             .client
             .put_item()
@@ -148,18 +135,13 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(err) if matches!(err.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
-                Ok(false)
-            }
+            Err(err) if refused(&err).is_some() => Ok(false),
             Err(err) => Err(StoreError::backend("PutItem", err)),
         }
     }
 
     pub async fn discount(&self, code: &DiscountCode) -> Result<Option<Discount>, StoreError> {
-        self.get_consistent(discount_key(code))
-            .await?
-            .map(|item| serde_dynamo::from_item(item).map_err(|e| corrupt("DISCOUNT", e)))
-            .transpose()
+        self.get_consistent(keys::discount(code)).await?.map(decode).transpose()
     }
 
     /// Switches a discount on or off; `Ok(None)` if there is no such discount.
@@ -168,37 +150,23 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(discount_key(code)))
+            .set_key(Some(keys::discount(code)))
             .update_expression("SET active = :active")
             .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":active", aws_sdk_dynamodb::types::AttributeValue::Bool(active))
+            .expression_attribute_values(":active", b(active))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
         match result {
-            Ok(out) => {
-                out.attributes.map(|item| serde_dynamo::from_item(item).map_err(|e| corrupt("DISCOUNT", e))).transpose()
-            }
-            Err(err) if matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
-                Ok(None)
-            }
+            Ok(out) => out.attributes.map(decode).transpose(),
+            Err(err) if refused(&err).is_some() => Ok(None),
             Err(err) => Err(StoreError::backend("UpdateItem", err)),
         }
     }
 
     /// Every discount, by code.
     pub async fn discounts(&self) -> Result<Vec<Discount>, StoreError> {
-        let items = self
-            .query_all(|| {
-                self.client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(GSI1)
-                    .key_condition_expression("gsi1pk = :pk")
-                    .expression_attribute_values(":pk", s("DISCOUNTS"))
-            })
-            .await?;
-        items.into_iter().map(|item| serde_dynamo::from_item(item).map_err(|e| corrupt("DISCOUNT", e))).collect()
+        self.query_all(Partition::Discounts, None, false).await?.into_iter().map(decode).collect()
     }
 
     /// Takes an idempotency key for a request (`request`: its canonical form), unless another
@@ -212,7 +180,7 @@ impl Store {
         now: Timestamp,
         lock_seconds: i64,
     ) -> Result<Begun, StoreError> {
-        let mut item = idempotency_key(user, idempotency);
+        let mut item = keys::idempotency(user, idempotency);
         item.insert("entity".into(), s("idempotency"));
         item.insert("status".into(), s("IN_PROGRESS"));
         item.insert("request".into(), s(request));
@@ -235,17 +203,16 @@ impl Store {
             .await;
         let old = match result {
             Ok(_) => return Ok(Begun::Acquired),
-            Err(err) => match err.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(failed)) => failed.item.clone().unwrap_or_default(),
-                _ => return Err(StoreError::backend("PutItem", err)),
+            Err(err) => match refused(&err) {
+                Some(old) => old.unwrap_or_default(),
+                None => return Err(StoreError::backend("PutItem", err)),
             },
         };
-        let text = |name: &str| old.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-        let request = text("request");
-        if text("status") == "COMPLETED" {
-            let status =
-                old.get("responseStatus").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(500);
-            Ok(Begun::Completed { request, status, body: text("responseBody") })
+        let field = |name: &str| text(&old, name).unwrap_or_default().to_owned();
+        let request = field("request");
+        if field("status") == "COMPLETED" {
+            let status = number(&old, "responseStatus").and_then(|s| u16::try_from(s).ok()).unwrap_or(500);
+            Ok(Begun::Completed { request, status, body: field("responseBody") })
         } else {
             Ok(Begun::InProgress { request })
         }
@@ -257,7 +224,7 @@ impl Store {
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(idempotency_key(user, idempotency)))
+            .set_key(Some(keys::idempotency(user, idempotency)))
             .condition_expression("lockId = :lock AND #status = :in_progress")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":lock", s(lock_id))
@@ -266,7 +233,7 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(err) if refused(&err).is_some() => Ok(()),
             Err(err) => Err(StoreError::backend("DeleteItem", err)),
         }
     }
@@ -275,138 +242,89 @@ impl Store {
     /// that the product is active, has the stock and still has the price read; the discount is
     /// redeemed on its conditions; the order is written; the cart (at the version read) is
     /// deleted; and the idempotency record is completed with the answer. All or nothing.
-    #[allow(clippy::too_many_arguments)]
     pub async fn place_order(
         &self,
-        order: &Order,
-        lines: &[LineCheck],
-        discount: Option<&DiscountCode>,
-        cart_version: i64,
-        idempotency: (&str, &str, &str),
-        response: (u16, &str),
+        placing: &Placing<'_>,
         now: Timestamp,
     ) -> Result<Result<(), PlaceConflicts>, StoreError> {
-        // The record key, this request's lock, and a ClientRequestToken for this attempt.
-        let (idempotency_key_text, lock_id, token) = idempotency;
-        let mut items = Vec::new();
-        for line in lines {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(super::catalog::product_key(line.product.id)))
-                .update_expression("SET stock = stock - :q, version = version + :one, updatedAt = :now")
-                .condition_expression("active = :true AND stock >= :q AND priceCents = :price")
-                .expression_attribute_values(":q", n(line.quantity))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":now", s(now.to_string()))
-                .expression_attribute_values(":true", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
-                .expression_attribute_values(":price", n(line.product.price_cents.cents()))
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .build()
-                .map_err(build_err)?;
-            items.push(TransactWriteItem::builder().update(update).build());
+        let order = placing.order;
+        let mut tx = Transaction::new();
+        for line in placing.lines {
+            let take = Write::update(
+                keys::product(line.product.id),
+                "SET stock = stock - :q, version = version + :one, updatedAt = :now",
+            )
+            .when("active = :true AND stock >= :q AND priceCents = :price")
+            .value(":q", n(line.quantity))
+            .value(":one", n(1))
+            .value(":now", s(now.to_string()))
+            .value(":true", b(true))
+            .value(":price", n(line.product.price_cents.cents()))
+            .old_on_failure();
+            tx.add(Placed::Line(line.product.id), take);
         }
-        let discount_at = items.len();
-        if let Some(code) = discount {
-            let now_text = now.to_string();
-            let update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(discount_key(code)))
-                .update_expression("ADD redemptions :one")
-                .condition_expression(
+        if let Some(code) = placing.discount {
+            let redeem = Write::update(keys::discount(code), "ADD redemptions :one")
+                .when(
                     "active = :true AND (attribute_not_exists(maxRedemptions) OR redemptions < maxRedemptions) \
                      AND (attribute_not_exists(startsAt) OR startsAt <= :now) \
                      AND (attribute_not_exists(endsAt) OR endsAt > :now)",
                 )
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":true", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
-                .expression_attribute_values(":now", s(now_text))
-                .build()
-                .map_err(build_err)?;
-            items.push(TransactWriteItem::builder().update(update).build());
+                .value(":one", n(1))
+                .value(":true", b(true))
+                .value(":now", s(now.to_string()));
+            tx.add(Placed::Discount, redeem);
         }
-        let order_at = items.len();
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(order_item(order)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(build_err)?;
-        items.push(TransactWriteItem::builder().put(put).build());
-        let cart_at = items.len();
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(cart_key(order.user_id)))
-            .condition_expression("version = :version")
-            .expression_attribute_values(":version", n(cart_version))
-            .build()
-            .map_err(build_err)?;
-        items.push(TransactWriteItem::builder().delete(delete).build());
-        let lock_at = items.len();
-        let complete = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(idempotency_key(order.user_id, idempotency_key_text)))
-            .update_expression(
-                "SET #status = :completed, responseStatus = :code, responseBody = :body REMOVE lockedUntil",
-            )
-            .condition_expression("lockId = :lock AND #status = :in_progress")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":completed", s("COMPLETED"))
-            .expression_attribute_values(":in_progress", s("IN_PROGRESS"))
-            .expression_attribute_values(":code", n(i64::from(response.0)))
-            .expression_attribute_values(":body", s(response.1))
-            .expression_attribute_values(":lock", s(lock_id))
-            .build()
-            .map_err(build_err)?;
-        items.push(TransactWriteItem::builder().update(complete).build());
+        tx.add(Placed::Order, Write::put(order_item(order)?).when("attribute_not_exists(pk)"));
+        let empty = Write::delete(keys::cart(order.user_id))
+            .when("version = :version")
+            .value(":version", n(placing.cart_version));
+        tx.add(Placed::Cart, empty);
+        let complete = Write::update(
+            keys::idempotency(order.user_id, placing.idempotency_key),
+            "SET #status = :completed, responseStatus = :code, responseBody = :body REMOVE lockedUntil",
+        )
+        .when("lockId = :lock AND #status = :in_progress")
+        .name("#status", "status")
+        .value(":completed", s("COMPLETED"))
+        .value(":in_progress", s("IN_PROGRESS"))
+        .value(":code", n(i64::from(placing.response.0)))
+        .value(":body", s(placing.response.1))
+        .value(":lock", s(placing.lock_id));
+        tx.add(Placed::Lock, complete);
 
-        let err = match super::transact_with_retry(&self.client, items, Some(token)).await {
-            Ok(_) => return Ok(Ok(())),
-            Err(err) => err,
+        let refused = match tx.commit(self, Some(placing.token)).await? {
+            Ok(()) => return Ok(Ok(())),
+            Err(refused) => refused,
         };
-        let reasons = match err.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
-                cancel.cancellation_reasons().to_vec()
-            }
-            _ => return Err(super::transaction_error(err)),
-        };
-        let failed = |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
-        let mut conflicts = PlaceConflicts::default();
-        for (i, line) in lines.iter().enumerate() {
-            if !failed(i) {
-                continue;
-            }
-            let old = reasons.get(i).and_then(|r| r.item());
-            let number = |name: &str| {
-                old.and_then(|o| o.get(name)).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok())
-            };
-            let active = old.and_then(|o| o.get("active")).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
-            let stock = if active { number("stock").unwrap_or(0) } else { 0 };
-            if stock < line.quantity {
-                conflicts.insufficient.push((line.product.id, line.quantity, stock));
-            } else if number("priceCents") != Some(line.product.price_cents.cents()) {
-                conflicts.price_changed = true;
-            }
-        }
-        conflicts.discount_refused = discount.is_some() && failed(discount_at);
-        conflicts.cart_changed = failed(cart_at);
-        conflicts.lock_lost = failed(lock_at);
-        if failed(order_at) {
+        if refused.by(&Placed::Order) {
             return Err(StoreError::Backend {
                 operation: "TransactWriteItems",
                 detail: format!("order id collision {}", order.id),
             });
         }
-        if conflicts == PlaceConflicts::default() {
-            return Err(super::transaction_error(err));
+        let mut conflicts = PlaceConflicts {
+            discount_refused: refused.by(&Placed::Discount),
+            cart_changed: refused.by(&Placed::Cart),
+            lock_lost: refused.by(&Placed::Lock),
+            ..PlaceConflicts::default()
+        };
+        for line in placing.lines.iter().filter(|l| refused.by(&Placed::Line(l.product.id))) {
+            let old = refused.old(&Placed::Line(line.product.id));
+            let field = |name: &str| old.and_then(|o| number(o, name));
+            let active = old.and_then(|o| super::item::flag(o, "active")).unwrap_or(false);
+            let stock = if active { field("stock").unwrap_or(0) } else { 0 };
+            if stock < line.quantity {
+                conflicts.insufficient.push((line.product.id, line.quantity, stock));
+            } else if field("priceCents") != Some(line.product.price_cents.cents()) {
+                conflicts.price_changed = true;
+            }
         }
         Ok(Err(conflicts))
     }
 
     pub async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
-        self.get_consistent(order_key(id))
-            .await?
-            .map(|item| serde_dynamo::from_item(item).map_err(|e| corrupt("ORDER", e)))
-            .transpose()
+        self.get_consistent(keys::order(id)).await?.map(decode).transpose()
     }
 
     /// A customer's orders, newest first. `Ok(None)` if `after` is not a position of this listing.
@@ -416,21 +334,14 @@ impl Store {
         limit: usize,
         after: Option<&Position>,
     ) -> Result<Option<Page<Order>>, StoreError> {
-        self.query_page(GSI1, ("gsi1pk", "gsi1sk"), &format!("ORDERS#{user}"), None, limit, after, |item| {
-            serde_dynamo::from_item(item).map_err(|e| corrupt("ORDER", e))
-        })
-        .await
+        self.query_page(Partition::OrdersOf(user), None, limit, after, decode).await
     }
 }
 
 fn order_item(order: &Order) -> Result<Item, StoreError> {
-    let mut item: Item = serde_dynamo::to_item(order).map_err(|e| corrupt("ORDER", e))?;
-    item.extend(order_key(order.id));
-    let sort = format!("{}#{}", order.created_at, order.id);
-    item.insert("entity".into(), s("order"));
-    item.insert("gsi1pk".into(), s(format!("ORDERS#{}", order.user_id)));
-    item.insert("gsi1sk".into(), s(sort.clone()));
-    item.insert("gsi2pk".into(), s(format!("ORDERS#{}", order.status.as_str())));
-    item.insert("gsi2sk".into(), s(sort));
+    let mut item = encode(order, keys::order(order.id), "order")?;
+    for (attribute, value) in keys::order_entries(order) {
+        item.insert(attribute.into(), s(value));
+    }
     Ok(item)
 }

@@ -1,6 +1,7 @@
 //! Pagination positions: where a query stopped, as plain strings, so that layers above can
 //! carry it in a cursor without knowing DynamoDB types.
 
+use super::keys::Partition;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -42,44 +43,44 @@ pub struct Page<T> {
 /// so reading only `limit + 1` would fill a page of rare matches in many round trips.
 pub(crate) const FILTERED_READ: usize = 200;
 
+/// How many queries one page may take before it is returned short (with a position to go on).
+const MAX_QUERIES: usize = 10;
+
 impl super::Store {
-    /// One page of an index partition, newest first: `limit` items (reading on, within bounds,
-    /// when a filter leaves a page short) and the position of the last one if more follow.
+    /// One page of a partition, newest first: `limit` items (reading on, within bounds, when a
+    /// filter leaves a page short) and the position of the last one if more follow.
     /// `Ok(None)` when `after` is not a position in this partition.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn query_page<T>(
         &self,
-        index: &str,
-        keys: (&str, &str),
-        partition: &str,
+        partition: Partition<'_>,
         filter: Option<(String, Vec<(String, AttributeValue)>)>,
         limit: usize,
         after: Option<&Position>,
         decode: impl Fn(HashMap<String, AttributeValue>) -> Result<T, super::StoreError>,
     ) -> Result<Option<Page<T>>, super::StoreError> {
-        use super::schema::{PK, SK};
-        let (pk_name, sk_name) = keys;
-        let names = [PK, SK, pk_name, sk_name];
+        let located = partition.locate();
+        let names = partition.position_keys();
         let mut start = match after {
-            Some(position) => match position.start_key(&names, (pk_name, partition)) {
+            Some(position) => match position.start_key(&names, (located.partition_key, &located.value)) {
                 Some(key) => Some(key),
                 None => return Ok(None),
             },
             None => None,
         };
+        let read = if filter.is_some() { FILTERED_READ.max(limit + 1) } else { limit + 1 };
         let mut items = Vec::new();
         let mut last_key = None;
-        for _ in 0..10 {
+        for _ in 0..MAX_QUERIES {
             let mut query = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name(index)
+                .set_index_name(located.index.map(str::to_owned))
                 .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", pk_name)
-                .expression_attribute_values(":pk", AttributeValue::S(partition.to_owned()))
+                .expression_attribute_names("#pk", located.partition_key)
+                .expression_attribute_values(":pk", AttributeValue::S(located.value.clone()))
                 .scan_index_forward(false)
-                .limit(if filter.is_some() { FILTERED_READ.max(limit + 1) } else { limit + 1 } as i32)
+                .limit(i32::try_from(read).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start.take());
             if let Some((expression, values)) = &filter {
                 query = query.filter_expression(expression.clone());

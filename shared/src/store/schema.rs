@@ -1,7 +1,7 @@
 //! The single table's shape. `template.yaml` declares the same; a test proves they agree.
 
 /// One secondary index: name and key attributes (all are strings, projection ALL).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexSpec {
     pub name: &'static str,
     pub partition_key: &'static str,
@@ -19,21 +19,15 @@ pub struct TableSpec {
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
 pub const TTL: &str = "expiresAt";
-pub const GSI1: &str = "gsi1";
-pub const GSI2: &str = "gsi2";
-pub const GSI3: &str = "gsi3";
+/// Products by creation (all of them), discounts by code, a customer's orders.
+pub const GSI1: IndexSpec = IndexSpec { name: "gsi1", partition_key: "gsi1pk", sort_key: "gsi1sk" };
+/// Active products by creation, orders by status.
+pub const GSI2: IndexSpec = IndexSpec { name: "gsi2", partition_key: "gsi2pk", sort_key: "gsi2sk" };
+/// Active products of one category by creation.
+pub const GSI3: IndexSpec = IndexSpec { name: "gsi3", partition_key: "gsi3pk", sort_key: "gsi3sk" };
 
 /// The table: string keys `pk`/`sk`, three overloaded GSIs, TTL on `expiresAt`.
-/// docs/data-model.md lists what lives where.
+/// docs/data-model.md lists what lives where; `keys` builds every key.
 pub fn table_spec() -> TableSpec {
-    TableSpec {
-        partition_key: PK,
-        sort_key: SK,
-        indexes: vec![
-            IndexSpec { name: GSI1, partition_key: "gsi1pk", sort_key: "gsi1sk" },
-            IndexSpec { name: GSI2, partition_key: "gsi2pk", sort_key: "gsi2sk" },
-            IndexSpec { name: GSI3, partition_key: "gsi3pk", sort_key: "gsi3sk" },
-        ],
-        ttl_attribute: TTL,
-    }
+    TableSpec { partition_key: PK, sort_key: SK, indexes: vec![GSI1, GSI2, GSI3], ttl_attribute: TTL }
 }

@@ -6,26 +6,13 @@
 //! | credentials   | `EMAIL#<email>`    | `CREDENTIALS` |
 //! | login window  | `LOGIN#<email>`    | `ATTEMPTS`    |
 
-use super::schema::{PK, SK};
-use super::{Item, Store, StoreError, key, n, s};
-use crate::domain::{Address, Email, PersonName, Role, Timestamp, User, UserId};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use super::item::{decode, encode, n, number, refused, s};
+use super::tx::{Transaction, Write};
+use super::{Store, StoreError, keys};
+use crate::domain::{Email, ProfileChange, Role, Timestamp, User, UserId};
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-
-fn user_key(id: UserId) -> Item {
-    key(format!("USER#{id}"), "PROFILE")
-}
-
-fn credentials_key(email: &Email) -> Item {
-    key(format!("EMAIL#{email}"), "CREDENTIALS")
-}
-
-fn login_key(email: &Email) -> Item {
-    key(format!("LOGIN#{email}"), "ATTEMPTS")
-}
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -48,20 +35,6 @@ pub struct Credentials {
     pub password_hash: String,
 }
 
-/// A change to a profile; `None` leaves a field as it is.
-#[derive(Debug, Default)]
-pub struct ProfileChange {
-    pub name: Option<PersonName>,
-    /// `Some(None)` removes the default shipping address.
-    pub default_shipping_address: Option<Option<Address>>,
-}
-
-impl ProfileChange {
-    pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.default_shipping_address.is_none()
-    }
-}
-
 /// The outcome of asking to try a password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginAttempt {
@@ -71,64 +44,33 @@ pub enum LoginAttempt {
     Blocked { retry_after: i64 },
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(item: Item) -> Result<T, StoreError> {
-    let key = format!(
-        "{}/{}",
-        item.get(PK).and_then(|v| v.as_s().ok()).map_or("?", |v| v),
-        item.get(SK).and_then(|v| v.as_s().ok()).map_or("?", |v| v)
-    );
-    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt { key, detail: e.to_string() })
-}
-
-fn encode<T: Serialize>(value: &T, key: Item) -> Result<Item, StoreError> {
-    let mut item: Item = serde_dynamo::to_item(value)
-        .map_err(|e| StoreError::Corrupt { key: "new item".into(), detail: e.to_string() })?;
-    item.extend(key);
-    Ok(item)
-}
-
-fn number(item: &Item, name: &str) -> Option<i64> {
-    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
-}
-
 impl Store {
     /// Creates a user and claims their email in one transaction.
     /// `Ok(false)` when the email is already taken (and nothing was written).
     pub async fn insert_user(&self, user: &User, password_hash: &str, now: Timestamp) -> Result<bool, StoreError> {
-        let mut profile = encode(&UserRecord { user: user.clone(), updated_at: now }, user_key(user.id))?;
-        profile.insert("entity".into(), s("user"));
-        let mut credentials = encode(
-            &CredentialsRecord { user_id: user.id, password_hash: password_hash.to_owned() },
-            credentials_key(&user.email),
-        )?;
-        credentials.insert("entity".into(), s("credentials"));
-        let put = |item: Item| -> Result<TransactWriteItem, StoreError> {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(|e| StoreError::Backend { operation: "TransactWriteItems", detail: e.to_string() })?;
-            Ok(TransactWriteItem::builder().put(put).build())
-        };
-        let result = super::transact_with_retry(&self.client, vec![put(profile)?, put(credentials)?], None).await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) => {
-                let taken = match err.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => Some(cancel),
-                    _ => None,
-                }
-                .is_some_and(|cancel| {
-                    cancel.cancellation_reasons().get(1).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
-                });
-                if taken { Ok(false) } else { Err(super::transaction_error(err)) }
-            }
+        #[derive(Debug, PartialEq)]
+        enum Name {
+            Profile,
+            Email,
+        }
+        let profile = UserRecord { user: user.clone(), updated_at: now };
+        let credentials = CredentialsRecord { user_id: user.id, password_hash: password_hash.to_owned() };
+        let mut tx = Transaction::new();
+        let new = "attribute_not_exists(pk)";
+        tx.add(Name::Profile, Write::put(encode(&profile, keys::user(user.id), "user")?).when(new));
+        tx.add(Name::Email, Write::put(encode(&credentials, keys::credentials(&user.email), "credentials")?).when(new));
+        match tx.commit(self, None).await? {
+            Ok(()) => Ok(true),
+            Err(refused) if refused.by(&Name::Email) => Ok(false),
+            Err(refused) => Err(StoreError::Backend {
+                operation: "TransactWriteItems",
+                detail: format!("user id collision {} ({:?})", user.id, refused.names().collect::<Vec<_>>()),
+            }),
         }
     }
 
     pub async fn credentials(&self, email: &Email) -> Result<Option<Credentials>, StoreError> {
-        match self.get_consistent(credentials_key(email)).await? {
+        match self.get_consistent(keys::credentials(email)).await? {
             None => Ok(None),
             Some(item) => {
                 let r: CredentialsRecord = decode(item)?;
@@ -138,7 +80,7 @@ impl Store {
     }
 
     pub async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        self.get_consistent(user_key(id)).await?.map(|item| decode::<UserRecord>(item).map(|r| r.user)).transpose()
+        self.get_consistent(keys::user(id)).await?.map(|item| decode::<UserRecord>(item).map(|r| r.user)).transpose()
     }
 
     /// Applies a profile change to an existing user; `Ok(None)` if there is no such user.
@@ -160,9 +102,7 @@ impl Store {
         match &change.default_shipping_address {
             Some(Some(address)) => {
                 sets.push("defaultShippingAddress = :address");
-                let value = serde_dynamo::to_attribute_value(address)
-                    .map_err(|e| StoreError::Corrupt { key: "address".into(), detail: e.to_string() })?;
-                values.insert(":address".into(), value);
+                values.insert(":address".into(), super::item::attribute(address, "address")?);
             }
             Some(None) => removes.push("defaultShippingAddress"),
             None => {}
@@ -175,7 +115,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(user_key(id)))
+            .set_key(Some(keys::user(id)))
             .update_expression(expression)
             .condition_expression("attribute_exists(pk)")
             .set_expression_attribute_names((!names.is_empty()).then_some(names))
@@ -185,7 +125,7 @@ impl Store {
             .await;
         match result {
             Ok(out) => out.attributes.map(|item| decode::<UserRecord>(item).map(|r| r.user)).transpose(),
-            Err(err) if is_condition_failure(&err) => Ok(None),
+            Err(err) if refused(&err).is_some() => Ok(None),
             Err(err) => Err(StoreError::backend("UpdateItem", err)),
         }
     }
@@ -202,13 +142,13 @@ impl Store {
     ) -> Result<LoginAttempt, StoreError> {
         let now_s = now.unix_seconds();
         let cutoff = now_s - window;
-        for _ in 0..3 {
+        for _ in 0..=super::MAX_RETRIES {
             // Within a live window: count one more if there is room.
             let counted = self
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(login_key(email)))
+                .set_key(Some(keys::login_attempts(email)))
                 .update_expression("ADD attempts :one")
                 .condition_expression("windowStart > :cutoff AND attempts < :max")
                 .expression_attribute_values(":one", n(1))
@@ -223,9 +163,9 @@ impl Store {
                     let start = out.attributes.as_ref().and_then(|a| number(a, "windowStart")).unwrap_or(now_s);
                     return Ok(LoginAttempt::Allowed { window_start: start });
                 }
-                Err(err) => match err.as_service_error() {
-                    Some(UpdateItemError::ConditionalCheckFailedException(failed)) => failed.item.clone(),
-                    _ => return Err(StoreError::backend("UpdateItem", err)),
+                Err(err) => match refused(&err) {
+                    Some(old) => old,
+                    None => return Err(StoreError::backend("UpdateItem", err)),
                 },
             };
             if let Some(start) = old.as_ref().and_then(|o| number(o, "windowStart")).filter(|s| *s > cutoff) {
@@ -236,7 +176,7 @@ impl Store {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(login_key(email)))
+                .set_key(Some(keys::login_attempts(email)))
                 .update_expression("SET attempts = :one, windowStart = :now, expiresAt = :expires, entity = :entity")
                 .condition_expression("attribute_not_exists(pk) OR windowStart <= :cutoff")
                 .expression_attribute_values(":one", n(1))
@@ -248,7 +188,7 @@ impl Store {
                 .await;
             match started {
                 Ok(_) => return Ok(LoginAttempt::Allowed { window_start: now_s }),
-                Err(err) if is_condition_failure(&err) => continue, // a parallel attempt started it: count again
+                Err(err) if refused(&err).is_some() => continue, // a parallel attempt started it: count again
                 Err(err) => return Err(StoreError::backend("UpdateItem", err)),
             }
         }
@@ -261,7 +201,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(login_key(email)))
+            .set_key(Some(keys::login_attempts(email)))
             .update_expression("ADD attempts :minus")
             .condition_expression("windowStart = :start AND attempts > :zero")
             .expression_attribute_values(":minus", n(-1))
@@ -271,7 +211,7 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Ok(()), // the window has moved on: nothing to undo
+            Err(err) if refused(&err).is_some() => Ok(()), // the window has moved on: nothing to undo
             Err(err) => Err(StoreError::backend("UpdateItem", err)),
         }
     }
@@ -282,7 +222,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(user_key(id)))
+            .set_key(Some(keys::user(id)))
             .update_expression("SET #role = :role, updatedAt = :now")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#role", "role")
@@ -292,14 +232,8 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) if refused(&err).is_some() => Ok(false),
             Err(err) => Err(StoreError::backend("UpdateItem", err)),
         }
     }
-}
-
-fn is_condition_failure(
-    err: &aws_sdk_dynamodb::error::SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>,
-) -> bool {
-    err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception())
 }

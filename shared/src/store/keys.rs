@@ -1,0 +1,165 @@
+//! Every key of the table: primary keys, index entries and the partitions queries read are
+//! built here and nowhere else. docs/data-model.md describes each item they name. (Public for
+//! the tests and the benchmark, which read the table directly; the app layer never does.)
+
+use super::item::s;
+use super::schema::{GSI1, GSI2, GSI3, IndexSpec, PK, SK};
+use crate::domain::{
+    CategorySlug, Discount, DiscountCode, Email, Listing, Order, OrderId, OrderStatus, Product, ProductId, Sku, UserId,
+};
+use std::collections::HashMap;
+
+/// A primary key: `pk` and `sk`.
+pub type Key = HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+fn key(pk: String, sk: &str) -> Key {
+    HashMap::from([(PK.into(), s(pk)), (SK.into(), s(sk))])
+}
+
+pub fn user(id: UserId) -> Key {
+    key(format!("USER#{id}"), "PROFILE")
+}
+
+/// The marker that makes an email one account's (and holds its password hash).
+pub fn credentials(email: &Email) -> Key {
+    key(format!("EMAIL#{email}"), "CREDENTIALS")
+}
+
+pub fn login_attempts(email: &Email) -> Key {
+    key(format!("LOGIN#{email}"), "ATTEMPTS")
+}
+
+pub fn product(id: ProductId) -> Key {
+    key(format!("PRODUCT#{id}"), "PRODUCT")
+}
+
+/// The marker that makes a SKU one product's, whatever its case.
+pub fn sku_claim(sku: &Sku) -> Key {
+    key(format!("SKU#{}", sku.unique_key()), "SKU")
+}
+
+/// The counter of a category's active products.
+pub fn category_counter(slug: &CategorySlug) -> Key {
+    key(CATEGORIES.into(), slug.as_str())
+}
+
+const CATEGORIES: &str = "CATEGORIES";
+
+/// A product's entry under one prefix of its name in the search index.
+pub fn search_entry(prefix: &str, product: &Product) -> Key {
+    key(format!("SEARCH#{prefix}"), &newest_first(product))
+}
+
+pub fn cart(user: UserId) -> Key {
+    key(format!("USER#{user}"), "CART")
+}
+
+pub fn discount(code: &DiscountCode) -> Key {
+    key(format!("DISCOUNT#{code}"), "DISCOUNT")
+}
+
+pub fn order(id: OrderId) -> Key {
+    key(format!("ORDER#{id}"), "ORDER")
+}
+
+pub fn idempotency(user: UserId, idempotency_key: &str) -> Key {
+    key(format!("IDEMPOTENCY#{user}#{idempotency_key}"), "IDEMPOTENCY")
+}
+
+/// The marker that a payment provider's event was applied.
+pub fn payment_event(event_id: &str) -> Key {
+    key(format!("PAYMENT_EVENT#{event_id}"), "EVENT")
+}
+
+/// The sort key that lists a product among others, oldest first (queries read it backwards).
+fn newest_first(product: &Product) -> String {
+    format!("{}#{}", product.created_at, product.id)
+}
+
+fn order_sort(order: &Order) -> String {
+    format!("{}#{}", order.created_at, order.id)
+}
+
+/// An index entry: the index's key attributes and their values.
+fn entry(index: IndexSpec, partition: String, sort: String) -> [(&'static str, String); 2] {
+    [(index.partition_key, partition), (index.sort_key, sort)]
+}
+
+/// The index entries of a product: every product in the admin listing, active ones also in the
+/// shop's listing and their category's.
+pub fn product_entries(product: &Product) -> Vec<(&'static str, String)> {
+    let sort = newest_first(product);
+    let mut entries = entry(GSI1, "PRODUCT".into(), sort.clone()).to_vec();
+    if product.active {
+        entries.extend(entry(GSI2, "ACTIVE".into(), sort.clone()));
+        entries.extend(entry(GSI3, format!("CATEGORY#{}", product.category), sort));
+    }
+    entries
+}
+
+pub fn discount_entries(discount: &Discount) -> Vec<(&'static str, String)> {
+    entry(GSI1, "DISCOUNTS".into(), discount.code.as_str().to_owned()).to_vec()
+}
+
+/// The index entries of an order: its customer's list and its status's list.
+pub fn order_entries(order: &Order) -> Vec<(&'static str, String)> {
+    let sort = order_sort(order);
+    let mut entries = entry(GSI1, format!("ORDERS#{}", order.user_id), sort.clone()).to_vec();
+    entries.push(order_status_entry(order.status));
+    entries.push((GSI2.sort_key, sort));
+    entries
+}
+
+/// The index attribute that files an order under `status` (rewritten when the status changes).
+pub fn order_status_entry(status: OrderStatus) -> (&'static str, String) {
+    (GSI2.partition_key, format!("ORDERS#{}", status.as_str()))
+}
+
+/// A partition that queries read: on the table, or on an index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Partition<'a> {
+    Products(&'a Listing),
+    /// The search entries of one name prefix.
+    Search(&'a str),
+    Categories,
+    Discounts,
+    OrdersOf(UserId),
+    OrdersIn(OrderStatus),
+}
+
+/// Where a partition lives: the index (`None`: the table), its key attributes, and its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub index: Option<&'static str>,
+    pub partition_key: &'static str,
+    pub sort_key: &'static str,
+    pub value: String,
+}
+
+impl Partition<'_> {
+    pub fn locate(&self) -> Located {
+        let on = |index: IndexSpec, value: String| Located {
+            index: Some(index.name),
+            partition_key: index.partition_key,
+            sort_key: index.sort_key,
+            value,
+        };
+        let table = |value: String| Located { index: None, partition_key: PK, sort_key: SK, value };
+        match self {
+            Partition::Products(Listing::All) => on(GSI1, "PRODUCT".into()),
+            Partition::Products(Listing::Active) => on(GSI2, "ACTIVE".into()),
+            Partition::Products(Listing::Category(slug)) => on(GSI3, format!("CATEGORY#{slug}")),
+            Partition::Search(prefix) => table(format!("SEARCH#{prefix}")),
+            Partition::Categories => table(CATEGORIES.into()),
+            Partition::Discounts => on(GSI1, "DISCOUNTS".into()),
+            Partition::OrdersOf(user) => on(GSI1, format!("ORDERS#{user}")),
+            Partition::OrdersIn(status) => on(GSI2, order_status_entry(*status).1),
+        }
+    }
+
+    /// The key attributes a position in this partition is made of.
+    pub fn position_keys(&self) -> Vec<&'static str> {
+        let located = self.locate();
+        if located.index.is_some() { vec![PK, SK, located.partition_key, located.sort_key] } else { vec![PK, SK] }
+    }
+}

@@ -1,0 +1,225 @@
+//! Transactions whose writes carry names: a write is added under a name of the caller's
+//! choosing (`Line(product)`, `Cart`, …), and a cancellation says which names' conditions
+//! failed, with the item as it was when asked for, instead of positions to count.
+
+use super::item::Item;
+use super::{MAX_RETRIES, Store, StoreError, backoff};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+
+enum Kind {
+    Put(Item),
+    Update(Item, String),
+    Delete(Item),
+}
+
+/// One write of a transaction: a put, an update or a delete, with its condition and the
+/// placeholders its expressions use.
+pub(crate) struct Write {
+    kind: Kind,
+    condition: Option<String>,
+    names: Vec<(String, String)>,
+    values: Vec<(String, AttributeValue)>,
+    old_on_failure: bool,
+}
+
+impl Write {
+    fn new(kind: Kind) -> Self {
+        Self { kind, condition: None, names: Vec::new(), values: Vec::new(), old_on_failure: false }
+    }
+
+    pub(crate) fn put(item: Item) -> Self {
+        Self::new(Kind::Put(item))
+    }
+
+    pub(crate) fn update(key: Item, expression: impl Into<String>) -> Self {
+        Self::new(Kind::Update(key, expression.into()))
+    }
+
+    pub(crate) fn delete(key: Item) -> Self {
+        Self::new(Kind::Delete(key))
+    }
+
+    /// Only if `condition` holds; otherwise the whole transaction is refused.
+    pub(crate) fn when(mut self, condition: impl Into<String>) -> Self {
+        self.condition = Some(condition.into());
+        self
+    }
+
+    /// The value of placeholder `:name`.
+    pub(crate) fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
+        self.values.push((placeholder.to_owned(), value));
+        self
+    }
+
+    /// The attribute a `#name` placeholder stands for (reserved words such as `status`).
+    pub(crate) fn name(mut self, placeholder: &str, attribute: &str) -> Self {
+        self.names.push((placeholder.to_owned(), attribute.to_owned()));
+        self
+    }
+
+    /// When the condition fails, the refusal carries the item as it was.
+    pub(crate) fn old_on_failure(mut self) -> Self {
+        self.old_on_failure = true;
+        self
+    }
+
+    fn build(self, table: &str) -> Result<TransactWriteItem, StoreError> {
+        let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Backend {
+            operation: "TransactWriteItems",
+            detail: e.to_string(),
+        };
+        let names = (!self.names.is_empty()).then(|| self.names.into_iter().collect());
+        let values = (!self.values.is_empty()).then(|| self.values.into_iter().collect());
+        let old = self.old_on_failure.then_some(ReturnValuesOnConditionCheckFailure::AllOld);
+        let write = TransactWriteItem::builder();
+        Ok(match self.kind {
+            Kind::Put(item) => write.put(
+                Put::builder()
+                    .table_name(table)
+                    .set_item(Some(item))
+                    .set_condition_expression(self.condition)
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
+                    .set_return_values_on_condition_check_failure(old)
+                    .build()
+                    .map_err(built)?,
+            ),
+            Kind::Update(key, expression) => write.update(
+                Update::builder()
+                    .table_name(table)
+                    .set_key(Some(key))
+                    .update_expression(expression)
+                    .set_condition_expression(self.condition)
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
+                    .set_return_values_on_condition_check_failure(old)
+                    .build()
+                    .map_err(built)?,
+            ),
+            Kind::Delete(key) => write.delete(
+                Delete::builder()
+                    .table_name(table)
+                    .set_key(Some(key))
+                    .set_condition_expression(self.condition)
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
+                    .set_return_values_on_condition_check_failure(old)
+                    .build()
+                    .map_err(built)?,
+            ),
+        }
+        .build())
+    }
+}
+
+/// The writes of one transaction, each under a name.
+pub(crate) struct Transaction<N> {
+    writes: Vec<(N, Write)>,
+}
+
+/// A transaction that did not happen because conditions failed: which, by name.
+#[derive(Debug)]
+pub(crate) struct Refused<N> {
+    failed: Vec<(N, Option<Item>)>,
+}
+
+impl<N: PartialEq> Refused<N> {
+    /// Whether the write named `name` failed its condition.
+    pub(crate) fn by(&self, name: &N) -> bool {
+        self.failed.iter().any(|(n, _)| n == name)
+    }
+
+    /// The item as it was when the write named `name` failed its condition (if it asked).
+    pub(crate) fn old(&self, name: &N) -> Option<&Item> {
+        self.failed.iter().find(|(n, _)| n == name).and_then(|(_, item)| item.as_ref())
+    }
+
+    /// The names of the writes that failed their conditions.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &N> {
+        self.failed.iter().map(|(n, _)| n)
+    }
+}
+
+type TransactError = SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>;
+
+/// The cancellation reasons of a transaction that DynamoDB cancelled.
+fn reasons(err: &TransactError) -> Option<&[aws_sdk_dynamodb::types::CancellationReason]> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => Some(cancel.cancellation_reasons()),
+        _ => None,
+    }
+}
+
+/// A cancellation caused only by other transactions on the same items (no condition failed).
+fn only_conflicts(err: &TransactError) -> bool {
+    reasons(err).is_some_and(|reasons| {
+        let codes: Vec<&str> = reasons.iter().filter_map(|r| r.code()).collect();
+        codes.contains(&"TransactionConflict") && !codes.contains(&"ConditionalCheckFailed")
+    })
+}
+
+impl<N: PartialEq> Transaction<N> {
+    pub(crate) fn new() -> Self {
+        Self { writes: Vec::new() }
+    }
+
+    pub(crate) fn add(&mut self, name: N, write: Write) {
+        self.writes.push((name, write));
+    }
+
+    /// Runs the transaction: `Ok(Ok(()))` when every write happened, `Ok(Err(refused))` when
+    /// conditions failed (and nothing happened). A cancellation caused only by other transactions
+    /// on the same items is retried (up to [`MAX_RETRIES`] times, with backoff), then
+    /// [`StoreError::Unavailable`]. With a `token` (ClientRequestToken), a repeat of the same
+    /// transaction within 10 minutes is recognised by DynamoDB and not applied twice.
+    pub(crate) async fn commit(self, store: &Store, token: Option<&str>) -> Result<Result<(), Refused<N>>, StoreError> {
+        let mut names = Vec::with_capacity(self.writes.len());
+        let mut items = Vec::with_capacity(self.writes.len());
+        for (name, write) in self.writes {
+            names.push(name);
+            items.push(write.build(store.table())?);
+        }
+        let mut attempt = 0;
+        let err = loop {
+            let result = store
+                .client()
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .set_client_request_token(token.map(str::to_owned))
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(Ok(())),
+                Err(err) if only_conflicts(&err) && attempt < MAX_RETRIES => {
+                    attempt += 1;
+                    backoff(attempt).await;
+                }
+                Err(err) => break err,
+            }
+        };
+        if only_conflicts(&err) {
+            return Err(StoreError::Unavailable {
+                operation: "TransactWriteItems",
+                detail: "conflicts outlasted the retries".into(),
+            });
+        }
+        let failed: Vec<(N, Option<Item>)> = match reasons(&err) {
+            Some(reasons) => names
+                .into_iter()
+                .zip(reasons)
+                .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                .map(|(n, r)| (n, r.item().cloned()))
+                .collect(),
+            None => Vec::new(),
+        };
+        if failed.is_empty() {
+            Err(StoreError::backend("TransactWriteItems", err))
+        } else {
+            Ok(Err(Refused { failed }))
+        }
+    }
+}
