@@ -281,17 +281,9 @@ impl World {
             world.fill_cart(world.buyers[i].id, 3, i).await;
         }
         for i in 0..50 {
-            let d = Discount::new(
-                DiscountCode::parse(&format!("SEED{i}")).expect("code"),
-                Some(10),
-                None,
-                None,
-                None,
-                None,
-                None,
-                world.app.clock.now(),
-            )
-            .unwrap_or_else(|_| unreachable!("a valid discount"));
+            let ten = storefront::domain::NewDiscount { percent_off: Some(10), ..Default::default() };
+            let d = Discount::new(DiscountCode::parse(&format!("SEED{i}")).expect("code"), ten, world.app.clock.now())
+                .unwrap_or_else(|_| unreachable!("a valid discount"));
             storefront::app::discounts::create(&world.app, d).await.expect("discount");
         }
         let first = catalog::browse(&world.app, Browse { limit: 20, ..Default::default() }).await.expect("a page");

@@ -58,26 +58,13 @@ pub async fn create_discount(app: &App, req: Request) -> Result<Response<Body>, 
     let code = body.string("code", DiscountCode::parse);
     let percent_off = body.optional_integer("percentOff", Ok);
     let amount_off = body.optional_integer("amountOffCents", |c| Ok(Money::from_cents(c)));
-    let min_subtotal = body.optional_integer("minSubtotalCents", |c| {
-        if c >= 0 { Ok(Money::from_cents(c)) } else { Err(crate::domain::Invalid::new("must not be negative")) }
-    });
-    let max_redemptions = body.optional_integer("maxRedemptions", |n| {
-        if n >= 1 { Ok(n) } else { Err(crate::domain::Invalid::new("must be at least 1")) }
-    });
+    let min_subtotal = body.optional_integer("minSubtotalCents", crate::domain::parse_min_subtotal);
+    let max_redemptions = body.optional_integer("maxRedemptions", crate::domain::parse_max_redemptions);
     let starts_at = body.optional_string("startsAt", timestamp);
     let ends_at = body.optional_string("endsAt", timestamp);
     let (code,) = body.finish((code,))?;
-    let discount = Discount::new(
-        code,
-        percent_off,
-        amount_off,
-        min_subtotal,
-        max_redemptions,
-        starts_at,
-        ends_at,
-        app.clock.now(),
-    )
-    .map_err(|errors| {
+    let new = crate::domain::NewDiscount { percent_off, amount_off, min_subtotal, max_redemptions, starts_at, ends_at };
+    let discount = Discount::new(code, new, app.clock.now()).map_err(|errors| {
         ApiError::validation(errors.into_iter().map(|(f, e)| crate::app::FieldError::new(f, e.0)).collect())
     })?;
     http::json(201, &discounts::create(app, discount).await?)
@@ -212,13 +199,12 @@ pub async fn admin_update_order(app: &App, req: Request) -> Result<Response<Body
     let admin = http::require_admin(app, &req).await?;
     let id = order_id(&req)?;
     let mut body = JsonBody::parse(&req)?;
-    let status = body.string("status", |raw| match OrderStatus::parse(raw) {
-        Some(s @ (OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Cancelled)) => Ok(s),
-        _ => Err(Invalid::new("must be \"shipped\", \"delivered\" or \"cancelled\"")),
-    });
+    let status = body.string("status", crate::domain::admin_status);
     let tracking = body.optional_string("trackingNumber", |raw| crate::domain::Text::parse(raw, 1, 100));
-    if tracking.is_some() && status.is_some_and(|s| s != OrderStatus::Shipped) {
-        body.invalid("trackingNumber", Invalid::new("is only given when shipping"));
+    if tracking.is_some()
+        && let Some(Err(refused)) = status.map(crate::domain::tracking_allowed)
+    {
+        body.invalid("trackingNumber", refused);
     }
     let (status,) = body.finish((status,))?;
     let order =

@@ -48,17 +48,12 @@ async fn view(app: &App, cart: &Cart) -> Result<CartView, AppError> {
             name: p.name.as_str().to_owned(),
             unit_price_cents: p.price_cents,
             quantity,
-            line_total_cents: Money::from_cents(p.price_cents.cents() * quantity.units()),
+            line_total_cents: p.price_cents.times(quantity.units()),
             available: p.active && p.stock.units() >= quantity.units(),
         })
         .collect();
-    let subtotal = items.iter().filter(|l| l.available).map(|l| l.line_total_cents.cents()).sum();
-    Ok(CartView {
-        items,
-        subtotal_cents: Money::from_cents(subtotal),
-        currency: app.config.currency.clone(),
-        updated_at: cart.updated_at,
-    })
+    let subtotal = items.iter().filter(|l| l.available).map(|l| l.line_total_cents).sum();
+    Ok(CartView { items, subtotal_cents: subtotal, currency: app.config.currency.clone(), updated_at: cart.updated_at })
 }
 
 pub async fn get(app: &App, who: &Principal) -> Result<CartView, AppError> {
@@ -73,7 +68,7 @@ async fn change(
     who: &Principal,
     change: impl Fn(&mut Cart) -> Result<bool, AppError>,
 ) -> Result<CartView, AppError> {
-    for _ in 0..5 {
+    for _ in 0..super::MAX_DECISIONS {
         let mut cart = app.store.cart(who.user_id).await?;
         if !change(&mut cart)? {
             return view(app, &cart).await;
@@ -84,7 +79,7 @@ async fn change(
             return view(app, &cart).await;
         }
     }
-    Err(AppError::Internal("the cart kept changing".into()))
+    Err(AppError::Unavailable("the cart kept changing".into()))
 }
 
 /// Sets a product's quantity: the product must be on sale and have the stock.

@@ -140,7 +140,7 @@ pub async fn update(
     if_match: Option<&str>,
 ) -> Result<Product, AppError> {
     let pinned = if_match.filter(|h| h.trim() != "*");
-    for _ in 0..5 {
+    for _ in 0..super::MAX_DECISIONS {
         let current = any_product(app, id).await?;
         if let Some(header) = pinned
             && !current.matches_if_match(header)
@@ -155,7 +155,7 @@ pub async fn update(
             WriteOutcome::Stale => continue,
         }
     }
-    Err(AppError::Internal(format!("product {id} kept changing during an update")))
+    Err(AppError::Unavailable(format!("product {id} kept changing during an update")))
 }
 
 /// Archives a product: hidden from shoppers, kept for admins and orders. Archiving an archived

@@ -9,6 +9,9 @@ use crate::domain::{
 };
 use crate::store::{Begun, LineCheck, Placing};
 
+/// How many times placing an order prices the cart again because it changed in between.
+const MAX_CHECKOUT_ROUNDS: usize = 3;
+
 /// What a quote and an order are priced from.
 #[derive(Debug, Clone)]
 pub struct Checkout {
@@ -122,7 +125,7 @@ async fn place_holding_key(
     checkout: &Checkout,
     render: &impl Fn(&Order) -> Result<String, AppError>,
 ) -> Result<Order, AppError> {
-    for round in 0..3 {
+    for round in 0..MAX_CHECKOUT_ROUNDS {
         let priced = price(app, who, checkout).await?;
         let now = app.clock.now();
         let order = Order {
@@ -138,7 +141,7 @@ async fn place_holding_key(
                     name: p.name.as_str().to_owned(),
                     unit_price_cents: p.price_cents,
                     quantity: *q,
-                    line_total_cents: Money::from_cents(p.price_cents.cents() * q.units()),
+                    line_total_cents: p.price_cents.times(q.units()),
                 })
                 .collect(),
             totals: priced.totals,
@@ -153,7 +156,7 @@ async fn place_holding_key(
             history: vec![crate::domain::HistoryEntry {
                 status: OrderStatus::PendingPayment,
                 at: now,
-                by: format!("customer:{}", who.user_id),
+                by: crate::domain::Actor::Customer(who.user_id),
             }],
         };
         let body = render(&order)?;
@@ -204,7 +207,7 @@ async fn place_holding_key(
         }
         // Only the cart changed since it was read: price it again.
     }
-    Err(AppError::Internal("the cart kept changing during checkout".into()))
+    Err(AppError::Unavailable("the cart kept changing during checkout".into()))
 }
 
 fn priced_subtotal(order: &Order) -> Money {

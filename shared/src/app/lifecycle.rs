@@ -1,27 +1,29 @@
 //! Orders after they are placed: payment, cancellation, fulfilment and expiry.
 
-use super::{App, AppError, cursor};
+use super::{App, AppError, MAX_DECISIONS, cursor};
 use crate::auth::Principal;
-use crate::domain::{Actor, Currency, Effects, Money, Order, OrderId, OrderStatus};
-use crate::store::{Changed, OrderChange};
+use crate::domain::{Actor, Currency, Effects, Money, Order, OrderChange, OrderId, OrderStatus};
+use crate::store::Changed;
 
 fn not_found() -> AppError {
     AppError::NotFound { code: "order_not_found", detail: "No such order." }
 }
 
+/// How many pages of overdue orders one expiry run handles (a run must end within the
+/// function's timeout; the next run goes on).
+const MAX_EXPIRY_PAGES: usize = 400;
+
 /// Moves an order to `to` for `actor`, deciding from the order as it is now; if another change
 /// got in first, decides again from the new status (which may now refuse).
-#[allow(clippy::too_many_arguments)]
 async fn transition(
     app: &App,
     id: OrderId,
     to: OrderStatus,
     actor: Actor,
-    by: &str,
     tracking_number: Option<&str>,
     visible_to: Option<&Principal>,
 ) -> Result<Order, AppError> {
-    for _ in 0..5 {
+    for _ in 0..MAX_DECISIONS {
         let order = app.store.order(id).await?.ok_or_else(not_found)?;
         if let Some(who) = visible_to
             && !who.is_admin()
@@ -30,12 +32,12 @@ async fn transition(
             return Err(not_found());
         }
         let effects =
-            order.status.transition(to, actor).map_err(|_| AppError::InvalidTransition { from: order.status, to })?;
+            order.status.transition(to, &actor).map_err(|_| AppError::InvalidTransition { from: order.status, to })?;
         let change = OrderChange {
             order: &order,
             to,
             effects,
-            by: by.to_owned(),
+            by: actor.clone(),
             payment_id: None,
             tracking_number,
             event_id: None,
@@ -45,17 +47,13 @@ async fn transition(
             Changed::Stale | Changed::EventSeen => continue,
         }
     }
-    Err(AppError::Internal(format!("order {id} kept changing")))
+    Err(AppError::Unavailable(format!("order {id} kept changing")))
 }
 
 /// `POST /orders/{id}/cancel`: a customer their own unpaid order; an admin unpaid or paid ones.
 pub async fn cancel(app: &App, who: &Principal, id: OrderId) -> Result<Order, AppError> {
-    let (actor, by) = if who.is_admin() {
-        (Actor::Admin, format!("admin:{}", who.user_id))
-    } else {
-        (Actor::Customer, format!("customer:{}", who.user_id))
-    };
-    transition(app, id, OrderStatus::Cancelled, actor, &by, None, Some(who)).await
+    let actor = if who.is_admin() { Actor::Admin(who.user_id) } else { Actor::Customer(who.user_id) };
+    transition(app, id, OrderStatus::Cancelled, actor, None, Some(who)).await
 }
 
 /// `PATCH /admin/orders/{id}`: ship, deliver or cancel.
@@ -66,7 +64,7 @@ pub async fn admin_update(
     to: OrderStatus,
     tracking_number: Option<&str>,
 ) -> Result<Order, AppError> {
-    transition(app, id, to, Actor::Admin, &format!("admin:{}", admin.user_id), tracking_number, None).await
+    transition(app, id, to, Actor::Admin(admin.user_id), tracking_number, None).await
 }
 
 /// Orders in one status, newest first (admins).
@@ -100,8 +98,8 @@ pub async fn payment(app: &App, event: &PaymentEvent) -> Result<(), AppError> {
     if app.store.payment_event_seen(&event.id).await? {
         return Ok(());
     }
-    let by = format!("payment:{}", event.id);
-    for _ in 0..5 {
+    let by = Actor::Payment(event.id.clone());
+    for _ in 0..MAX_DECISIONS {
         let order = app.store.order(event.order_id).await?.ok_or_else(not_found)?;
         if event.succeeded && (event.amount != order.totals.total_cents || event.currency != order.totals.currency) {
             return Err(AppError::AmountMismatch);
@@ -109,7 +107,7 @@ pub async fn payment(app: &App, event: &PaymentEvent) -> Result<(), AppError> {
         let (to, effects, payment_id) = match (event.succeeded, order.status) {
             (true, OrderStatus::PendingPayment) => {
                 let effects = OrderStatus::PendingPayment
-                    .transition(OrderStatus::Paid, Actor::Payment)
+                    .transition(OrderStatus::Paid, &by)
                     .map_err(|_| AppError::InvalidTransition { from: order.status, to: OrderStatus::Paid })?;
                 (OrderStatus::Paid, effects, Some(event.payment_id.as_str()))
             }
@@ -123,7 +121,7 @@ pub async fn payment(app: &App, event: &PaymentEvent) -> Result<(), AppError> {
             (true, status) => (status, Effects { restock: false, refund_due: true }, None),
             (false, OrderStatus::PendingPayment) => {
                 let effects = OrderStatus::PendingPayment
-                    .transition(OrderStatus::Cancelled, Actor::Payment)
+                    .transition(OrderStatus::Cancelled, &by)
                     .map_err(|_| AppError::InvalidTransition { from: order.status, to: OrderStatus::Cancelled })?;
                 (OrderStatus::Cancelled, effects, None)
             }
@@ -144,7 +142,7 @@ pub async fn payment(app: &App, event: &PaymentEvent) -> Result<(), AppError> {
             Changed::Stale => continue,
         }
     }
-    Err(AppError::Internal(format!("order {} kept changing under a payment event", event.order_id)))
+    Err(AppError::Unavailable(format!("order {} kept changing under a payment event", event.order_id)))
 }
 
 /// What an expiry run did.
@@ -163,10 +161,10 @@ pub async fn expire(app: &App) -> Result<ExpiryReport, AppError> {
     let mut report = ExpiryReport::default();
     let mut start = None;
     // Bounded per run (a run must end within the function's timeout); the next run goes on.
-    for _ in 0..400 {
+    for _ in 0..MAX_EXPIRY_PAGES {
         let (orders, next) = app.store.overdue_orders(cutoff, start.as_ref()).await?;
         for order in &orders {
-            let Ok(effects) = order.status.transition(OrderStatus::Cancelled, Actor::Expiry) else {
+            let Ok(effects) = order.status.transition(OrderStatus::Cancelled, &Actor::Expiry) else {
                 report.skipped += 1;
                 continue;
             };
@@ -174,7 +172,7 @@ pub async fn expire(app: &App) -> Result<ExpiryReport, AppError> {
                 order,
                 to: OrderStatus::Cancelled,
                 effects,
-                by: "expiry".into(),
+                by: Actor::Expiry,
                 payment_id: None,
                 tracking_number: None,
                 event_id: None,

@@ -12,3 +12,8 @@ pub mod lifecycle;
 
 pub use context::{App, aws_timeouts, http_client};
 pub use error::{AppError, FieldError, Shortage};
+
+/// How many times an operation decides again from fresh data because a concurrent change got in
+/// first (each attempt is a guarded write). Past it, the operation answers "busy" (503), not a
+/// failure of the request.
+pub(crate) const MAX_DECISIONS: usize = 5;

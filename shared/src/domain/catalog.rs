@@ -128,14 +128,43 @@ impl Money {
     pub fn cents(self) -> i64 {
         self.0
     }
+
+    /// The amount `units` times over: a line's total is its unit price times its quantity.
+    /// (Prices and quantities are bounded far below `i64` overflow; it saturates regardless.)
+    pub fn times(self, units: i64) -> Money {
+        Money(self.0.saturating_mul(units))
+    }
 }
 
-/// A catalog price: 0 to 100,000,000 cents.
+impl std::ops::Add for Money {
+    type Output = Money;
+    fn add(self, other: Money) -> Money {
+        Money(self.0.saturating_add(other.0))
+    }
+}
+
+impl std::ops::Sub for Money {
+    type Output = Money;
+    fn sub(self, other: Money) -> Money {
+        Money(self.0.saturating_sub(other.0))
+    }
+}
+
+impl std::iter::Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(amounts: I) -> Money {
+        amounts.fold(Money::ZERO, |total, amount| total + amount)
+    }
+}
+
+/// The highest catalog price, in cents.
+pub const MAX_PRICE_CENTS: i64 = 100_000_000;
+
+/// A catalog price: 0 to [`MAX_PRICE_CENTS`].
 pub fn parse_price(cents: i64) -> Result<Money, Invalid> {
-    if (0..=100_000_000).contains(&cents) {
+    if (0..=MAX_PRICE_CENTS).contains(&cents) {
         Ok(Money(cents))
     } else {
-        Err(Invalid::new("must be an integer from 0 to 100000000"))
+        Err(Invalid::new(format!("must be an integer from 0 to {MAX_PRICE_CENTS}")))
     }
 }
 
@@ -151,7 +180,7 @@ impl Stock {
         if (0..=Self::MAX).contains(&units) {
             Ok(Self(units))
         } else {
-            Err(Invalid::new("must be an integer from 0 to 1000000"))
+            Err(Invalid::new(format!("must be an integer from 0 to {}", Self::MAX)))
         }
     }
 
@@ -169,7 +198,7 @@ impl StockDelta {
         if delta != 0 && (-Stock::MAX..=Stock::MAX).contains(&delta) {
             Ok(Self(delta))
         } else {
-            Err(Invalid::new("must be a non-zero integer from -1000000 to 1000000"))
+            Err(Invalid::new(format!("must be a non-zero integer from -{max} to {max}", max = Stock::MAX)))
         }
     }
 
@@ -384,6 +413,19 @@ impl SearchQuery {
 
 #[cfg(test)]
 mod tests {
+    use super::Money;
+
+    #[test]
+    fn money_adds_subtracts_sums_and_multiplies_by_a_quantity() {
+        let (a, b) = (Money::from_cents(1999), Money::from_cents(1));
+        assert_eq!((a + b).cents(), 2000);
+        assert_eq!((a - b).cents(), 1998);
+        assert_eq!(a.times(3).cents(), 5997);
+        assert_eq!([a, b, a].into_iter().sum::<Money>().cents(), 3999);
+        assert_eq!(std::iter::empty::<Money>().sum::<Money>(), Money::ZERO);
+        assert_eq!(Money::from_cents(i64::MAX).times(2).cents(), i64::MAX, "saturates, never wraps");
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -47,10 +47,9 @@ impl fmt::Display for DiscountCode {
 #[serde(rename_all = "camelCase")]
 pub struct Discount {
     pub code: DiscountCode,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub percent_off: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount_off_cents: Option<Money>,
+    /// `percentOff` or `amountOffCents`, exactly one.
+    #[serde(flatten)]
+    pub kind: DiscountKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_subtotal_cents: Option<Money>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,62 +63,76 @@ pub struct Discount {
     pub created_at: Timestamp,
 }
 
+/// The most a percentage discount takes off.
+pub const MAX_PERCENT_OFF: i64 = 100;
+
+/// What an admin asks for when creating a discount, each field as given (if at all).
+#[derive(Debug, Clone, Default)]
+pub struct NewDiscount {
+    pub percent_off: Option<i64>,
+    pub amount_off: Option<Money>,
+    pub min_subtotal: Option<Money>,
+    pub max_redemptions: Option<i64>,
+    pub starts_at: Option<Timestamp>,
+    pub ends_at: Option<Timestamp>,
+}
+
+/// A minimum subtotal: not negative.
+pub fn parse_min_subtotal(cents: i64) -> Result<Money, Invalid> {
+    if cents >= 0 { Ok(Money::from_cents(cents)) } else { Err(Invalid::new("must not be negative")) }
+}
+
+/// A redemption limit: at least one.
+pub fn parse_max_redemptions(limit: i64) -> Result<i64, Invalid> {
+    if limit >= 1 { Ok(limit) } else { Err(Invalid::new("must be at least 1")) }
+}
+
 impl Discount {
     /// Builds a new discount, checking the rules that involve several fields: exactly one of
-    /// `percent_off` (1–100) and `amount_off` (> 0); an end after the start.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        code: DiscountCode,
-        percent_off: Option<i64>,
-        amount_off: Option<Money>,
-        min_subtotal: Option<Money>,
-        max_redemptions: Option<i64>,
-        starts_at: Option<Timestamp>,
-        ends_at: Option<Timestamp>,
-        now: Timestamp,
-    ) -> Result<Self, Vec<(&'static str, Invalid)>> {
+    /// `percent_off` (1 to [`MAX_PERCENT_OFF`]) and `amount_off` (> 0); an end after the start.
+    /// `Err` lists every field at fault.
+    pub fn new(code: DiscountCode, new: NewDiscount, now: Timestamp) -> Result<Self, Vec<(&'static str, Invalid)>> {
         let mut errors = Vec::new();
-        match (percent_off, amount_off) {
+        let kind = match (new.percent_off, new.amount_off) {
             (Some(_), Some(_)) | (None, None) => {
-                errors.push(("percentOff", Invalid::new("give exactly one of percentOff and amountOffCents")))
+                errors.push(("percentOff", Invalid::new("give exactly one of percentOff and amountOffCents")));
+                None
             }
-            (Some(p), None) if !(1..=100).contains(&p) => {
-                errors.push(("percentOff", Invalid::new("must be an integer from 1 to 100")))
+            (Some(p), None) if !(1..=MAX_PERCENT_OFF).contains(&p) => {
+                errors.push(("percentOff", Invalid::new(format!("must be an integer from 1 to {MAX_PERCENT_OFF}"))));
+                None
             }
             (None, Some(a)) if a.cents() <= 0 => {
-                errors.push(("amountOffCents", Invalid::new("must be a positive integer")))
+                errors.push(("amountOffCents", Invalid::new("must be a positive integer")));
+                None
             }
-            _ => {}
-        }
-        if let (Some(s), Some(e)) = (starts_at, ends_at)
+            (Some(p), None) => Some(DiscountKind::PercentOff(p)),
+            (None, Some(a)) => Some(DiscountKind::AmountOff(a)),
+        };
+        if let (Some(s), Some(e)) = (new.starts_at, new.ends_at)
             && e <= s
         {
             errors.push(("endsAt", Invalid::new("must be after startsAt")));
         }
-        if !errors.is_empty() {
-            return Err(errors);
+        match kind {
+            Some(kind) if errors.is_empty() => Ok(Self {
+                code,
+                kind,
+                min_subtotal_cents: new.min_subtotal,
+                max_redemptions: new.max_redemptions,
+                starts_at: new.starts_at,
+                ends_at: new.ends_at,
+                active: true,
+                redemptions: 0,
+                created_at: now,
+            }),
+            _ => Err(errors),
         }
-        Ok(Self {
-            code,
-            percent_off,
-            amount_off_cents: amount_off,
-            min_subtotal_cents: min_subtotal,
-            max_redemptions,
-            starts_at,
-            ends_at,
-            active: true,
-            redemptions: 0,
-            created_at: now,
-        })
     }
 
     pub fn terms(&self) -> DiscountTerms {
         DiscountTerms {
-            kind: match (self.percent_off, self.amount_off_cents) {
-                (Some(p), _) => DiscountKind::PercentOff(p),
-                (None, Some(a)) => DiscountKind::AmountOff(a),
-                (None, None) => DiscountKind::AmountOff(Money::ZERO),
-            },
+            kind: self.kind,
             min_subtotal: self.min_subtotal_cents,
             max_redemptions: self.max_redemptions,
             starts_at: self.starts_at,
@@ -145,21 +158,50 @@ mod tests {
         assert!(DiscountCode::parse("has space").is_err());
     }
 
+    fn percent(p: i64) -> NewDiscount {
+        NewDiscount { percent_off: Some(p), ..NewDiscount::default() }
+    }
+
+    fn amount(cents: i64) -> NewDiscount {
+        NewDiscount { amount_off: Some(Money::from_cents(cents)), ..NewDiscount::default() }
+    }
+
     #[test]
-    fn exactly_one_kind_of_discount() {
+    fn exactly_one_kind_of_discount_within_its_bounds() {
         let now = Timestamp::EPOCH;
-        assert!(Discount::new(code(), None, None, None, None, None, None, now).is_err());
-        assert!(Discount::new(code(), Some(10), Some(Money::from_cents(5)), None, None, None, None, now).is_err());
-        assert!(Discount::new(code(), Some(101), None, None, None, None, None, now).is_err());
-        assert!(Discount::new(code(), None, Some(Money::from_cents(0)), None, None, None, None, now).is_err());
-        assert!(Discount::new(code(), Some(100), None, None, None, None, None, now).is_ok());
+        let both = NewDiscount { amount_off: Some(Money::from_cents(5)), ..percent(10) };
+        for refused in [NewDiscount::default(), both, percent(0), percent(MAX_PERCENT_OFF + 1), amount(0), amount(-1)] {
+            assert!(Discount::new(code(), refused.clone(), now).is_err(), "{refused:?}");
+        }
+        assert_eq!(
+            Discount::new(code(), percent(MAX_PERCENT_OFF), now).map(|d| d.kind),
+            Ok(DiscountKind::PercentOff(100))
+        );
+        assert_eq!(
+            Discount::new(code(), amount(1), now).map(|d| d.kind),
+            Ok(DiscountKind::AmountOff(Money::from_cents(1)))
+        );
+        assert!(parse_min_subtotal(-1).is_err() && parse_min_subtotal(0).is_ok());
+        assert!(parse_max_redemptions(0).is_err() && parse_max_redemptions(1).is_ok());
     }
 
     #[test]
     fn a_discount_ends_after_it_starts() {
         let t = |ms| Some(Timestamp::from_unix_millis(ms));
         let now = Timestamp::EPOCH;
-        assert!(Discount::new(code(), Some(5), None, None, None, t(10), t(10), now).is_err());
-        assert!(Discount::new(code(), Some(5), None, None, None, t(10), t(11), now).is_ok());
+        let window = |start, end| NewDiscount { starts_at: start, ends_at: end, ..percent(5) };
+        assert!(Discount::new(code(), window(t(10), t(10)), now).is_err());
+        assert!(Discount::new(code(), window(t(10), t(11)), now).is_ok());
+    }
+
+    #[test]
+    fn a_discount_shows_and_stores_one_of_percent_off_and_amount_off_cents() {
+        let now = Timestamp::EPOCH;
+        let shown = serde_json::to_value(Discount::new(code(), percent(10), now).expect("valid")).expect("json");
+        assert_eq!((shown["percentOff"].as_i64(), shown.get("amountOffCents")), (Some(10), None));
+        let shown = serde_json::to_value(Discount::new(code(), amount(250), now).expect("valid")).expect("json");
+        assert_eq!((shown.get("percentOff"), shown["amountOffCents"].as_i64()), (None, Some(250)));
+        let back: Discount = serde_json::from_value(shown.clone()).expect("reads back");
+        assert_eq!(back.kind, DiscountKind::AmountOff(Money::from_cents(250)));
     }
 }

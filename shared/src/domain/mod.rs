@@ -20,10 +20,12 @@ pub use catalog::{
     CategoryCount, CategorySlug, Currency, Description, Listing, Money, Product, ProductChange, ProductName,
     SearchQuery, Sku, Stock, StockDelta, index_prefixes, parse_price, search_text, search_words,
 };
-pub use discount::{Discount, DiscountCode};
+pub use discount::{Discount, DiscountCode, MAX_PERCENT_OFF, NewDiscount, parse_max_redemptions, parse_min_subtotal};
 pub use email::Email;
 pub use ids::{OrderId, ProductId, UserId};
-pub use lifecycle::{Actor, Effects, HistoryEntry, InvalidTransition};
+pub use lifecycle::{
+    ADMIN_SETTABLE, Actor, Effects, HistoryEntry, InvalidTransition, OrderChange, admin_status, tracking_allowed,
+};
 pub use order::{Cart, CartFull, CartLine, IdempotencyKey, Order, OrderLine, OrderStatus, Quantity};
 pub use pricing::{DiscountRejection, PricingRules, ShippingMethod, Totals};
 pub use text::{PersonName, Text};

@@ -16,7 +16,7 @@ impl Quantity {
         if (1..=Self::MAX).contains(&units) {
             Ok(Self(units))
         } else {
-            Err(Invalid::new("must be an integer from 1 to 99"))
+            Err(Invalid::new(format!("must be an integer from 1 to {}", Self::MAX)))
         }
     }
 

@@ -75,12 +75,14 @@ pub fn parse_tax_rates(raw: &str) -> Result<BTreeMap<String, i64>, Invalid> {
 }
 
 /// A discount's terms, as the rules need them.
+/// Stored and shown as `{"percentOff": n}` or `{"amountOffCents": n}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub enum DiscountKind {
     /// 1–100 percent off the subtotal.
+    #[serde(rename = "percentOff")]
     PercentOff(i64),
     /// A fixed amount off, never more than the subtotal.
+    #[serde(rename = "amountOffCents")]
     AmountOff(Money),
 }
 
@@ -179,8 +181,7 @@ impl PricingRules {
         now: Timestamp,
     ) -> Result<Totals, PricingError> {
         let rate = *self.tax_rates_bps.get(country.as_str()).ok_or(PricingError::UnsupportedCountry)?;
-        let subtotal: i64 = lines.iter().map(|(unit, qty)| unit.cents() * qty).sum();
-        let subtotal = Money::from_cents(subtotal);
+        let subtotal: Money = lines.iter().map(|(unit, qty)| unit.times(*qty)).sum();
         let discount = match discount {
             Some(terms) => terms.amount(subtotal, now).map_err(PricingError::Discount)?,
             None => Money::ZERO,

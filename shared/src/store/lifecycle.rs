@@ -11,28 +11,13 @@ use super::keys::{self, Partition};
 use super::page::{Page, Position};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError};
-use crate::domain::{Effects, HistoryEntry, Order, OrderStatus, Timestamp};
+use crate::domain::{Order, OrderChange, OrderStatus, Timestamp};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 const EVENT_TTL_SECONDS: i64 = 90 * 24 * 3600;
 
 /// How many overdue orders one page of the expiry job handles.
 const OVERDUE_PAGE: i32 = 25;
-
-/// A change to an order, decided from `order` as it was read.
-#[derive(Debug)]
-pub struct OrderChange<'a> {
-    pub order: &'a Order,
-    /// The new status; the same as the current one for a change that is not a transition
-    /// (a payment arriving for a cancelled order marks the refund only).
-    pub to: OrderStatus,
-    pub effects: Effects,
-    pub by: String,
-    pub payment_id: Option<&'a str>,
-    pub tracking_number: Option<&'a str>,
-    /// A webhook event id to record as processed, in the same transaction.
-    pub event_id: Option<&'a str>,
-}
 
 /// What became of a change.
 #[derive(Debug)]
@@ -47,21 +32,9 @@ pub enum Changed {
 impl Store {
     pub async fn change_order(&self, change: OrderChange<'_>, now: Timestamp) -> Result<Changed, StoreError> {
         let order = change.order;
-        let mut next = order.clone();
-        let transition = change.to != order.status;
-        next.status = change.to;
-        next.updated_at = now;
-        next.refund_due |= change.effects.refund_due;
-        if let Some(p) = change.payment_id {
-            next.payment_id = Some(p.to_owned());
-        }
-        if let Some(t) = change.tracking_number {
-            next.tracking_number = Some(t.to_owned());
-        }
-        let entry = HistoryEntry { status: change.to, at: now, by: change.by.clone() };
-        if transition {
-            next.history.push(entry.clone());
-        }
+        let transition = change.is_transition();
+        let next = change.applied(now);
+        let entry = change.entry(now);
 
         let mut sets = vec!["updatedAt = :now"];
         let mut values: Vec<(&str, AttributeValue)> =

@@ -15,7 +15,7 @@ mod tx;
 mod users;
 
 pub use catalog::{StockOutcome, WriteOutcome};
-pub use lifecycle::{Changed, OrderChange};
+pub use lifecycle::Changed;
 pub use orders::{Begun, LineCheck, PlaceConflicts, Placing};
 pub use page::{Page, Position};
 pub use users::{Credentials, LoginAttempt};
