@@ -1,6 +1,5 @@
 use super::{Invalid, Text};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// The officially assigned ISO 3166-1 alpha-2 codes.
 const ISO_3166_ALPHA2: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS \
@@ -15,6 +14,7 @@ WF WS YE YT ZA ZM ZW";
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct CountryCode(String);
+string_newtype!(CountryCode);
 
 impl CountryCode {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
@@ -24,29 +24,6 @@ impl CountryCode {
         } else {
             Err(Invalid::new("must be an ISO 3166-1 alpha-2 country code, e.g. \"US\""))
         }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for CountryCode {
-    type Error = Invalid;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<CountryCode> for String {
-    fn from(value: CountryCode) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for CountryCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

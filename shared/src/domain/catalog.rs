@@ -3,33 +3,6 @@
 use super::{Invalid, ProductId, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::fmt;
-
-macro_rules! string_newtype {
-    ($name:ident) => {
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-        impl $name {
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-        impl TryFrom<String> for $name {
-            type Error = Invalid;
-            fn try_from(value: String) -> Result<Self, Self::Error> {
-                Self::parse(&value)
-            }
-        }
-        impl From<$name> for String {
-            fn from(value: $name) -> Self {
-                value.0
-            }
-        }
-    };
-}
 
 /// A stock-keeping unit: `[A-Za-z0-9_-]{1,64}`. Unique across the catalog, ignoring case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -76,23 +49,23 @@ impl CategorySlug {
 
 /// A product name: 1–200 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct ProductName(Text);
+string_newtype!(ProductName);
 
 impl ProductName {
-    pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        Text::parse(raw, 1, 200).map(Self)
-    }
+    pub const MAX_CHARS: usize = 200;
 
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        Text::parse(raw, 1, Self::MAX_CHARS).map(Self)
     }
 }
 
 /// A product description: up to 5,000 characters; line breaks and tabs allowed.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct Description(String);
+string_newtype!(Description);
 
 impl Description {
     pub const MAX_CHARS: usize = 5000;
@@ -100,16 +73,12 @@ impl Description {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let text = raw.trim();
         if text.chars().count() > Self::MAX_CHARS {
-            return Err(Invalid::new("must be at most 5000 characters"));
+            return Err(Invalid::new(format!("must be at most {} characters", Self::MAX_CHARS)));
         }
         if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
             return Err(Invalid::new("must not contain control characters"));
         }
         Ok(Self(text.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 

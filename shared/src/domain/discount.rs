@@ -3,12 +3,12 @@
 use super::pricing::{DiscountKind, DiscountTerms};
 use super::{Invalid, Money, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// A discount code: `[A-Za-z0-9_-]{1,32}`, case-insensitive (kept upper-case).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct DiscountCode(String);
+string_newtype!(DiscountCode);
 
 impl DiscountCode {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
@@ -16,29 +16,6 @@ impl DiscountCode {
         let ok =
             (1..=32).contains(&code.len()) && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if ok { Ok(Self(code.to_ascii_uppercase())) } else { Err(Invalid::new("must be 1 to 32 of A-Z, 0-9, _ and -")) }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for DiscountCode {
-    type Error = Invalid;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<DiscountCode> for String {
-    fn from(value: DiscountCode) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for DiscountCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

@@ -1,6 +1,5 @@
 use super::Invalid;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// An email address, trimmed and lower-cased, so that one mailbox is one account.
 ///
@@ -10,6 +9,7 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
+string_newtype!(Email);
 
 impl Email {
     pub const MAX_LEN: usize = 254;
@@ -42,29 +42,6 @@ impl Email {
             })
             && labels.last().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
         if local_ok && domain_ok { Ok(Self(email)) } else { Err(bad()) }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Email {
-    type Error = Invalid;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Email> for String {
-    fn from(value: Email) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

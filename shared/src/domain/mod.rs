@@ -3,6 +3,36 @@
 //! Nothing in here knows about DynamoDB, HTTP or Lambda. Every type is built by one `parse`
 //! constructor that either returns a valid value or a [`Invalid`] message meant for a client.
 
+/// The one way to define a string newtype: `as_str`, `Display`, and conversions from and to
+/// `String` that go through the type's `parse` (so serde, with `#[serde(try_from = "String",
+/// into = "String")]` on the type, checks a value read from a request or from the table exactly
+/// as one typed in). The inner value is a `String` or a [`Text`].
+macro_rules! string_newtype {
+    ($($name:ident),+ $(,)?) => {$(
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                self.0.as_str()
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = $crate::domain::Invalid;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0.into()
+            }
+        }
+    )+};
+}
+
 mod address;
 mod catalog;
 mod discount;

@@ -73,17 +73,15 @@ impl Cart {
 }
 
 /// An `Idempotency-Key` header: 1–255 printable ASCII characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct IdempotencyKey(String);
+string_newtype!(IdempotencyKey);
 
 impl IdempotencyKey {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let ok = (1..=255).contains(&raw.len()) && raw.bytes().all(|b| (0x20..=0x7e).contains(&b));
         if ok { Ok(Self(raw.to_owned())) } else { Err(Invalid::new("must be 1 to 255 printable ASCII characters")) }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 

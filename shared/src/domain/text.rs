@@ -36,20 +36,23 @@ impl fmt::Display for Text {
     }
 }
 
+impl From<Text> for String {
+    fn from(text: Text) -> Self {
+        text.0
+    }
+}
+
 /// A person's display name: 1–100 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct PersonName(Text);
+string_newtype!(PersonName);
 
 impl PersonName {
     pub const MAX_LEN: usize = 100;
 
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         Text::parse(raw, 1, Self::MAX_LEN).map(Self)
-    }
-
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
     }
 }
 
