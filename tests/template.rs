@@ -268,3 +268,15 @@ fn openapi_describes_exactly_the_routes_that_are_deployed_and_served_locally() {
     assert_eq!(openapi_routes(), cloud);
     assert_eq!(openapi_routes(), local);
 }
+
+#[test]
+fn openapi_documents_every_problem_code_the_functions_answer_with() {
+    let openapi = std::fs::read_to_string(root().join("openapi.yaml")).unwrap();
+    let mut codes = BTreeSet::new();
+    for kind in storefront::http::Kind::ALL {
+        let (status, code, _) = kind.spec();
+        assert!(codes.insert(code), "{code} is in the table twice");
+        assert!((400..600).contains(&status), "{code}: {status}");
+        assert!(openapi.contains(&format!("`{code}`")), "openapi.yaml does not document {code}");
+    }
+}

@@ -24,7 +24,7 @@ fn list_body(page: &ProductPage) -> ProductList<'_> {
 fn product_id(req: &Request) -> Result<ProductId, ApiError> {
     http::path_param(req, "id")
         .and_then(ProductId::parse)
-        .ok_or_else(|| AppError::NotFound { code: "product_not_found", detail: "No such product." }.into())
+        .ok_or_else(|| AppError::NotFound(crate::app::Resource::Product).into())
 }
 
 /// `GET /products?category=&q=&limit=&cursor=`: active products, newest first.

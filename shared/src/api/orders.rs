@@ -14,7 +14,7 @@ use serde::Serialize;
 fn product_id(req: &Request) -> Result<ProductId, ApiError> {
     http::path_param(req, "productId")
         .and_then(ProductId::parse)
-        .ok_or_else(|| AppError::NotFound { code: "product_not_found", detail: "No such product." }.into())
+        .ok_or_else(|| AppError::NotFound(crate::app::Resource::Product).into())
 }
 
 /// `GET /cart`.
@@ -83,9 +83,9 @@ pub async fn list_discounts(app: &App, req: Request) -> Result<Response<Body>, A
 /// `PATCH /discounts/{code}` `{active}` (admin).
 pub async fn update_discount(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     http::require_admin(app, &req).await?;
-    let code = http::path_param(&req, "code").and_then(|c| DiscountCode::parse(c).ok()).ok_or_else(|| {
-        ApiError::from(AppError::NotFound { code: "discount_not_found", detail: "No discount has this code." })
-    })?;
+    let code = http::path_param(&req, "code")
+        .and_then(|c| DiscountCode::parse(c).ok())
+        .ok_or_else(|| ApiError::from(AppError::NotFound(crate::app::Resource::Discount)))?;
     let mut body = JsonBody::parse(&req)?;
     let active = body.take("active");
     let active = match active {
@@ -150,7 +150,7 @@ pub async fn place_order(app: &App, req: Request) -> Result<Response<Body>, ApiE
     };
     match checkout::place(app, &who, &key, &canonical, &checkout, render).await? {
         Placed::New(order) => http::json(201, &order),
-        Placed::Replay { status, body } => http::raw_json(status, body),
+        Placed::Replay { body } => http::raw_json(201, body),
     }
 }
 
@@ -175,16 +175,15 @@ pub async fn list_orders(app: &App, req: Request) -> Result<Response<Body>, ApiE
 /// `GET /orders/{id}`: the caller's order (an admin: any order).
 pub async fn get_order(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let who = http::require_user(app, &req).await?;
-    let id = http::path_param(&req, "id")
-        .and_then(OrderId::parse)
-        .ok_or(AppError::NotFound { code: "order_not_found", detail: "No such order." })?;
+    let id =
+        http::path_param(&req, "id").and_then(OrderId::parse).ok_or(AppError::NotFound(crate::app::Resource::Order))?;
     http::json(200, &checkout::order(app, &who, id).await?)
 }
 
 fn order_id(req: &Request) -> Result<OrderId, ApiError> {
     http::path_param(req, "id")
         .and_then(OrderId::parse)
-        .ok_or_else(|| AppError::NotFound { code: "order_not_found", detail: "No such order." }.into())
+        .ok_or_else(|| AppError::NotFound(crate::app::Resource::Order).into())
 }
 
 /// `POST /orders/{id}/cancel` → 200 order.

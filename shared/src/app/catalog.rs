@@ -49,7 +49,7 @@ pub struct NewProduct {
 }
 
 fn not_found() -> AppError {
-    AppError::NotFound { code: "product_not_found", detail: "No such product." }
+    AppError::NotFound(crate::app::Resource::Product)
 }
 
 fn page_result(app: &App, fingerprint: &str, page: Option<Page<Product>>) -> Result<ProductPage, AppError> {

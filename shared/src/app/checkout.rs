@@ -80,7 +80,7 @@ pub async fn quote(app: &App, who: &Principal, checkout: &Checkout) -> Result<To
 /// with the same idempotency key and body.
 pub enum Placed {
     New(Box<Order>),
-    Replay { status: u16, body: String },
+    Replay { body: String },
 }
 
 /// How long a request holds its idempotency key before another may take over.
@@ -103,7 +103,7 @@ pub async fn place(
         Begun::Completed { request: first, .. } | Begun::InProgress { request: first } if first != request => {
             return Err(AppError::IdempotencyKeyReused);
         }
-        Begun::Completed { status, body, .. } => return Ok(Placed::Replay { status, body }),
+        Begun::Completed { body, .. } => return Ok(Placed::Replay { body }),
         Begun::InProgress { .. } => return Err(AppError::RequestInProgress),
     }
     let outcome = place_holding_key(app, who, key, &lock, checkout, &render).await;
@@ -171,7 +171,7 @@ async fn place_holding_key(
             idempotency_key: key.as_str(),
             lock_id: lock,
             token: &token,
-            response: (201, &body),
+            response: &body,
         };
         let placed = app.store.place_order(&placing, now).await?;
         let conflicts = match placed {
@@ -234,5 +234,5 @@ pub async fn order(app: &App, who: &Principal, id: OrderId) -> Result<Order, App
         .order(id)
         .await?
         .filter(|o| o.user_id == who.user_id || who.is_admin())
-        .ok_or(AppError::NotFound { code: "order_not_found", detail: "No such order." })
+        .ok_or(AppError::NotFound(crate::app::Resource::Order))
 }

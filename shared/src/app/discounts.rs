@@ -12,8 +12,5 @@ pub async fn list(app: &App) -> Result<Vec<Discount>, AppError> {
 }
 
 pub async fn set_active(app: &App, code: &DiscountCode, active: bool) -> Result<Discount, AppError> {
-    app.store
-        .set_discount_active(code, active)
-        .await?
-        .ok_or(AppError::NotFound { code: "discount_not_found", detail: "No discount has this code." })
+    app.store.set_discount_active(code, active).await?.ok_or(AppError::NotFound(crate::app::Resource::Discount))
 }

@@ -22,6 +22,14 @@ pub struct Shortage {
     pub available: i64,
 }
 
+/// What a client can ask for that may not exist (or not be theirs to see).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Product,
+    Order,
+    Discount,
+}
+
 /// Why an operation did not succeed. `http::problem` turns each into one HTTP answer.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -37,8 +45,8 @@ pub enum AppError {
     InvalidCredentials,
     #[error("too many failed login attempts")]
     TooManyAttempts { retry_after: i64 },
-    #[error("not found")]
-    NotFound { code: &'static str, detail: &'static str },
+    #[error("{0:?} not found")]
+    NotFound(Resource),
     #[error("sku already used")]
     SkuTaken,
     #[error("stale version")]

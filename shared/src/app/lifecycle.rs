@@ -6,7 +6,7 @@ use crate::domain::{Actor, Currency, Effects, Money, Order, OrderChange, OrderId
 use crate::store::Changed;
 
 fn not_found() -> AppError {
-    AppError::NotFound { code: "order_not_found", detail: "No such order." }
+    AppError::NotFound(crate::app::Resource::Order)
 }
 
 /// How many pages of overdue orders one expiry run handles (a run must end within the

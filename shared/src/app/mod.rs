@@ -11,7 +11,7 @@ mod error;
 pub mod lifecycle;
 
 pub use context::{App, aws_timeouts, http_client};
-pub use error::{AppError, FieldError, Shortage};
+pub use error::{AppError, FieldError, Resource, Shortage};
 
 /// How many times an operation decides again from fresh data because a concurrent change got in
 /// first (each attempt is a guarded write). Past it, the operation answers "busy" (503), not a

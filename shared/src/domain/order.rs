@@ -79,9 +79,15 @@ pub struct IdempotencyKey(String);
 string_newtype!(IdempotencyKey);
 
 impl IdempotencyKey {
+    pub const MAX_LEN: usize = 255;
+
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let ok = (1..=255).contains(&raw.len()) && raw.bytes().all(|b| (0x20..=0x7e).contains(&b));
-        if ok { Ok(Self(raw.to_owned())) } else { Err(Invalid::new("must be 1 to 255 printable ASCII characters")) }
+        let ok = (1..=Self::MAX_LEN).contains(&raw.len()) && raw.bytes().all(|b| (0x20..=0x7e).contains(&b));
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(Invalid::new(format!("must be 1 to {} printable ASCII characters", Self::MAX_LEN)))
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Request bodies: size, media type, JSON syntax, then each field, reporting every problem at once.
 
 use super::ApiError;
+use super::problem::Kind;
 use crate::app::FieldError;
 use crate::domain::Invalid;
 use lambda_http::{Body, Request};
@@ -32,21 +33,14 @@ impl JsonBody {
             _ => &[],
         };
         if bytes.len() > MAX_BODY_BYTES {
-            return Err(ApiError::new(
-                413,
-                "payload_too_large",
-                "Payload too large",
+            return Err(ApiError::of(
+                Kind::PayloadTooLarge,
                 format!("The body must be at most {MAX_BODY_BYTES} bytes."),
             ));
         }
         let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
         if !is_json_media_type(content_type) {
-            return Err(ApiError::new(
-                415,
-                "unsupported_media_type",
-                "Unsupported media type",
-                "Send the body as application/json.",
-            ));
+            return Err(ApiError::of(Kind::UnsupportedMediaType, "Send the body as application/json."));
         }
         let value: Value = serde_json::from_slice(bytes).map_err(|e| {
             ApiError::malformed_json(format!("The body is not valid JSON (line {}, column {}).", e.line(), e.column()))

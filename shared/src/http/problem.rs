@@ -1,6 +1,6 @@
 //! RFC 9457 problem details: the one place where errors become HTTP answers.
 
-use crate::app::{AppError, FieldError};
+use crate::app::{AppError, FieldError, Resource};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
@@ -45,8 +45,122 @@ struct Problem<'a> {
     extensions: &'a serde_json::Map<String, serde_json::Value>,
 }
 
+/// Every kind of problem storefront answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    MalformedJson,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    Unauthenticated,
+    InvalidCredentials,
+    Forbidden,
+    TooManyAttempts,
+    EmailTaken,
+    NotFound(Resource),
+    SkuTaken,
+    VersionMismatch,
+    InsufficientStock,
+    CartFull,
+    CartEmpty,
+    PriceChanged,
+    InvalidDiscount,
+    UnsupportedCountry,
+    DiscountCodeTaken,
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    RequestInProgress,
+    InvalidTransition,
+    InvalidSignature,
+    StaleSignature,
+    AmountMismatch,
+    InvalidCursor,
+    ServiceUnavailable,
+    Internal,
+}
+
+impl Kind {
+    /// The table: each kind's HTTP status, stable problem `code` and title.
+    pub const fn spec(self) -> (u16, &'static str, &'static str) {
+        use Kind::*;
+        match self {
+            MalformedJson => (400, "malformed_json", "Malformed JSON"),
+            IdempotencyKeyRequired => (400, "idempotency_key_required", "Idempotency key required"),
+            InvalidCursor => (400, "invalid_cursor", "Invalid cursor"),
+            Unauthenticated => (401, "unauthenticated", "Unauthenticated"),
+            InvalidCredentials => (401, "invalid_credentials", "Invalid credentials"),
+            InvalidSignature => (401, "invalid_signature", "Invalid signature"),
+            StaleSignature => (401, "stale_signature", "Stale signature"),
+            Forbidden => (403, "forbidden", "Forbidden"),
+            NotFound(Resource::Product) => (404, "product_not_found", "Not found"),
+            NotFound(Resource::Order) => (404, "order_not_found", "Not found"),
+            NotFound(Resource::Discount) => (404, "discount_not_found", "Not found"),
+            EmailTaken => (409, "email_taken", "Email taken"),
+            SkuTaken => (409, "sku_taken", "SKU taken"),
+            InsufficientStock => (409, "insufficient_stock", "Insufficient stock"),
+            CartEmpty => (409, "cart_empty", "Cart empty"),
+            PriceChanged => (409, "price_changed", "Price changed"),
+            DiscountCodeTaken => (409, "discount_code_taken", "Discount code taken"),
+            RequestInProgress => (409, "request_in_progress", "Request in progress"),
+            InvalidTransition => (409, "invalid_transition", "Invalid transition"),
+            VersionMismatch => (412, "version_mismatch", "Version mismatch"),
+            PayloadTooLarge => (413, "payload_too_large", "Payload too large"),
+            UnsupportedMediaType => (415, "unsupported_media_type", "Unsupported media type"),
+            ValidationFailed => (422, "validation_failed", "Validation failed"),
+            CartFull => (422, "cart_full", "Cart full"),
+            InvalidDiscount => (422, "invalid_discount", "Invalid discount"),
+            UnsupportedCountry => (422, "unsupported_country", "Unsupported country"),
+            IdempotencyKeyReused => (422, "idempotency_key_reused", "Idempotency key reused"),
+            AmountMismatch => (422, "amount_mismatch", "Amount mismatch"),
+            TooManyAttempts => (429, "too_many_attempts", "Too many attempts"),
+            Internal => (500, "internal", "Internal error"),
+            ServiceUnavailable => (503, "service_unavailable", "Service unavailable"),
+        }
+    }
+
+    /// Every kind (the contract test checks each code is documented).
+    pub const ALL: [Kind; 31] = {
+        use Kind::*;
+        [
+            MalformedJson,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            ValidationFailed,
+            Unauthenticated,
+            InvalidCredentials,
+            Forbidden,
+            TooManyAttempts,
+            EmailTaken,
+            NotFound(Resource::Product),
+            NotFound(Resource::Order),
+            NotFound(Resource::Discount),
+            SkuTaken,
+            VersionMismatch,
+            InsufficientStock,
+            CartFull,
+            CartEmpty,
+            PriceChanged,
+            InvalidDiscount,
+            UnsupportedCountry,
+            DiscountCodeTaken,
+            IdempotencyKeyRequired,
+            IdempotencyKeyReused,
+            RequestInProgress,
+            InvalidTransition,
+            InvalidSignature,
+            StaleSignature,
+            AmountMismatch,
+            InvalidCursor,
+            ServiceUnavailable,
+            Internal,
+        ]
+    };
+}
+
 impl ApiError {
-    pub fn new(status: u16, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+    /// A problem of `kind`, saying `detail`.
+    pub fn of(kind: Kind, detail: impl Into<String>) -> Self {
+        let (status, code, title) = kind.spec();
         Self(Box::new(ErrorDetails {
             status,
             code,
@@ -61,22 +175,18 @@ impl ApiError {
     }
 
     pub fn malformed_json(detail: impl Into<String>) -> Self {
-        Self::new(400, "malformed_json", "Malformed JSON", detail)
+        Self::of(Kind::MalformedJson, detail)
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        let mut e = Self::new(422, "validation_failed", "Validation failed", "One or more fields are invalid.");
+        let mut e = Self::of(Kind::ValidationFailed, "One or more fields are invalid.");
         e.errors = errors;
         e
     }
 
-    pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(404, code, "Not found", detail)
-    }
-
     /// 401 with `WWW-Authenticate: Bearer`; `presented` says whether a token was sent (and refused).
     pub fn unauthenticated(presented: bool) -> Self {
-        let mut e = Self::new(401, "unauthenticated", "Unauthenticated", "A valid access token is required.");
+        let mut e = Self::of(Kind::Unauthenticated, "A valid access token is required.");
         e.bearer_error = Some(presented.then_some("invalid_token"));
         e
     }
@@ -88,22 +198,16 @@ impl ApiError {
     }
 
     pub fn internal(detail: impl Into<String>) -> Self {
-        let mut e = Self::new(
-            500,
-            "internal",
-            "Internal error",
-            "Something went wrong on our side; quote the request id if you report it.",
-        );
+        let mut e =
+            Self::of(Kind::Internal, "Something went wrong on our side; quote the request id if you report it.");
         e.internal = Some(detail.into());
         e
     }
 
     /// 503 with `Retry-After`: overloaded or timed out, try again shortly.
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        let mut e = Self::new(
-            503,
-            "service_unavailable",
-            "Service unavailable",
+        let mut e = Self::of(
+            Kind::ServiceUnavailable,
             format!("The service is busy; send the request again in {RETRY_AFTER_SECONDS} second(s)."),
         );
         e.retry_after = Some(RETRY_AFTER_SECONDS);
@@ -144,115 +248,85 @@ impl ApiError {
 
 impl From<AppError> for ApiError {
     fn from(err: AppError) -> Self {
+        use crate::auth::webhook::TOLERANCE_SECONDS;
+        use crate::domain::{Cart, IdempotencyKey};
         match err {
             AppError::Validation(errors) => ApiError::validation(errors),
             AppError::Unauthenticated => ApiError::unauthenticated(true),
-            AppError::Forbidden => ApiError::new(403, "forbidden", "Forbidden", "This needs an admin account."),
-            AppError::EmailTaken => {
-                ApiError::new(409, "email_taken", "Email taken", "An account with this email already exists.")
-            }
+            AppError::Forbidden => ApiError::of(Kind::Forbidden, "This needs an admin account."),
+            AppError::EmailTaken => ApiError::of(Kind::EmailTaken, "An account with this email already exists."),
             AppError::InvalidCredentials => {
-                let mut e =
-                    ApiError::new(401, "invalid_credentials", "Invalid credentials", "The email or password is wrong.");
+                let mut e = ApiError::of(Kind::InvalidCredentials, "The email or password is wrong.");
                 e.bearer_error = Some(None);
                 e
             }
             AppError::TooManyAttempts { retry_after } => {
-                let mut e = ApiError::new(
-                    429,
-                    "too_many_attempts",
-                    "Too many attempts",
+                let mut e = ApiError::of(
+                    Kind::TooManyAttempts,
                     format!("Too many failed sign-ins for this email; try again in {retry_after} seconds."),
                 );
                 e.retry_after = Some(retry_after);
                 e
             }
-            AppError::NotFound { code, detail } => ApiError::not_found(code, detail),
-            AppError::SkuTaken => ApiError::new(409, "sku_taken", "SKU taken", "Another product already has this SKU."),
-            AppError::VersionMismatch => ApiError::new(
-                412,
-                "version_mismatch",
-                "Version mismatch",
+            AppError::NotFound(resource) => ApiError::of(
+                Kind::NotFound(resource),
+                match resource {
+                    Resource::Product => "No such product.",
+                    Resource::Order => "No such order.",
+                    Resource::Discount => "No discount has this code.",
+                },
+            ),
+            AppError::SkuTaken => ApiError::of(Kind::SkuTaken, "Another product already has this SKU."),
+            AppError::VersionMismatch => ApiError::of(
+                Kind::VersionMismatch,
                 "The product has changed since the ETag in If-Match; fetch it again.",
             ),
-            AppError::InsufficientStock { items } => ApiError::new(
-                409,
-                "insufficient_stock",
-                "Insufficient stock",
-                "There is not enough stock for every line; see items.",
-            )
-            .with("items", serde_json::to_value(items).unwrap_or_default()),
+            AppError::InsufficientStock { items } => {
+                ApiError::of(Kind::InsufficientStock, "There is not enough stock for every line; see items.")
+                    .with("items", serde_json::to_value(items).unwrap_or_default())
+            }
             AppError::CartFull => {
-                ApiError::new(422, "cart_full", "Cart full", "A cart holds at most 50 different products.")
+                ApiError::of(Kind::CartFull, format!("A cart holds at most {} different products.", Cart::MAX_LINES))
             }
-            AppError::CartEmpty => ApiError::new(409, "cart_empty", "Cart empty", "The cart has nothing to order."),
-            AppError::PriceChanged => ApiError::new(
-                409,
-                "price_changed",
-                "Price changed",
-                "A price changed since the cart was priced; ask for a new quote.",
-            ),
-            AppError::InvalidDiscount(reason) => {
-                ApiError::new(422, "invalid_discount", "Invalid discount", reason.explain())
-                    .with("reason", serde_json::to_value(reason).unwrap_or_default())
+            AppError::CartEmpty => ApiError::of(Kind::CartEmpty, "The cart has nothing to order."),
+            AppError::PriceChanged => {
+                ApiError::of(Kind::PriceChanged, "A price changed since the cart was priced; ask for a new quote.")
             }
-            AppError::UnsupportedCountry => {
-                ApiError::new(422, "unsupported_country", "Unsupported country", "We do not ship to this country.")
+            AppError::InvalidDiscount(reason) => ApiError::of(Kind::InvalidDiscount, reason.explain())
+                .with("reason", serde_json::to_value(reason).unwrap_or_default()),
+            AppError::UnsupportedCountry => ApiError::of(Kind::UnsupportedCountry, "We do not ship to this country."),
+            AppError::DiscountCodeTaken => {
+                ApiError::of(Kind::DiscountCodeTaken, "A discount with this code already exists.")
             }
-            AppError::DiscountCodeTaken => ApiError::new(
-                409,
-                "discount_code_taken",
-                "Discount code taken",
-                "A discount with this code already exists.",
+            AppError::IdempotencyKeyRequired => ApiError::of(
+                Kind::IdempotencyKeyRequired,
+                format!("Send an Idempotency-Key header of 1 to {} printable characters.", IdempotencyKey::MAX_LEN),
             ),
-            AppError::IdempotencyKeyRequired => ApiError::new(
-                400,
-                "idempotency_key_required",
-                "Idempotency key required",
-                "Send an Idempotency-Key header of 1 to 255 printable characters.",
-            ),
-            AppError::IdempotencyKeyReused => ApiError::new(
-                422,
-                "idempotency_key_reused",
-                "Idempotency key reused",
-                "This Idempotency-Key was used with a different request.",
-            ),
-            AppError::RequestInProgress => ApiError::new(
-                409,
-                "request_in_progress",
-                "Request in progress",
+            AppError::IdempotencyKeyReused => {
+                ApiError::of(Kind::IdempotencyKeyReused, "This Idempotency-Key was used with a different request.")
+            }
+            AppError::RequestInProgress => ApiError::of(
+                Kind::RequestInProgress,
                 "A request with this Idempotency-Key is still being processed; retry shortly.",
             ),
-            AppError::InvalidCursor => ApiError::new(
-                400,
-                "invalid_cursor",
-                "Invalid cursor",
-                "The cursor is not one this query returned; start again without it.",
-            ),
-            AppError::InvalidTransition { from, to } => ApiError::new(
-                409,
-                "invalid_transition",
-                "Invalid transition",
+            AppError::InvalidCursor => {
+                ApiError::of(Kind::InvalidCursor, "The cursor is not one this query returned; start again without it.")
+            }
+            AppError::InvalidTransition { from, to } => ApiError::of(
+                Kind::InvalidTransition,
                 format!("An order cannot go from {} to {} this way.", from.as_str(), to.as_str()),
             ),
-            AppError::InvalidSignature => ApiError::new(
-                401,
-                "invalid_signature",
-                "Invalid signature",
+            AppError::InvalidSignature => ApiError::of(
+                Kind::InvalidSignature,
                 "The Storefront-Signature header is missing or does not match the body.",
             ),
-            AppError::StaleSignature => ApiError::new(
-                401,
-                "stale_signature",
-                "Stale signature",
-                "The signature's timestamp is more than 5 minutes from now.",
+            AppError::StaleSignature => ApiError::of(
+                Kind::StaleSignature,
+                format!("The signature's timestamp is more than {} minutes from now.", TOLERANCE_SECONDS / 60),
             ),
-            AppError::AmountMismatch => ApiError::new(
-                422,
-                "amount_mismatch",
-                "Amount mismatch",
-                "The payment's amount or currency is not the order's total.",
-            ),
+            AppError::AmountMismatch => {
+                ApiError::of(Kind::AmountMismatch, "The payment's amount or currency is not the order's total.")
+            }
             AppError::Unavailable(detail) => ApiError::unavailable(detail),
             AppError::Internal(detail) => ApiError::internal(detail),
         }

@@ -27,7 +27,7 @@ pub enum Begun {
     /// This request holds the key now (until `locked_until`); go ahead.
     Acquired,
     /// A request with this key finished: here is what it was and what it answered.
-    Completed { request: String, status: u16, body: String },
+    Completed { request: String, body: String },
     /// A request with this key is still running.
     InProgress { request: String },
 }
@@ -67,8 +67,8 @@ pub struct Placing<'a> {
     pub lock_id: &'a str,
     /// A ClientRequestToken for this attempt.
     pub token: &'a str,
-    /// What the request answers, stored with the key for replays.
-    pub response: (u16, &'a str),
+    /// What the request answers (the order as shown), stored with the key for replays.
+    pub response: &'a str,
 }
 
 /// The writes of the order transaction, by what they write.
@@ -211,8 +211,7 @@ impl Store {
         let field = |name: &str| text(&old, name).unwrap_or_default().to_owned();
         let request = field("request");
         if field("status") == "COMPLETED" {
-            let status = number(&old, "responseStatus").and_then(|s| u16::try_from(s).ok()).unwrap_or(500);
-            Ok(Begun::Completed { request, status, body: field("responseBody") })
+            Ok(Begun::Completed { request, body: field("responseBody") })
         } else {
             Ok(Begun::InProgress { request })
         }
@@ -282,14 +281,13 @@ impl Store {
         tx.add(Placed::Cart, empty);
         let complete = Write::update(
             keys::idempotency(order.user_id, placing.idempotency_key),
-            "SET #status = :completed, responseStatus = :code, responseBody = :body REMOVE lockedUntil",
+            "SET #status = :completed, responseBody = :body REMOVE lockedUntil",
         )
         .when("lockId = :lock AND #status = :in_progress")
         .name("#status", "status")
         .value(":completed", s("COMPLETED"))
         .value(":in_progress", s("IN_PROGRESS"))
-        .value(":code", n(i64::from(placing.response.0)))
-        .value(":body", s(placing.response.1))
+        .value(":body", s(placing.response))
         .value(":lock", s(placing.lock_id));
         tx.add(Placed::Lock, complete);
 
