@@ -5,32 +5,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use storefront::api::accounts::{get_me, login, register, update_me};
-use storefront_tests::{Answer, TEST_KID, TEST_SECRET, TestEnv, raw_request, request};
-
-const PASSWORD: &str = "correct horse battery staple";
-
-async fn register_user(env: &TestEnv, email: &str) -> Answer {
-    let body = json!({"email": email, "password": PASSWORD, "name": "Ada Lovelace"});
-    env.call(register, request("POST", "/auth/register", Some(&body), None)).await
-}
-
-async fn login_as(env: &TestEnv, email: &str, password: &str) -> Answer {
-    let body = json!({"email": email, "password": password});
-    env.call(login, request("POST", "/auth/login", Some(&body), None)).await
-}
-
-async fn me(env: &TestEnv, token: &str) -> Answer {
-    env.call(get_me, request("GET", "/me", None, Some(token))).await
-}
-
-fn token(answer: &Answer) -> String {
-    answer.body["accessToken"].as_str().expect("an access token").to_owned()
-}
+use storefront_tests::{Answer, PASSWORD, TEST_KID, TEST_SECRET, TestEnv, raw_request, request};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn register_returns_201_with_the_user_and_a_bearer_token() {
     let env = TestEnv::start().await;
-    let answer = register_user(&env, "ada@example.com").await;
+    let answer = env.register("ada@example.com").await;
     assert_eq!(answer.status, 201, "{:#}", answer.body);
     let user = &answer.body["user"];
     assert_eq!(user["email"], "ada@example.com");
@@ -49,10 +29,10 @@ async fn register_returns_201_with_the_user_and_a_bearer_token() {
 #[tokio::test(flavor = "multi_thread")]
 async fn emails_are_trimmed_and_lower_cased_so_one_mailbox_is_one_account() {
     let env = TestEnv::start().await;
-    let answer = register_user(&env, "  Ada@Example.COM ").await;
+    let answer = env.register("  Ada@Example.COM ").await;
     assert_eq!(answer.body["user"]["email"], "ada@example.com");
-    register_user(&env, "ADA@example.com").await.problem(409, "email_taken");
-    assert_eq!(login_as(&env, "ada@EXAMPLE.com", PASSWORD).await.status, 200);
+    env.register("ADA@example.com").await.problem(409, "email_taken");
+    assert_eq!(env.login("ada@EXAMPLE.com", PASSWORD).await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -61,7 +41,7 @@ async fn concurrent_registrations_of_one_email_create_exactly_one_account() {
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let env = env.clone();
-            tokio::spawn(async move { register_user(&env, "race@example.com").await.status })
+            tokio::spawn(async move { env.register("race@example.com").await.status })
         })
         .collect();
     let mut statuses = Vec::new();
@@ -97,7 +77,7 @@ async fn register_reports_every_invalid_missing_and_unknown_field() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_password_is_stored_only_as_an_argon2id_hash_and_never_shown() {
     let env = TestEnv::start().await;
-    let answer = register_user(&env, "ada@example.com").await;
+    let answer = env.register("ada@example.com").await;
     assert!(!answer.body.to_string().contains("argon2"));
     let email = storefront::domain::Email::parse("ada@example.com").unwrap();
     let out = env
@@ -115,19 +95,19 @@ async fn the_password_is_stored_only_as_an_argon2id_hash_and_never_shown() {
     assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
     let stored = format!("{item:?}");
     assert!(!stored.contains(PASSWORD));
-    let me = me(&env, &token(&answer)).await;
+    let me = env.me(&answer.access_token()).await;
     assert!(!me.body.to_string().contains("argon2") && me.body.get("passwordHash").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn login_issues_a_token_that_get_me_accepts() {
     let env = TestEnv::start().await;
-    register_user(&env, "ada@example.com").await;
-    let answer = login_as(&env, "ada@example.com", PASSWORD).await;
+    env.register("ada@example.com").await;
+    let answer = env.login("ada@example.com", PASSWORD).await;
     assert_eq!(answer.status, 200, "{:#}", answer.body);
     assert_eq!(answer.body["tokenType"], "Bearer");
     assert_eq!(answer.body["expiresIn"], 900);
-    let me = me(&env, &token(&answer)).await;
+    let me = env.me(&answer.access_token()).await;
     assert_eq!(me.status, 200);
     assert_eq!(me.body["email"], "ada@example.com");
     assert_eq!(me.body, answer.body["user"]);
@@ -136,9 +116,9 @@ async fn login_issues_a_token_that_get_me_accepts() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_email_and_wrong_password_get_the_same_401() {
     let env = TestEnv::start().await;
-    register_user(&env, "ada@example.com").await;
-    let wrong = login_as(&env, "ada@example.com", "wrong password").await;
-    let unknown = login_as(&env, "nobody@example.com", PASSWORD).await;
+    env.register("ada@example.com").await;
+    let wrong = env.login("ada@example.com", "wrong password").await;
+    let unknown = env.login("nobody@example.com", PASSWORD).await;
     wrong.problem(401, "invalid_credentials");
     unknown.problem(401, "invalid_credentials");
     let strip = |a: &Answer| {
@@ -152,51 +132,51 @@ async fn unknown_email_and_wrong_password_get_the_same_401() {
 #[tokio::test(flavor = "multi_thread")]
 async fn five_failed_logins_lock_the_email_until_the_window_passes_even_for_the_right_password() {
     let env = TestEnv::start().await;
-    register_user(&env, "ada@example.com").await;
+    env.register("ada@example.com").await;
     for _ in 0..5 {
-        login_as(&env, "ada@example.com", "wrong password").await.problem(401, "invalid_credentials");
+        env.login("ada@example.com", "wrong password").await.problem(401, "invalid_credentials");
     }
-    let locked = login_as(&env, "ada@example.com", PASSWORD).await;
+    let locked = env.login("ada@example.com", PASSWORD).await;
     locked.problem(429, "too_many_attempts");
     let retry_after: i64 = locked.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry_after), "{retry_after}");
     env.app.clock.advance(retry_after - 5);
-    login_as(&env, "ada@example.com", PASSWORD).await.problem(429, "too_many_attempts");
+    env.login("ada@example.com", PASSWORD).await.problem(429, "too_many_attempts");
     env.app.clock.advance(10);
-    assert_eq!(login_as(&env, "ada@example.com", PASSWORD).await.status, 200);
+    assert_eq!(env.login("ada@example.com", PASSWORD).await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_emails_lock_the_same_way_so_locking_reveals_nothing() {
     let env = TestEnv::start().await;
     for _ in 0..5 {
-        login_as(&env, "ghost@example.com", PASSWORD).await.problem(401, "invalid_credentials");
+        env.login("ghost@example.com", PASSWORD).await.problem(401, "invalid_credentials");
     }
-    login_as(&env, "ghost@example.com", PASSWORD).await.problem(429, "too_many_attempts");
+    env.login("ghost@example.com", PASSWORD).await.problem(429, "too_many_attempts");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn only_failures_count_towards_the_lock() {
     let env = TestEnv::start().await;
-    register_user(&env, "ada@example.com").await;
+    env.register("ada@example.com").await;
     for _ in 0..4 {
-        login_as(&env, "ada@example.com", "wrong password").await.problem(401, "invalid_credentials");
+        env.login("ada@example.com", "wrong password").await.problem(401, "invalid_credentials");
     }
     for _ in 0..3 {
-        assert_eq!(login_as(&env, "ada@example.com", PASSWORD).await.status, 200);
+        assert_eq!(env.login("ada@example.com", PASSWORD).await.status, 200);
     }
-    login_as(&env, "ada@example.com", "wrong password").await.problem(401, "invalid_credentials");
-    login_as(&env, "ada@example.com", PASSWORD).await.problem(429, "too_many_attempts");
+    env.login("ada@example.com", "wrong password").await.problem(401, "invalid_credentials");
+    env.login("ada@example.com", PASSWORD).await.problem(429, "too_many_attempts");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_burst_of_parallel_guesses_gets_only_five_tries() {
     let env = Arc::new(TestEnv::start().await);
-    register_user(&env, "ada@example.com").await;
+    env.register("ada@example.com").await;
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let env = env.clone();
-            tokio::spawn(async move { login_as(&env, "ada@example.com", &format!("guess {i}")).await.status })
+            tokio::spawn(async move { env.login("ada@example.com", &format!("guess {i}")).await.status })
         })
         .collect();
     let mut statuses = Vec::new();
@@ -231,15 +211,15 @@ fn sign(header: &Value, claims: &Value, secret: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_kind_of_bad_token_is_refused_with_401() {
     let env = TestEnv::start().await;
-    let registered = register_user(&env, "ada@example.com").await;
-    let good = token(&registered);
+    let registered = env.register("ada@example.com").await;
+    let good = registered.access_token();
     let user_id = registered.body["user"]["id"].as_str().unwrap().to_owned();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let claims = json!({"sub": user_id, "role": "customer", "iss": "storefront", "aud": "storefront-api",
         "iat": now, "exp": now + 600, "jti": "01J0000000000000000000000"});
     let header = json!({"alg": "HS256", "typ": "at+jwt", "kid": TEST_KID});
     // The control: a token we forge exactly like the server does is accepted.
-    assert_eq!(me(&env, &sign(&header, &claims, TEST_SECRET)).await.status, 200);
+    assert_eq!(env.me(&sign(&header, &claims, TEST_SECRET)).await.status, 200);
 
     let with = |k: &str, v: Value| {
         let mut c = claims.clone();
@@ -287,7 +267,7 @@ async fn every_kind_of_bad_token_is_refused_with_401() {
         ("no kid", sign(&json!({"alg": "HS256", "typ": "at+jwt"}), &claims, TEST_SECRET)),
     ];
     for (case, bad) in cases {
-        let answer = me(&env, &bad).await;
+        let answer = env.me(&bad).await;
         assert_eq!((answer.status, answer.code()), (401, "unauthenticated"), "{case} was not refused");
         assert_eq!(
             answer.header("www-authenticate"),
@@ -310,14 +290,14 @@ async fn patch_me(env: &TestEnv, token: &str, body: Value) -> Answer {
 #[tokio::test(flavor = "multi_thread")]
 async fn patch_me_changes_the_name_and_sets_and_removes_the_default_address() {
     let env = TestEnv::start().await;
-    let t = token(&register_user(&env, "ada@example.com").await);
+    let t = env.register("ada@example.com").await.access_token();
     let address = json!({"name": "Ada King", "line1": "12 St James's Square", "city": "London",
         "postalCode": "SW1Y 4JH", "country": "gb"});
     let answer = patch_me(&env, &t, json!({"name": "  Ada King ", "defaultShippingAddress": address})).await;
     assert_eq!(answer.status, 200, "{:#}", answer.body);
     assert_eq!(answer.body["name"], "Ada King");
     assert_eq!(answer.body["defaultShippingAddress"]["country"], "GB");
-    assert_eq!(me(&env, &t).await.body, answer.body, "the change is stored");
+    assert_eq!(env.me(&t).await.body, answer.body, "the change is stored");
 
     let removed = patch_me(&env, &t, json!({"defaultShippingAddress": null})).await;
     assert_eq!(removed.status, 200);
@@ -331,20 +311,20 @@ async fn patch_me_changes_the_name_and_sets_and_removes_the_default_address() {
 #[tokio::test(flavor = "multi_thread")]
 async fn patch_me_refuses_every_field_it_does_not_own_and_changes_nothing() {
     let env = TestEnv::start().await;
-    let t = token(&register_user(&env, "ada@example.com").await);
-    let before = me(&env, &t).await.body;
+    let t = env.register("ada@example.com").await.access_token();
+    let before = env.me(&t).await.body;
     for field in ["email", "role", "id", "password", "passwordHash", "createdAt"] {
         let answer = patch_me(&env, &t, json!({"name": "Mallory", field: "admin"})).await;
         answer.problem(422, "validation_failed");
         assert_eq!(answer.error_fields(), [field]);
     }
-    assert_eq!(me(&env, &t).await.body, before);
+    assert_eq!(env.me(&t).await.body, before);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn patch_me_reports_each_invalid_address_field_by_its_path() {
     let env = TestEnv::start().await;
-    let t = token(&register_user(&env, "ada@example.com").await);
+    let t = env.register("ada@example.com").await.access_token();
     let answer = patch_me(
         &env,
         &t,
@@ -386,7 +366,7 @@ async fn bad_bodies_get_400_413_and_415_problems() {
 #[tokio::test(flavor = "multi_thread")]
 async fn problems_carry_the_request_id_that_is_also_in_the_header() {
     let env = TestEnv::start().await;
-    let answer = login_as(&env, "nobody@example.com", PASSWORD).await;
+    let answer = env.login("nobody@example.com", PASSWORD).await;
     assert_eq!(answer.body["requestId"].as_str(), answer.header("x-request-id"));
     assert!(answer.body["type"].as_str().unwrap().ends_with("invalid_credentials"));
 }
@@ -394,14 +374,14 @@ async fn problems_carry_the_request_id_that_is_also_in_the_header() {
 #[tokio::test(flavor = "multi_thread")]
 async fn admin_is_granted_only_outside_the_api_and_shows_in_new_tokens() {
     let env = TestEnv::start().await;
-    register_user(&env, "boss@example.com").await;
+    env.register("boss@example.com").await;
     let email = storefront::domain::Email::parse("boss@example.com").unwrap();
     let user = storefront::app::accounts::grant_admin(&env.app, &email).await.unwrap().unwrap();
     assert_eq!(user.role, storefront::domain::Role::Admin);
-    let t = token(&login_as(&env, "boss@example.com", PASSWORD).await);
+    let t = env.login("boss@example.com", PASSWORD).await.access_token();
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(t.split('.').nth(1).unwrap()).unwrap()).unwrap();
     assert_eq!(claims["role"], "admin");
-    assert_eq!(me(&env, &t).await.body["role"], "admin");
+    assert_eq!(env.me(&t).await.body["role"], "admin");
     let nobody = storefront::domain::Email::parse("nobody@example.com").unwrap();
     assert!(storefront::app::accounts::grant_admin(&env.app, &nobody).await.unwrap().is_none());
 }

@@ -3,98 +3,26 @@
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use storefront::api::catalog::{adjust_stock, admin_get_product, create_product, update_product};
 use storefront::api::orders::*;
-use storefront::domain::Role;
-use storefront_tests::{Answer, TestEnv, request, routed};
-
-struct Shop {
-    env: TestEnv,
-    admin: String,
-}
-
-const ADDRESS: &str = r#"{"name": "Ada Lovelace", "line1": "12 St James's Square", "city": "London", "postalCode": "SW1Y 4JH", "country": "GB"}"#;
-
-fn checkout(country: &str, method: &str, code: Option<&str>) -> Value {
-    let mut address: Value = serde_json::from_str(ADDRESS).unwrap();
-    address["country"] = json!(country);
-    let mut body = json!({"shippingAddress": address, "shippingMethod": method});
-    if let Some(code) = code {
-        body["discountCode"] = json!(code);
-    }
-    body
-}
-
-impl Shop {
-    async fn open() -> Self {
-        let env = TestEnv::start().await;
-        let admin = env.admin_token().await;
-        Self { env, admin }
-    }
-
-    async fn customer(&self, n: usize) -> String {
-        self.env.user_token(&format!("customer{n}@example.com"), Role::Customer).await
-    }
-
-    async fn product(&self, sku: &str, price: i64, stock: i64) -> String {
-        let body =
-            json!({"sku": sku, "name": format!("Product {sku}"), "priceCents": price, "category": "x", "stock": stock});
-        let answer = self.env.call(create_product, request("POST", "/products", Some(&body), Some(&self.admin))).await;
-        assert_eq!(answer.status, 201, "{:#}", answer.body);
-        answer.body["id"].as_str().unwrap().to_owned()
-    }
-
-    async fn stock(&self, id: &str) -> i64 {
-        let req = routed(request("GET", "/admin/products/x", None, Some(&self.admin)), &[("id", id)], &[]);
-        self.env.call(admin_get_product, req).await.body["stock"].as_i64().unwrap()
-    }
-
-    async fn put(&self, token: &str, product: &str, quantity: Value) -> Answer {
-        let req = request("PUT", "/cart/items/x", Some(&json!({"quantity": quantity})), Some(token));
-        self.env.call(put_cart_item, routed(req, &[("productId", product)], &[])).await
-    }
-
-    async fn cart(&self, token: &str) -> Answer {
-        self.env.call(get_cart, request("GET", "/cart", None, Some(token))).await
-    }
-
-    async fn discount(&self, body: Value) -> Answer {
-        self.env.call(create_discount, request("POST", "/discounts", Some(&body), Some(&self.admin))).await
-    }
-
-    async fn quote(&self, token: &str, body: &Value) -> Answer {
-        self.env.call(quote, request("POST", "/checkout/quote", Some(body), Some(token))).await
-    }
-
-    async fn order(&self, token: &str, key: Option<&str>, body: &Value) -> Answer {
-        let mut req = request("POST", "/orders", Some(body), Some(token));
-        if let Some(key) = key {
-            req.headers_mut().insert("idempotency-key", key.parse().unwrap());
-        }
-        self.env.call(place_order, req).await
-    }
-}
+use storefront_tests::{Answer, Shop, checkout, request, routed};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cart_shows_current_prices_and_what_is_no_longer_available() {
     let shop = Shop::open().await;
     let c = shop.customer(1).await;
-    let a = shop.product("A", 1000, 5).await;
-    let b = shop.product("B", 250, 5).await;
-    assert_eq!(shop.put(&c, &a, json!(2)).await.status, 200);
-    let cart = shop.put(&c, &b, json!(4)).await;
+    let a = shop.product("A").price(1000).stock(5).create().await;
+    let b = shop.product("B").price(250).stock(5).create().await;
+    assert_eq!(shop.put_cart_item(&c, &a, json!(2)).await.status, 200);
+    let cart = shop.put_cart_item(&c, &b, json!(4)).await;
     assert_eq!(cart.body["subtotalCents"], 3000);
     assert_eq!(
         cart.body["items"][0],
         json!({"productId": a, "sku": "A", "name": "Product A", "unitPriceCents": 1000,
         "quantity": 2, "lineTotalCents": 2000, "available": true})
     );
-    let patch =
-        routed(request("PATCH", "/p", Some(&json!({"priceCents": 1100})), Some(&shop.admin)), &[("id", &a)], &[]);
-    assert_eq!(shop.env.call(update_product, patch).await.status, 200);
-    let adjust = routed(request("POST", "/p", Some(&json!({"delta": -2})), Some(&shop.admin)), &[("id", &b)], &[]);
-    assert_eq!(shop.env.call(adjust_stock, adjust).await.status, 200);
-    let cart = shop.cart(&c).await;
+    assert_eq!(shop.update_product(&a, json!({"priceCents": 1100}), None).await.status, 200);
+    assert_eq!(shop.adjust_stock(&b, -2).await.status, 200);
+    let cart = shop.get_cart(&c).await;
     assert_eq!(cart.body["items"][0]["unitPriceCents"], 1100, "the price is the catalog's current one");
     assert_eq!(cart.body["items"][1]["available"], false, "B has 3 left, the line wants 4");
     assert_eq!(cart.body["subtotalCents"], 2200);
@@ -105,25 +33,25 @@ async fn the_cart_shows_current_prices_and_what_is_no_longer_available() {
 async fn cart_lines_are_validated() {
     let shop = Shop::open().await;
     let c = shop.customer(1).await;
-    let a = shop.product("A", 1000, 5).await;
-    shop.put(&c, &a, json!(6)).await.problem(409, "insufficient_stock");
-    let short = shop.put(&c, &a, json!(6)).await;
+    let a = shop.product("A").price(1000).stock(5).create().await;
+    shop.put_cart_item(&c, &a, json!(6)).await.problem(409, "insufficient_stock");
+    let short = shop.put_cart_item(&c, &a, json!(6)).await;
     assert_eq!(short.body["items"], json!([{"productId": a, "requested": 6, "available": 5}]));
     for bad in [json!(0), json!(100), json!("2"), json!(1.5)] {
-        shop.put(&c, &a, bad).await.problem(422, "validation_failed");
+        shop.put_cart_item(&c, &a, bad).await.problem(422, "validation_failed");
     }
-    shop.put(&c, "01ARZ3NDEKTSV4RRFFQ69G5FAV", json!(1)).await.problem(404, "product_not_found");
-    shop.put(&c, "nonsense", json!(1)).await.problem(404, "product_not_found");
+    shop.put_cart_item(&c, "01ARZ3NDEKTSV4RRFFQ69G5FAV", json!(1)).await.problem(404, "product_not_found");
+    shop.put_cart_item(&c, "nonsense", json!(1)).await.problem(404, "product_not_found");
     shop.env.call(get_cart, request("GET", "/cart", None, None)).await.problem(401, "unauthenticated");
-    assert_eq!(shop.put(&c, &a, json!(5)).await.body["items"][0]["quantity"], 5, "up to the stock is fine");
+    assert_eq!(shop.put_cart_item(&c, &a, json!(5)).await.body["items"][0]["quantity"], 5, "up to the stock is fine");
     let removed = shop
         .env
         .call(delete_cart_item, routed(request("DELETE", "/c", None, Some(&c)), &[("productId", &a)], &[]))
         .await;
     assert_eq!(removed.body["items"], json!([]));
-    shop.put(&c, &a, json!(1)).await;
+    shop.put_cart_item(&c, &a, json!(1)).await;
     assert_eq!(shop.env.call(clear_cart, request("DELETE", "/cart", None, Some(&c))).await.status, 204);
-    assert_eq!(shop.cart(&c).await.body["items"], json!([]));
+    assert_eq!(shop.get_cart(&c).await.body["items"], json!([]));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -131,12 +59,12 @@ async fn a_cart_holds_at_most_50_products_and_expires_after_30_days() {
     let shop = Shop::open().await;
     let c = shop.customer(1).await;
     for i in 0..50 {
-        let p = shop.product(&format!("P{i}"), 100, 5).await;
-        assert_eq!(shop.put(&c, &p, json!(1)).await.status, 200);
+        let p = shop.product(&format!("P{i}")).price(100).stock(5).create().await;
+        assert_eq!(shop.put_cart_item(&c, &p, json!(1)).await.status, 200);
     }
-    let extra = shop.product("EXTRA", 100, 5).await;
-    shop.put(&c, &extra, json!(1)).await.problem(422, "cart_full");
-    let me = shop.env.call(storefront::api::accounts::get_me, request("GET", "/me", None, Some(&c))).await;
+    let extra = shop.product("EXTRA").price(100).stock(5).create().await;
+    shop.put_cart_item(&c, &extra, json!(1)).await.problem(422, "cart_full");
+    let me = shop.env.me(&c).await;
     let user_id = me.body["id"].as_str().unwrap();
     let item = shop
         .env
@@ -159,21 +87,21 @@ async fn a_cart_holds_at_most_50_products_and_expires_after_30_days() {
 #[tokio::test(flavor = "multi_thread")]
 async fn discounts_are_unique_ignoring_case_and_admins_switch_them() {
     let shop = Shop::open().await;
-    let created = shop.discount(json!({"code": "welcome10", "percentOff": 10, "maxRedemptions": 3})).await;
+    let created = shop.create_discount(json!({"code": "welcome10", "percentOff": 10, "maxRedemptions": 3})).await;
     assert_eq!(created.status, 201, "{:#}", created.body);
     assert_eq!(created.body["code"], "WELCOME10");
     assert_eq!(created.body["redemptions"], 0);
-    shop.discount(json!({"code": "WELCOME10", "amountOffCents": 5})).await.problem(409, "discount_code_taken");
-    let both = shop.discount(json!({"code": "X", "percentOff": 5, "amountOffCents": 5})).await;
+    shop.create_discount(json!({"code": "WELCOME10", "amountOffCents": 5})).await.problem(409, "discount_code_taken");
+    let both = shop.create_discount(json!({"code": "X", "percentOff": 5, "amountOffCents": 5})).await;
     both.problem(422, "validation_failed");
-    shop.discount(json!({"code": "Y"})).await.problem(422, "validation_failed");
-    shop.discount(json!({"code": "Z", "percentOff": 101})).await.problem(422, "validation_failed");
-    shop.discount(
+    shop.create_discount(json!({"code": "Y"})).await.problem(422, "validation_failed");
+    shop.create_discount(json!({"code": "Z", "percentOff": 101})).await.problem(422, "validation_failed");
+    shop.create_discount(
         json!({"code": "W", "percentOff": 5, "startsAt": "2030-01-02T00:00:00Z", "endsAt": "2030-01-01T00:00:00Z"}),
     )
     .await
     .problem(422, "validation_failed");
-    let listed = shop.env.call(list_discounts, request("GET", "/discounts", None, Some(&shop.admin))).await;
+    let listed = shop.list_discounts(&shop.admin).await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
     let off = routed(
         request("PATCH", "/d", Some(&json!({"active": false})), Some(&shop.admin)),
@@ -185,10 +113,10 @@ async fn discounts_are_unique_ignoring_case_and_admins_switch_them() {
         routed(request("PATCH", "/d", Some(&json!({"active": true})), Some(&shop.admin)), &[("code", "NOPE")], &[]);
     shop.env.call(update_discount, missing).await.problem(404, "discount_not_found");
     let customer = shop.customer(1).await;
-    shop.env.call(list_discounts, request("GET", "/discounts", None, Some(&customer))).await.problem(403, "forbidden");
+    shop.list_discounts(&customer).await.problem(403, "forbidden");
 
-    let p = shop.product("A", 1000, 5).await;
-    shop.put(&customer, &p, json!(1)).await;
+    let p = shop.product("A").price(1000).stock(5).create().await;
+    shop.put_cart_item(&customer, &p, json!(1)).await;
     let refused = shop.quote(&customer, &checkout("GB", "standard", Some("welcome10"))).await;
     refused.problem(422, "invalid_discount");
     assert_eq!(refused.body["reason"], "inactive");
@@ -201,31 +129,31 @@ async fn checkout_refuses_what_it_cannot_price() {
     let shop = Shop::open().await;
     let c = shop.customer(1).await;
     shop.quote(&c, &checkout("GB", "standard", None)).await.problem(409, "cart_empty");
-    shop.order(&c, Some("k1"), &checkout("GB", "standard", None)).await.problem(409, "cart_empty");
-    let p = shop.product("A", 1000, 5).await;
-    shop.put(&c, &p, json!(1)).await;
+    shop.place_order(&c, Some("k1"), &checkout("GB", "standard", None)).await.problem(409, "cart_empty");
+    let p = shop.product("A").price(1000).stock(5).create().await;
+    shop.put_cart_item(&c, &p, json!(1)).await;
     shop.quote(&c, &checkout("BR", "standard", None)).await.problem(422, "unsupported_country");
-    shop.order(&c, None, &checkout("GB", "standard", None)).await.problem(400, "idempotency_key_required");
-    shop.order(&c, Some(&"k".repeat(256)), &checkout("GB", "standard", None))
+    shop.place_order(&c, None, &checkout("GB", "standard", None)).await.problem(400, "idempotency_key_required");
+    shop.place_order(&c, Some(&"k".repeat(256)), &checkout("GB", "standard", None))
         .await
         .problem(400, "idempotency_key_required");
     let bad = shop.quote(&c, &json!({"shippingMethod": "teleport", "extra": 1})).await;
     bad.problem(422, "validation_failed");
     assert_eq!(bad.error_fields(), ["shippingAddress", "shippingMethod", "extra"]);
     // A refused order leaves the key free: the same key works once the problem is fixed.
-    shop.order(&c, Some("k2"), &checkout("BR", "standard", None)).await.problem(422, "unsupported_country");
-    assert_eq!(shop.order(&c, Some("k2"), &checkout("GB", "standard", None)).await.status, 201);
+    shop.place_order(&c, Some("k2"), &checkout("BR", "standard", None)).await.problem(422, "unsupported_country");
+    assert_eq!(shop.place_order(&c, Some("k2"), &checkout("GB", "standard", None)).await.status, 201);
 }
 
 /// (lines as (price, quantity), discount, country, method) → expected (subtotal, discount, shipping, tax, total)
 #[tokio::test(flavor = "multi_thread")]
 async fn quotes_and_the_orders_placed_right_after_agree_to_the_cent() {
     let shop = Shop::open().await;
-    shop.discount(json!({"code": "PCT10", "percentOff": 10})).await;
-    shop.discount(json!({"code": "PCT15", "percentOff": 15})).await;
-    shop.discount(json!({"code": "FIVE", "amountOffCents": 500})).await;
-    shop.discount(json!({"code": "HUGE", "amountOffCents": 1_000_000})).await;
-    shop.discount(json!({"code": "MIN50", "percentOff": 20, "minSubtotalCents": 5000})).await;
+    shop.create_discount(json!({"code": "PCT10", "percentOff": 10})).await;
+    shop.create_discount(json!({"code": "PCT15", "percentOff": 15})).await;
+    shop.create_discount(json!({"code": "FIVE", "amountOffCents": 500})).await;
+    shop.create_discount(json!({"code": "HUGE", "amountOffCents": 1_000_000})).await;
+    shop.create_discount(json!({"code": "MIN50", "percentOff": 20, "minSubtotalCents": 5000})).await;
     type Case = (&'static [(i64, i64)], Option<&'static str>, &'static str, &'static str, [i64; 5]);
     let cases: &[Case] = &[
         (&[(1000, 2)], None, "US", "standard", [2000, 0, 500, 0, 2500]),
@@ -242,8 +170,8 @@ async fn quotes_and_the_orders_placed_right_after_agree_to_the_cent() {
     for (i, (lines, code, country, method, expected)) in cases.iter().enumerate() {
         let c = shop.customer(100 + i).await;
         for (j, (price, qty)) in lines.iter().enumerate() {
-            let p = shop.product(&format!("C{i}-{j}"), *price, 100).await;
-            assert_eq!(shop.put(&c, &p, json!(qty)).await.status, 200);
+            let p = shop.product(&format!("C{i}-{j}")).price(*price).stock(100).create().await;
+            assert_eq!(shop.put_cart_item(&c, &p, json!(qty)).await.status, 200);
         }
         let body = checkout(country, method, *code);
         let quoted = shop.quote(&c, &body).await;
@@ -253,33 +181,31 @@ async fn quotes_and_the_orders_placed_right_after_agree_to_the_cent() {
                 .map(|k| v[k].as_i64().unwrap())
         };
         assert_eq!(amounts(&quoted.body), *expected, "case {i}: quote");
-        let ordered = shop.order(&c, Some(&format!("case-{i}")), &body).await;
+        let ordered = shop.place_order(&c, Some(&format!("case-{i}")), &body).await;
         assert_eq!(ordered.status, 201, "case {i}: {:#}", ordered.body);
         assert_eq!(amounts(&ordered.body), *expected, "case {i}: order");
         assert_eq!(ordered.body["status"], "pending_payment");
         assert_eq!(ordered.body["currency"], quoted.body["currency"]);
-        assert_eq!(shop.cart(&c).await.body["items"], json!([]), "case {i}: the order empties the cart");
+        assert_eq!(shop.get_cart(&c).await.body["items"], json!([]), "case {i}: the order empties the cart");
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fifty_customers_racing_for_ten_units_make_exactly_ten_orders() {
     let shop = Arc::new(Shop::open().await);
-    let product = shop.product("SCARCE", 1000, 10).await;
+    let product = shop.product("SCARCE").price(1000).stock(10).create().await;
     let mut customers = Vec::new();
     for i in 0..50 {
-        let c = shop.customer(i).await;
-        assert_eq!(shop.put(&c, &product, json!(1)).await.status, 200);
-        customers.push(c);
+        customers.push(shop.customer_with_cart(i, &product, 1).await);
     }
     let tasks: Vec<_> = customers
         .into_iter()
         .enumerate()
         .map(|(i, c)| {
             let shop = shop.clone();
-            tokio::spawn(
-                async move { shop.order(&c, Some(&format!("race-{i}")), &checkout("US", "standard", None)).await },
-            )
+            tokio::spawn(async move {
+                shop.place_order(&c, Some(&format!("race-{i}")), &checkout("US", "standard", None)).await
+            })
         })
         .collect();
     let mut answers = Vec::new();
@@ -297,14 +223,13 @@ async fn fifty_customers_racing_for_ten_units_make_exactly_ten_orders() {
 #[tokio::test(flavor = "multi_thread")]
 async fn twenty_concurrent_retries_of_one_order_place_it_once() {
     let shop = Arc::new(Shop::open().await);
-    let product = shop.product("ONE", 1000, 100).await;
-    let c = Arc::new(shop.customer(1).await);
-    shop.put(&c, &product, json!(3)).await;
+    let product = shop.product("ONE").price(1000).stock(100).create().await;
+    let c = Arc::new(shop.customer_with_cart(1, &product, 3).await);
     let body = checkout("GB", "express", None);
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let (shop, c, body) = (shop.clone(), c.clone(), body.clone());
-            tokio::spawn(async move { shop.order(&c, Some("same-key"), &body).await })
+            tokio::spawn(async move { shop.place_order(&c, Some("same-key"), &body).await })
         })
         .collect();
     let mut answers = Vec::new();
@@ -316,25 +241,25 @@ async fn twenty_concurrent_retries_of_one_order_place_it_once() {
     assert!(answers.iter().all(|a| a.status == 201 || a.code() == "request_in_progress"), "{answers:?}");
     assert!(created.iter().all(|a| a.body == created[0].body), "every success is the same order");
     assert_eq!(shop.stock(&product).await, 97, "one stock decrement");
-    let orders = shop.env.call(list_orders, request("GET", "/orders", None, Some(&c))).await;
+    let orders = shop.list_orders(&c, &[]).await;
     assert_eq!(orders.body["items"].as_array().unwrap().len(), 1);
-    let replay = shop.order(&c, Some("same-key"), &body).await;
+    let replay = shop.place_order(&c, Some("same-key"), &body).await;
     assert_eq!((replay.status, &replay.body), (201, &created[0].body), "a later replay answers the same");
-    shop.order(&c, Some("same-key"), &checkout("GB", "standard", None)).await.problem(422, "idempotency_key_reused");
+    shop.place_order(&c, Some("same-key"), &checkout("GB", "standard", None))
+        .await
+        .problem(422, "idempotency_key_reused");
     let other = shop.customer(2).await;
-    shop.order(&other, Some("same-key"), &body).await.problem(409, "cart_empty");
+    shop.place_order(&other, Some("same-key"), &body).await.problem(409, "cart_empty");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_discount_limited_to_five_redemptions_is_redeemed_five_times_under_a_rush() {
     let shop = Arc::new(Shop::open().await);
-    shop.discount(json!({"code": "FIRST5", "amountOffCents": 100, "maxRedemptions": 5})).await;
-    let product = shop.product("D", 1000, 100).await;
+    shop.create_discount(json!({"code": "FIRST5", "amountOffCents": 100, "maxRedemptions": 5})).await;
+    let product = shop.product("D").price(1000).stock(100).create().await;
     let mut customers = Vec::new();
     for i in 0..20 {
-        let c = shop.customer(i).await;
-        shop.put(&c, &product, json!(1)).await;
-        customers.push(c);
+        customers.push(shop.customer_with_cart(i, &product, 1).await);
     }
     let tasks: Vec<_> = customers
         .into_iter()
@@ -342,7 +267,7 @@ async fn a_discount_limited_to_five_redemptions_is_redeemed_five_times_under_a_r
         .map(|(i, c)| {
             let shop = shop.clone();
             tokio::spawn(async move {
-                shop.order(&c, Some(&format!("d-{i}")), &checkout("US", "standard", Some("first5"))).await
+                shop.place_order(&c, Some(&format!("d-{i}")), &checkout("US", "standard", Some("first5"))).await
             })
         })
         .collect();
@@ -353,7 +278,7 @@ async fn a_discount_limited_to_five_redemptions_is_redeemed_five_times_under_a_r
     assert_eq!(answers.iter().filter(|a| a.status == 201).count(), 5);
     let refused: Vec<&Answer> = answers.iter().filter(|a| a.status != 201).collect();
     assert!(refused.iter().all(|a| a.code() == "invalid_discount" && a.body["reason"] == "exhausted"), "{refused:?}");
-    let listed = shop.env.call(list_discounts, request("GET", "/discounts", None, Some(&shop.admin))).await;
+    let listed = shop.list_discounts(&shop.admin).await;
     assert_eq!(listed.body["items"][0]["redemptions"], 5);
     assert_eq!(shop.stock(&product).await, 95, "refused orders took no stock");
 }
@@ -364,7 +289,7 @@ async fn stock_is_conserved_across_orders_adjustments_and_refusals() {
     let initial = [7i64, 3, 12];
     let mut products = Vec::new();
     for (i, stock) in initial.iter().enumerate() {
-        products.push(shop.product(&format!("K{i}"), 300 + i as i64, *stock).await);
+        products.push(shop.product(&format!("K{i}")).price(300 + i as i64).stock(*stock).create().await);
     }
     let mut adjustments = BTreeMap::new();
     let tasks: Vec<_> = (0..12)
@@ -373,19 +298,14 @@ async fn stock_is_conserved_across_orders_adjustments_and_refusals() {
             let products = products.clone();
             tokio::spawn(async move {
                 let c = shop.customer(i).await;
-                shop.put(&c, &products[i % 3], json!(1 + i % 3)).await;
-                shop.put(&c, &products[(i + 1) % 3], json!(1)).await;
-                shop.order(&c, Some("k"), &checkout("US", "standard", None)).await
+                shop.put_cart_item(&c, &products[i % 3], json!(1 + i % 3)).await;
+                shop.put_cart_item(&c, &products[(i + 1) % 3], json!(1)).await;
+                shop.place_order(&c, Some("k"), &checkout("US", "standard", None)).await
             })
         })
         .collect();
     for (i, delta) in [(0usize, 5i64), (1, -1), (2, 4)] {
-        let req = routed(
-            request("POST", "/p", Some(&json!({"delta": delta})), Some(&shop.admin)),
-            &[("id", &products[i])],
-            &[],
-        );
-        if shop.env.call(adjust_stock, req).await.status == 200 {
+        if shop.adjust_stock(&products[i], delta).await.status == 200 {
             *adjustments.entry(i).or_insert(0) += delta;
         }
     }
@@ -411,44 +331,36 @@ async fn stock_is_conserved_across_orders_adjustments_and_refusals() {
 #[tokio::test(flavor = "multi_thread")]
 async fn customers_see_only_their_own_orders_and_admins_see_any() {
     let shop = Shop::open().await;
-    let p = shop.product("A", 1000, 100).await;
+    let p = shop.product("A").price(1000).stock(100).create().await;
     let ada = shop.customer(1).await;
     let bob = shop.customer(2).await;
     let mut ids = Vec::new();
     for i in 0..3 {
-        shop.put(&ada, &p, json!(1)).await;
+        shop.put_cart_item(&ada, &p, json!(1)).await;
         ids.push(
-            shop.order(&ada, Some(&format!("o{i}")), &checkout("US", "standard", None)).await.body["id"]
+            shop.place_order(&ada, Some(&format!("o{i}")), &checkout("US", "standard", None)).await.body["id"]
                 .as_str()
                 .unwrap()
                 .to_owned(),
         );
     }
-    let page =
-        shop.env.call(list_orders, routed(request("GET", "/orders", None, Some(&ada)), &[], &[("limit", "2")])).await;
+    let page = shop.list_orders(&ada, &[("limit", "2")]).await;
     assert_eq!(
         page.body["items"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect::<Vec<_>>(),
         [&ids[2], &ids[1]]
     );
     let cursor = page.body["nextCursor"].as_str().unwrap().to_owned();
-    let rest = shop
-        .env
-        .call(list_orders, routed(request("GET", "/orders", None, Some(&ada)), &[], &[("cursor", &cursor)]))
-        .await;
+    let rest = shop.list_orders(&ada, &[("cursor", &cursor)]).await;
     assert_eq!(rest.body["items"][0]["id"], ids[0].as_str());
     assert!(rest.body["nextCursor"].is_null());
-    shop.env
-        .call(list_orders, routed(request("GET", "/orders", None, Some(&bob)), &[], &[("cursor", &cursor)]))
-        .await
-        .problem(400, "invalid_cursor");
-    let get = |token: &str, id: &str| routed(request("GET", "/orders/x", None, Some(token)), &[("id", id)], &[]);
-    assert_eq!(shop.env.call(get_order, get(&ada, &ids[0])).await.status, 200);
-    let hidden = shop.env.call(get_order, get(&bob, &ids[0])).await;
+    shop.list_orders(&bob, &[("cursor", &cursor)]).await.problem(400, "invalid_cursor");
+    assert_eq!(shop.get_order(&ada, &ids[0]).await.status, 200);
+    let hidden = shop.get_order(&bob, &ids[0]).await;
     hidden.problem(404, "order_not_found");
     assert!(!hidden.body.to_string().contains(&ids[0]) || hidden.body["detail"] == "No such order.");
-    assert_eq!(shop.env.call(get_order, get(&shop.admin, &ids[0])).await.status, 200);
-    shop.env.call(get_order, get(&ada, "nonsense")).await.problem(404, "order_not_found");
-    let order = shop.env.call(get_order, get(&ada, &ids[0])).await.body;
+    assert_eq!(shop.get_order(&shop.admin, &ids[0]).await.status, 200);
+    shop.get_order(&ada, "nonsense").await.problem(404, "order_not_found");
+    let order = shop.get_order(&ada, &ids[0]).await.body;
     assert_eq!(order["items"][0]["sku"], "A");
     assert_eq!(order["items"][0]["unitPriceCents"], 1000);
     assert_eq!(order["shippingAddress"]["country"], "US");

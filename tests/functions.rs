@@ -2,12 +2,10 @@
 //! event from `events/`, exactly as Lambda would hand it over, against dynoxide.
 
 use storefront::api::accounts::{get_me, login, register, update_me};
-use storefront_tests::{TestEnv, event};
+use storefront_tests::{Shop, TestEnv, event, event_json, event_with};
 
 fn request_id_of(name: &str) -> String {
-    let raw = std::fs::read_to_string(storefront_tests::root().join("events").join(format!("{name}.json"))).unwrap();
-    let value: serde_json::Value = serde_json::from_str(&raw).unwrap();
-    value["requestContext"]["requestId"].as_str().unwrap().to_owned()
+    event_json(name)["requestContext"]["requestId"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -20,7 +18,7 @@ async fn the_sample_events_drive_register_login_get_me_and_update_me() {
 
     let signed_in = env.call(login, event("login", None)).await;
     assert_eq!(signed_in.status, 200, "{:#}", signed_in.body);
-    let token = signed_in.body["accessToken"].as_str().unwrap().to_owned();
+    let token = signed_in.access_token();
 
     let me = env.call(get_me, event("get-me", Some(&token))).await;
     assert_eq!(me.status, 200, "{:#}", me.body);
@@ -52,20 +50,17 @@ async fn replaying_the_register_event_is_409_email_taken() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_catalog_sample_events_drive_their_functions() {
     use storefront::api::catalog::*;
-    let env = TestEnv::start().await;
-    let admin = env.admin_token().await;
+    let Shop { env, admin } = Shop::open().await;
 
     let created = env.call(create_product, event("create-product", Some(&admin))).await;
     assert_eq!(created.status, 201, "{:#}", created.body);
     let id = created.body["id"].as_str().unwrap().to_owned();
     let etag = created.header("etag").unwrap().trim_matches('"').to_owned();
     let with_id = |name: &str| {
-        let raw = std::fs::read_to_string(storefront_tests::root().join("events").join(format!("{name}.json")))
-            .unwrap()
-            .replace("REPLACE_WITH_PRODUCT_ID", &id)
-            .replace("REPLACE_WITH_ACCESS_TOKEN", &admin)
-            .replace("REPLACE_WITH_ETAG", &etag);
-        lambda_http::request::from_str(&raw).unwrap()
+        event_with(
+            name,
+            &[("REPLACE_WITH_PRODUCT_ID", &id), ("REPLACE_WITH_ACCESS_TOKEN", &admin), ("REPLACE_WITH_ETAG", &etag)],
+        )
     };
 
     let listed = env.call(list_products, event("list-products", None)).await;
@@ -94,8 +89,7 @@ async fn the_catalog_sample_events_drive_their_functions() {
 async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
     use std::collections::{BTreeMap, BTreeSet};
     use storefront::api::catalog::*;
-    let env = TestEnv::start().await;
-    let admin = env.admin_token().await;
+    let Shop { env, admin } = Shop::open().await;
     env.recorder.take();
     let mut used: BTreeMap<&str, BTreeSet<(String, String)>> = BTreeMap::new();
     macro_rules! run {
@@ -110,7 +104,7 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
     };
 
     run!("register", register, event("register", None));
-    let token = run!("login", login, event("login", None)).body["accessToken"].as_str().unwrap().to_owned();
+    let token = run!("login", login, event("login", None)).access_token();
     run!(
         "login",
         login,
@@ -272,31 +266,22 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
     }
 }
 
-/// `events/<name>.json` with placeholders replaced.
-fn load(name: &str, replacements: &[(&str, &str)]) -> lambda_http::Request {
-    let mut raw =
-        std::fs::read_to_string(storefront_tests::root().join("events").join(format!("{name}.json"))).unwrap();
-    for (from, to) in replacements {
-        raw = raw.replace(from, to);
-    }
-    lambda_http::request::from_str(&raw).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cart_checkout_and_lifecycle_sample_events_drive_their_functions() {
     use storefront::api::catalog::create_product;
     use storefront::api::orders::*;
-    let env = TestEnv::start().await;
-    let admin = env.admin_token().await;
-    let customer = env.user_token("shopper@example.com", storefront::domain::Role::Customer).await;
+    let shop = Shop::open().await;
+    let customer = shop.customer(1).await;
+    let Shop { env, admin } = shop;
     let product =
         env.call(create_product, event("create-product", Some(&admin))).await.body["id"].as_str().unwrap().to_owned();
-    let as_customer =
-        |name: &str| load(name, &[("REPLACE_WITH_ACCESS_TOKEN", &customer), ("REPLACE_WITH_PRODUCT_ID", &product)]);
+    let as_customer = |name: &str| {
+        event_with(name, &[("REPLACE_WITH_ACCESS_TOKEN", &customer), ("REPLACE_WITH_PRODUCT_ID", &product)])
+    };
     let as_admin = |name: &str, extra: &[(&str, &str)]| {
         let mut r = vec![("REPLACE_WITH_ACCESS_TOKEN", admin.as_str())];
         r.extend_from_slice(extra);
-        load(name, &r)
+        event_with(name, &r)
     };
 
     assert_eq!(env.call(put_cart_item, as_customer("put-cart-item")).await.body["items"][0]["quantity"], 2);
@@ -329,15 +314,12 @@ async fn the_cart_checkout_and_lifecycle_sample_events_drive_their_functions() {
     assert_eq!(env.call(place_order, as_customer("place-order")).await.body, placed.body, "the event's key replays");
     assert_eq!(env.call(list_orders, as_customer("list-orders")).await.body["items"][0]["id"], order_id.as_str());
     let with_order = |name: &str, token: &str| {
-        load(name, &[("REPLACE_WITH_ACCESS_TOKEN", token), ("REPLACE_WITH_ORDER_ID", &order_id)])
+        event_with(name, &[("REPLACE_WITH_ACCESS_TOKEN", token), ("REPLACE_WITH_ORDER_ID", &order_id)])
     };
     assert_eq!(env.call(get_order, with_order("get-order", &customer)).await.body["id"], order_id.as_str());
 
     // The webhook event, with this order's id and total, signed now.
-    let mut raw: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(storefront_tests::root().join("events/payment-webhook.json")).unwrap(),
-    )
-    .unwrap();
+    let mut raw = event_json("payment-webhook");
     let body = raw["body"].as_str().unwrap().replace("REPLACE_WITH_ORDER_ID", &order_id).replace("4098", &total);
     raw["headers"]["storefront-signature"] = serde_json::json!(env.webhook_signature(&body));
     raw["headers"]["content-length"] = serde_json::json!(body.len().to_string());
@@ -352,10 +334,7 @@ async fn the_cart_checkout_and_lifecycle_sample_events_drive_their_functions() {
     assert_eq!((shipped.status, shipped.body["trackingNumber"].as_str()), (200, Some("1Z999AA10123456784")));
     env.call(cancel_order, with_order("cancel-order", &customer)).await.problem(409, "invalid_transition");
 
-    let scheduled: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(storefront_tests::root().join("events/expire-orders.json")).unwrap(),
-    )
-    .unwrap();
+    let scheduled = event_json("expire-orders");
     assert_eq!(scheduled["detail-type"], "Scheduled Event");
 }
 

@@ -1,162 +1,72 @@
 //! Orders after checkout: payments by signed webhook, cancellation with exact restock,
 //! fulfilment, expiry. Against dynoxide through the real SDK.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::Arc;
-use storefront::api::catalog::{admin_get_product, create_product};
 use storefront::api::orders::*;
-use storefront::domain::Role;
-use storefront_tests::{Answer, TEST_WEBHOOK_SECRET, TestEnv, request, routed};
-
-struct Shop {
-    env: TestEnv,
-    admin: String,
-}
-
-fn checkout(code: Option<&str>) -> Value {
-    let mut body = json!({"shippingAddress": {"name": "Ada", "line1": "1 Main St", "city": "Springfield", "postalCode": "12345", "country": "US"},
-        "shippingMethod": "standard"});
-    if let Some(code) = code {
-        body["discountCode"] = json!(code);
-    }
-    body
-}
-
-impl Shop {
-    async fn open() -> Self {
-        let env = TestEnv::start().await;
-        let admin = env.admin_token().await;
-        Self { env, admin }
-    }
-
-    async fn customer(&self, n: usize) -> String {
-        self.env.user_token(&format!("c{n}@example.com"), Role::Customer).await
-    }
-
-    async fn product(&self, sku: &str, stock: i64) -> String {
-        let body = json!({"sku": sku, "name": sku, "priceCents": 1000, "category": "x", "stock": stock});
-        self.env.call(create_product, request("POST", "/products", Some(&body), Some(&self.admin))).await.body["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    async fn stock(&self, id: &str) -> i64 {
-        let req = routed(request("GET", "/p", None, Some(&self.admin)), &[("id", id)], &[]);
-        self.env.call(admin_get_product, req).await.body["stock"].as_i64().unwrap()
-    }
-
-    /// Places an order of `quantity` units of `product` for `customer`.
-    async fn order(&self, customer: &str, product: &str, quantity: i64, code: Option<&str>) -> Value {
-        let put = routed(
-            request("PUT", "/c", Some(&json!({"quantity": quantity})), Some(customer)),
-            &[("productId", product)],
-            &[],
-        );
-        assert_eq!(self.env.call(put_cart_item, put).await.status, 200);
-        let mut req = request("POST", "/orders", Some(&checkout(code)), Some(customer));
-        req.headers_mut().insert("idempotency-key", ulid_key().parse().unwrap());
-        let answer = self.env.call(place_order, req).await;
-        assert_eq!(answer.status, 201, "{:#}", answer.body);
-        answer.body
-    }
-
-    async fn cancel(&self, token: &str, order: &str) -> Answer {
-        let req = routed(request("POST", "/o", None, Some(token)), &[("id", order)], &[]);
-        self.env.call(cancel_order, req).await
-    }
-
-    async fn admin_set(&self, order: &str, body: Value) -> Answer {
-        let req = routed(request("PATCH", "/a", Some(&body), Some(&self.admin)), &[("id", order)], &[]);
-        self.env.call(admin_update_order, req).await
-    }
-
-    async fn get(&self, order: &str) -> Value {
-        let req = routed(request("GET", "/o", None, Some(&self.admin)), &[("id", order)], &[]);
-        self.env.call(get_order, req).await.body
-    }
-
-    /// Sends a payment webhook, signed now (or with `signature` as given).
-    async fn webhook(&self, event: &Value, signature: Option<String>) -> Answer {
-        self.env.call(payment_webhook, self.env.webhook_request(event.to_string(), signature)).await
-    }
-
-    async fn pay(&self, order: &Value, event_id: &str) -> Answer {
-        self.webhook(&payment(order, event_id, true), None).await
-    }
-}
-
-fn ulid_key() -> String {
-    format!("key-{}", storefront::domain::OrderId::new())
-}
-
-fn payment(order: &Value, event_id: &str, succeeded: bool) -> Value {
-    json!({"id": event_id, "type": if succeeded { "payment.succeeded" } else { "payment.failed" },
-        "data": {"orderId": order["id"], "amountCents": order["totalCents"], "currency": order["currency"], "paymentId": format!("pay-{event_id}")}})
-}
-
-fn id(order: &Value) -> String {
-    order["id"].as_str().unwrap().to_owned()
-}
+use storefront_tests::{Shop, TEST_WEBHOOK_SECRET, id, payment_event, request, routed};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_allowed_transition_works_and_every_other_is_refused_for_each_actor() {
     let shop = Shop::open().await;
-    let p = shop.product("P", 1000).await;
+    let p = shop.product("P").stock(1000).create().await;
     let ada = shop.customer(1).await;
     let bob = shop.customer(2).await;
 
     // Customer: may cancel only their own unpaid order.
     let o = shop.order(&ada, &p, 1, None).await;
-    shop.cancel(&bob, &id(&o)).await.problem(404, "order_not_found");
-    let cancelled = shop.cancel(&ada, &id(&o)).await;
+    shop.cancel_order(&bob, &id(&o)).await.problem(404, "order_not_found");
+    let cancelled = shop.cancel_order(&ada, &id(&o)).await;
     assert_eq!((cancelled.status, cancelled.body["status"].as_str()), (200, Some("cancelled")));
-    shop.cancel(&ada, &id(&o)).await.problem(409, "invalid_transition");
+    shop.cancel_order(&ada, &id(&o)).await.problem(409, "invalid_transition");
     let paid = shop.order(&ada, &p, 1, None).await;
     assert_eq!(shop.pay(&paid, "evt-paid").await.status, 200);
-    shop.cancel(&ada, &id(&paid)).await.problem(409, "invalid_transition");
+    shop.cancel_order(&ada, &id(&paid)).await.problem(409, "invalid_transition");
 
     // Admin: ship and deliver in order only; cancel unpaid or paid, never later.
     let pending = shop.order(&ada, &p, 1, None).await;
-    shop.admin_set(&id(&pending), json!({"status": "shipped"})).await.problem(409, "invalid_transition");
-    shop.admin_set(&id(&paid), json!({"status": "delivered"})).await.problem(409, "invalid_transition");
-    let shipped = shop.admin_set(&id(&paid), json!({"status": "shipped", "trackingNumber": "1Z999"})).await;
+    shop.admin_update_order(&id(&pending), json!({"status": "shipped"})).await.problem(409, "invalid_transition");
+    shop.admin_update_order(&id(&paid), json!({"status": "delivered"})).await.problem(409, "invalid_transition");
+    let shipped = shop.admin_update_order(&id(&paid), json!({"status": "shipped", "trackingNumber": "1Z999"})).await;
     assert_eq!(
         (shipped.body["status"].as_str(), shipped.body["trackingNumber"].as_str()),
         (Some("shipped"), Some("1Z999"))
     );
-    shop.admin_set(&id(&paid), json!({"status": "cancelled"})).await.problem(409, "invalid_transition");
-    let delivered = shop.admin_set(&id(&paid), json!({"status": "delivered"})).await;
+    shop.admin_update_order(&id(&paid), json!({"status": "cancelled"})).await.problem(409, "invalid_transition");
+    let delivered = shop.admin_update_order(&id(&paid), json!({"status": "delivered"})).await;
     assert_eq!(delivered.body["status"], "delivered");
     for to in ["shipped", "delivered", "cancelled"] {
-        shop.admin_set(&id(&paid), json!({"status": to})).await.problem(409, "invalid_transition");
+        shop.admin_update_order(&id(&paid), json!({"status": to})).await.problem(409, "invalid_transition");
     }
-    assert_eq!(shop.admin_set(&id(&pending), json!({"status": "cancelled"})).await.body["status"], "cancelled");
-    shop.admin_set(&id(&pending), json!({"status": "shipped"})).await.problem(409, "invalid_transition");
+    assert_eq!(
+        shop.admin_update_order(&id(&pending), json!({"status": "cancelled"})).await.body["status"],
+        "cancelled"
+    );
+    shop.admin_update_order(&id(&pending), json!({"status": "shipped"})).await.problem(409, "invalid_transition");
     let paid2 = shop.order(&ada, &p, 1, None).await;
     shop.pay(&paid2, "evt-paid2").await;
-    let refunded = shop.cancel(&shop.admin, &id(&paid2)).await;
+    let refunded = shop.cancel_order(&shop.admin, &id(&paid2)).await;
     assert_eq!(
         (refunded.body["status"].as_str(), refunded.body["refundDue"].as_bool()),
         (Some("cancelled"), Some(true))
     );
-    shop.admin_set(&id(&paid2), json!({"status": "paid"})).await.problem(422, "validation_failed");
-    shop.admin_set(&id(&paid2), json!({"status": "shipped", "trackingNumber": ""}))
+    shop.admin_update_order(&id(&paid2), json!({"status": "paid"})).await.problem(422, "validation_failed");
+    shop.admin_update_order(&id(&paid2), json!({"status": "shipped", "trackingNumber": ""}))
         .await
         .problem(422, "validation_failed");
-    let mismatch = shop.admin_set(&id(&pending), json!({"status": "delivered", "trackingNumber": "X"})).await;
+    let mismatch = shop.admin_update_order(&id(&pending), json!({"status": "delivered", "trackingNumber": "X"})).await;
     assert_eq!(mismatch.error_fields(), ["trackingNumber"]);
 
     // Payment: succeeded pays an unpaid order; failed cancels one.
     let to_fail = shop.order(&ada, &p, 1, None).await;
-    assert_eq!(shop.webhook(&payment(&to_fail, "evt-fail", false), None).await.status, 200);
-    assert_eq!(shop.get(&id(&to_fail)).await["status"], "cancelled");
+    assert_eq!(shop.payment_webhook(&payment_event(&to_fail, "evt-fail", false), None).await.status, 200);
+    assert_eq!(shop.get_order(&shop.admin, &id(&to_fail)).await.body["status"], "cancelled");
     // Every order keeps its history.
-    let delivered_order = shop.get(&id(&paid)).await;
+    let delivered_order = shop.get_order(&shop.admin, &id(&paid)).await.body;
     let history: Vec<&str> =
         delivered_order["history"].as_array().unwrap().iter().map(|h| h["status"].as_str().unwrap()).collect();
     assert_eq!(history, ["pending_payment", "paid", "shipped", "delivered"]);
-    let by: Vec<String> = shop.get(&id(&paid)).await["history"]
+    let by: Vec<String> = shop.get_order(&shop.admin, &id(&paid)).await.body["history"]
         .as_array()
         .unwrap()
         .iter()
@@ -168,19 +78,18 @@ async fn every_allowed_transition_works_and_every_other_is_refused_for_each_acto
 #[tokio::test(flavor = "multi_thread")]
 async fn cancelling_restocks_each_line_once_and_gives_back_the_redemption() {
     let shop = Shop::open().await;
-    let p = shop.product("P", 10).await;
-    let body = json!({"code": "ONCE", "amountOffCents": 100, "maxRedemptions": 1});
-    shop.env.call(create_discount, request("POST", "/discounts", Some(&body), Some(&shop.admin))).await;
+    let p = shop.product("P").stock(10).create().await;
+    shop.create_discount(json!({"code": "ONCE", "amountOffCents": 100, "maxRedemptions": 1})).await;
     let ada = shop.customer(1).await;
     let o = shop.order(&ada, &p, 3, Some("ONCE")).await;
     assert_eq!(shop.stock(&p).await, 7);
-    assert_eq!(shop.cancel(&ada, &id(&o)).await.status, 200);
+    assert_eq!(shop.cancel_order(&ada, &id(&o)).await.status, 200);
     assert_eq!(shop.stock(&p).await, 10);
-    shop.cancel(&ada, &id(&o)).await.problem(409, "invalid_transition");
-    shop.admin_set(&id(&o), json!({"status": "cancelled"})).await.problem(409, "invalid_transition");
-    shop.webhook(&payment(&o, "evt-late-fail", false), None).await;
+    shop.cancel_order(&ada, &id(&o)).await.problem(409, "invalid_transition");
+    shop.admin_update_order(&id(&o), json!({"status": "cancelled"})).await.problem(409, "invalid_transition");
+    shop.payment_webhook(&payment_event(&o, "evt-late-fail", false), None).await;
     assert_eq!(shop.stock(&p).await, 10, "no second restock");
-    let listed = shop.env.call(list_discounts, request("GET", "/discounts", None, Some(&shop.admin))).await;
+    let listed = shop.list_discounts(&shop.admin).await;
     assert_eq!(listed.body["items"][0]["redemptions"], 0, "the redemption was given back");
     let again = shop.order(&ada, &p, 1, Some("ONCE")).await;
     assert_eq!(again["discountCents"], 100, "so the code can be used again");
@@ -189,53 +98,57 @@ async fn cancelling_restocks_each_line_once_and_gives_back_the_redemption() {
 #[tokio::test(flavor = "multi_thread")]
 async fn webhooks_must_be_signed_fresh_and_match_the_order() {
     let shop = Shop::open().await;
-    let p = shop.product("P", 10).await;
+    let p = shop.product("P").stock(10).create().await;
     let ada = shop.customer(1).await;
     let o = shop.order(&ada, &p, 1, None).await;
-    let event = payment(&o, "evt-1", true);
-    shop.webhook(&event, Some(String::new())).await.problem(401, "invalid_signature");
-    shop.webhook(&event, Some("t=1,v1=00".into())).await.problem(401, "invalid_signature");
+    let event = payment_event(&o, "evt-1", true);
+    shop.payment_webhook(&event, Some(String::new())).await.problem(401, "invalid_signature");
+    shop.payment_webhook(&event, Some("t=1,v1=00".into())).await.problem(401, "invalid_signature");
     let forged = storefront::auth::webhook::sign(
         "not-the-secret",
         shop.env.app.clock.now().unix_seconds(),
         event.to_string().as_bytes(),
     );
-    shop.webhook(&event, Some(forged)).await.problem(401, "invalid_signature");
+    shop.payment_webhook(&event, Some(forged)).await.problem(401, "invalid_signature");
     let old = storefront::auth::webhook::sign(
         TEST_WEBHOOK_SECRET,
         shop.env.app.clock.now().unix_seconds() - 301,
         event.to_string().as_bytes(),
     );
-    shop.webhook(&event, Some(old)).await.problem(401, "stale_signature");
+    shop.payment_webhook(&event, Some(old)).await.problem(401, "stale_signature");
     let mut wrong = event.clone();
     wrong["data"]["amountCents"] = json!(1);
-    shop.webhook(&wrong, None).await.problem(422, "amount_mismatch");
+    shop.payment_webhook(&wrong, None).await.problem(422, "amount_mismatch");
     wrong["data"]["amountCents"] = o["totalCents"].clone();
     wrong["data"]["currency"] = json!("EUR");
-    shop.webhook(&wrong, None).await.problem(422, "amount_mismatch");
-    assert_eq!(shop.get(&id(&o)).await["status"], "pending_payment", "untouched");
+    shop.payment_webhook(&wrong, None).await.problem(422, "amount_mismatch");
+    assert_eq!(shop.get_order(&shop.admin, &id(&o)).await.body["status"], "pending_payment", "untouched");
     let mut unknown = event.clone();
     unknown["data"]["orderId"] = json!("01ARZ3NDEKTSV4RRFFQ69G5FAV");
-    shop.webhook(&unknown, None).await.problem(404, "order_not_found");
-    let ok = shop.webhook(&event, None).await;
+    shop.payment_webhook(&unknown, None).await.problem(404, "order_not_found");
+    let ok = shop.payment_webhook(&event, None).await;
     assert_eq!((ok.status, &ok.body), (200, &json!({"received": true})));
-    let paid = shop.get(&id(&o)).await;
+    let paid = shop.get_order(&shop.admin, &id(&o)).await.body;
     assert_eq!((paid["status"].as_str(), paid["paymentId"].as_str()), (Some("paid"), Some("pay-evt-1")));
-    assert_eq!(shop.webhook(&event, None).await.status, 200, "a replay is acknowledged");
-    assert_eq!(shop.get(&id(&o)).await["history"].as_array().unwrap().len(), 2, "and changes nothing");
+    assert_eq!(shop.payment_webhook(&event, None).await.status, 200, "a replay is acknowledged");
+    assert_eq!(
+        shop.get_order(&shop.admin, &id(&o)).await.body["history"].as_array().unwrap().len(),
+        2,
+        "and changes nothing"
+    );
     let other_type = json!({"id": "evt-x", "type": "payment.refunded", "data": {"refundId": "re_1", "extra": [1, 2]}});
-    assert_eq!(shop.webhook(&other_type, None).await.status, 200);
+    assert_eq!(shop.payment_webhook(&other_type, None).await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_payment_for_a_cancelled_order_leaves_it_cancelled_with_a_refund_due() {
     let shop = Shop::open().await;
-    let p = shop.product("P", 10).await;
+    let p = shop.product("P").stock(10).create().await;
     let ada = shop.customer(1).await;
     let o = shop.order(&ada, &p, 2, None).await;
-    shop.cancel(&ada, &id(&o)).await;
+    shop.cancel_order(&ada, &id(&o)).await;
     assert_eq!(shop.pay(&o, "evt-late").await.status, 200);
-    let after = shop.get(&id(&o)).await;
+    let after = shop.get_order(&shop.admin, &id(&o)).await.body;
     assert_eq!((after["status"].as_str(), after["refundDue"].as_bool()), (Some("cancelled"), Some(true)));
     assert_eq!(shop.stock(&p).await, 10, "the stock stays restocked");
 }
@@ -243,7 +156,7 @@ async fn a_payment_for_a_cancelled_order_leaves_it_cancelled_with_a_refund_due()
 #[tokio::test(flavor = "multi_thread")]
 async fn a_payment_racing_a_cancel_has_exactly_one_winner_and_stock_agrees() {
     let shop = Arc::new(Shop::open().await);
-    let p = shop.product("P", 100).await;
+    let p = shop.product("P").stock(100).create().await;
     let ada = Arc::new(shop.customer(1).await);
     for round in 0..8 {
         let o = shop.order(&ada, &p, 2, None).await;
@@ -252,10 +165,10 @@ async fn a_payment_racing_a_cancel_has_exactly_one_winner_and_stock_agrees() {
         let order = o.clone();
         let pay = tokio::spawn(async move { s1.pay(&order, &format!("evt-race-{round}")).await });
         let oid = id(&o);
-        let cancel = tokio::spawn(async move { s2.cancel(&a1, &oid).await });
+        let cancel = tokio::spawn(async move { s2.cancel_order(&a1, &oid).await });
         let (paid, cancelled) = (pay.await.unwrap(), cancel.await.unwrap());
         assert_eq!(paid.status, 200);
-        let after = shop.get(&id(&o)).await;
+        let after = shop.get_order(&shop.admin, &id(&o)).await.body;
         match after["status"].as_str().unwrap() {
             "paid" => {
                 cancelled.problem(409, "invalid_transition");
@@ -274,21 +187,21 @@ async fn a_payment_racing_a_cancel_has_exactly_one_winner_and_stock_agrees() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ten_concurrent_replays_of_one_event_have_one_effect() {
     let shop = Arc::new(Shop::open().await);
-    let p = shop.product("P", 10).await;
+    let p = shop.product("P").stock(10).create().await;
     let ada = shop.customer(1).await;
     for (succeeded, label) in [(true, "ok"), (false, "fail")] {
         let o = shop.order(&ada, &p, 2, None).await;
-        let event = payment(&o, &format!("evt-replay-{label}"), succeeded);
+        let event = payment_event(&o, &format!("evt-replay-{label}"), succeeded);
         let tasks: Vec<_> = (0..10)
             .map(|_| {
                 let (shop, event) = (shop.clone(), event.clone());
-                tokio::spawn(async move { shop.webhook(&event, None).await.status })
+                tokio::spawn(async move { shop.payment_webhook(&event, None).await.status })
             })
             .collect();
         for t in tasks {
             assert_eq!(t.await.unwrap(), 200);
         }
-        let after = shop.get(&id(&o)).await;
+        let after = shop.get_order(&shop.admin, &id(&o)).await.body;
         assert_eq!(after["history"].as_array().unwrap().len(), 2, "{label}: one change");
     }
     assert_eq!(shop.stock(&p).await, 8, "the failed payment restocked its 2 units once");
@@ -297,7 +210,7 @@ async fn ten_concurrent_replays_of_one_event_have_one_effect() {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_concurrent_expiry_runs_cancel_each_overdue_order_once() {
     let shop = Arc::new(Shop::open().await);
-    let p = shop.product("P", 200).await;
+    let p = shop.product("P").stock(200).create().await;
     let mut orders = Vec::new();
     for i in 0..30 {
         let c = shop.customer(i).await;
@@ -322,12 +235,16 @@ async fn two_concurrent_expiry_runs_cancel_each_overdue_order_once() {
     }
     assert_eq!(cancelled, 30, "each overdue order cancelled by exactly one run");
     for o in &orders {
-        let after = shop.get(&id(o)).await;
+        let after = shop.get_order(&shop.admin, &id(o)).await.body;
         assert_eq!(after["status"], "cancelled");
         assert_eq!(after["history"].as_array().unwrap().last().unwrap()["by"], "expiry");
     }
-    assert_eq!(shop.get(&id(&paid)).await["status"], "paid", "a paid order is never expired");
-    assert_eq!(shop.get(&id(&fresh)).await["status"], "pending_payment", "an order within its window is kept");
+    assert_eq!(shop.get_order(&shop.admin, &id(&paid)).await.body["status"], "paid", "a paid order is never expired");
+    assert_eq!(
+        shop.get_order(&shop.admin, &id(&fresh)).await.body["status"],
+        "pending_payment",
+        "an order within its window is kept"
+    );
     assert_eq!(shop.stock(&p).await, 200 - 5 - 1, "each expired order restocked exactly once");
     let again = expire_orders(&shop.env.app).await.map_err(|e| e.detail.clone()).unwrap();
     assert_eq!(again["cancelled"], 0);
@@ -336,7 +253,7 @@ async fn two_concurrent_expiry_runs_cancel_each_overdue_order_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn admins_list_orders_by_status_newest_first() {
     let shop = Shop::open().await;
-    let p = shop.product("P", 100).await;
+    let p = shop.product("P").stock(100).create().await;
     let ada = shop.customer(1).await;
     let mut pending = Vec::new();
     for _ in 0..3 {
@@ -344,28 +261,17 @@ async fn admins_list_orders_by_status_newest_first() {
     }
     let paid = shop.order(&ada, &p, 1, None).await;
     shop.pay(&paid, "evt-list").await;
-    let list = |query: Vec<(&'static str, String)>| {
-        let q: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        routed(request("GET", "/admin/orders", None, Some(&shop.admin)), &[], &q)
-    };
-    let page =
-        shop.env.call(admin_list_orders, list(vec![("status", "pending_payment".into()), ("limit", "2".into())])).await;
+    let page = shop.admin_list_orders(&[("status", "pending_payment"), ("limit", "2")]).await;
     let ids: Vec<&str> = page.body["items"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [pending[2].as_str(), pending[1].as_str()]);
     let cursor = page.body["nextCursor"].as_str().unwrap().to_owned();
-    let rest = shop
-        .env
-        .call(admin_list_orders, list(vec![("status", "pending_payment".into()), ("cursor", cursor.clone())]))
-        .await;
+    let rest = shop.admin_list_orders(&[("status", "pending_payment"), ("cursor", &cursor)]).await;
     assert_eq!(rest.body["items"][0]["id"], pending[0].as_str());
-    shop.env
-        .call(admin_list_orders, list(vec![("status", "paid".into()), ("cursor", cursor)]))
-        .await
-        .problem(400, "invalid_cursor");
-    let paid_list = shop.env.call(admin_list_orders, list(vec![("status", "paid".into())])).await;
+    shop.admin_list_orders(&[("status", "paid"), ("cursor", &cursor)]).await.problem(400, "invalid_cursor");
+    let paid_list = shop.admin_list_orders(&[("status", "paid")]).await;
     assert_eq!(paid_list.body["items"][0]["id"], id(&paid).as_str());
-    shop.env.call(admin_list_orders, list(vec![])).await.problem(422, "validation_failed");
-    shop.env.call(admin_list_orders, list(vec![("status", "lost".into())])).await.problem(422, "validation_failed");
+    shop.admin_list_orders(&[]).await.problem(422, "validation_failed");
+    shop.admin_list_orders(&[("status", "lost")]).await.problem(422, "validation_failed");
     let customer = routed(request("GET", "/admin/orders", None, Some(&ada)), &[], &[("status", "paid")]);
     shop.env.call(admin_list_orders, customer).await.problem(403, "forbidden");
 }
@@ -374,7 +280,7 @@ async fn admins_list_orders_by_status_newest_first() {
 async fn stock_is_conserved_through_orders_cancels_payments_failures_and_expiry() {
     let shop = Arc::new(Shop::open().await);
     let initial = 60;
-    let p = shop.product("P", initial).await;
+    let p = shop.product("P").stock(initial).create().await;
     let mut orders = Vec::new();
     for i in 0..12 {
         let c = shop.customer(i).await;
@@ -392,15 +298,15 @@ async fn stock_is_conserved_through_orders_cancels_payments_failures_and_expiry(
                         shop.pay(&o, &format!("evt-c-{i}")).await;
                     }
                     1 => {
-                        shop.cancel(&c, &id(&o)).await;
+                        shop.cancel_order(&c, &id(&o)).await;
                     }
                     2 => {
-                        shop.webhook(&payment(&o, &format!("evt-f-{i}"), false), None).await;
+                        shop.payment_webhook(&payment_event(&o, &format!("evt-f-{i}"), false), None).await;
                     }
                     _ => {
                         // Pay and cancel at once; whichever wins, stock must agree.
                         let (event, order_id) = (format!("evt-r-{i}"), id(&o));
-                        let (a, b) = tokio::join!(shop.pay(&o, &event), shop.cancel(&c, &order_id));
+                        let (a, b) = tokio::join!(shop.pay(&o, &event), shop.cancel_order(&c, &order_id));
                         let _ = (a, b);
                     }
                 }
@@ -412,11 +318,10 @@ async fn stock_is_conserved_through_orders_cancels_payments_failures_and_expiry(
     }
     shop.env.app.clock.advance(3600);
     expire_orders(&shop.env.app).await.map_err(|e| e.detail.clone()).unwrap();
-    let adjust = routed(request("POST", "/p", Some(&json!({"delta": 7})), Some(&shop.admin)), &[("id", &p)], &[]);
-    assert_eq!(shop.env.call(storefront::api::catalog::adjust_stock, adjust).await.status, 200);
+    assert_eq!(shop.adjust_stock(&p, 7).await.status, 200);
     let mut held = 0;
     for (_, o) in &orders {
-        let after = shop.get(&id(o)).await;
+        let after = shop.get_order(&shop.admin, &id(o)).await.body;
         if after["status"] != "cancelled" {
             held += after["items"][0]["quantity"].as_i64().unwrap();
         }

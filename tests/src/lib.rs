@@ -16,10 +16,15 @@ use storefront::config::{Config, KeySource};
 use storefront::http::{ApiError, Response};
 use storefront::store::Store;
 
+mod shop;
+pub use shop::{NewProduct, Shop, checkout, id, payment_event};
+
 pub const TEST_KID: &str = "test-key";
 pub const TEST_WEBHOOK_SECRET: &str = "whsec_test_secret";
 pub const TEST_CURSOR_SECRET: &str = "test-cursor-secret-test-cursor-secret-0123";
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+/// The password of every user [`TestEnv::register`] registers.
+pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Names the DynamoDB endpoint to test against instead of a fresh dynoxide (see the crate docs).
 pub const ENGINE_URL: &str = "STOREFRONT_TEST_DYNAMODB_URL";
@@ -237,6 +242,12 @@ impl Answer {
             .map(|errors| errors.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
             .unwrap_or_default()
     }
+
+    /// The `accessToken` of a register or login answer.
+    #[track_caller]
+    pub fn access_token(&self) -> String {
+        self.body["accessToken"].as_str().unwrap_or_else(|| panic!("no access token in {:#}", self.body)).to_owned()
+    }
 }
 
 impl From<Response<Body>> for Answer {
@@ -276,15 +287,34 @@ pub fn raw_request(method: &str, path: &str, content_type: Option<&str>, body: &
     builder.body(Body::Text(body.to_owned())).expect("a valid request")
 }
 
+/// The text of `events/<name>.json`.
+fn event_text(name: &str) -> String {
+    let path = root().join("events").join(format!("{name}.json"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// `events/<name>.json` as JSON, for what a test reads from the event itself.
+pub fn event_json(name: &str) -> Value {
+    serde_json::from_str(&event_text(name)).unwrap_or_else(|e| panic!("events/{name}.json is not JSON: {e}"))
+}
+
 /// Loads `events/<name>.json` (an API Gateway HTTP API payload 2.0 event) as a request,
 /// with `REPLACE_WITH_ACCESS_TOKEN` swapped for `token`.
 pub fn event(name: &str, token: Option<&str>) -> Request {
-    let path = root().join("events").join(format!("{name}.json"));
-    let mut raw = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    if let Some(token) = token {
-        raw = raw.replace("REPLACE_WITH_ACCESS_TOKEN", token);
+    match token {
+        Some(token) => event_with(name, &[("REPLACE_WITH_ACCESS_TOKEN", token)]),
+        None => event_with(name, &[]),
     }
-    lambda_http::request::from_str(&raw).unwrap_or_else(|e| panic!("{} is not an HTTP API event: {e}", path.display()))
+}
+
+/// Loads `events/<name>.json` as a request, with each `(from, to)` of `replacements` swapped in
+/// (placeholders such as `REPLACE_WITH_PRODUCT_ID`).
+pub fn event_with(name: &str, replacements: &[(&str, &str)]) -> Request {
+    let mut raw = event_text(name);
+    for (from, to) in replacements {
+        raw = raw.replace(from, to);
+    }
+    lambda_http::request::from_str(&raw).unwrap_or_else(|e| panic!("events/{name}.json is not an HTTP API event: {e}"))
 }
 
 impl TestEnv {
@@ -319,6 +349,23 @@ impl TestEnv {
 
     pub async fn admin_token(&self) -> String {
         self.user_token("admin@example.com", storefront::domain::Role::Admin).await
+    }
+
+    /// `POST /auth/register` of Ada Lovelace at `email`, with [`PASSWORD`].
+    pub async fn register(&self, email: &str) -> Answer {
+        let body = serde_json::json!({"email": email, "password": PASSWORD, "name": "Ada Lovelace"});
+        self.call(storefront::api::accounts::register, request("POST", "/auth/register", Some(&body), None)).await
+    }
+
+    /// `POST /auth/login` with `email` and `password`.
+    pub async fn login(&self, email: &str, password: &str) -> Answer {
+        let body = serde_json::json!({"email": email, "password": password});
+        self.call(storefront::api::accounts::login, request("POST", "/auth/login", Some(&body), None)).await
+    }
+
+    /// `GET /me` as `token`.
+    pub async fn me(&self, token: &str) -> Answer {
+        self.call(storefront::api::accounts::get_me, request("GET", "/me", None, Some(token))).await
     }
 }
 

@@ -1,0 +1,304 @@
+//! One shop for every integration test: a fresh [`TestEnv`] with an admin signed in, and one
+//! helper for each thing a test does with it, each building its request as API Gateway hands
+//! it over (path parameters and query through [`routed`], headers such as `If-Match` and
+//! `Idempotency-Key` set as the API expects them).
+//!
+//! Two kinds of helper. Those named after a handler (`create_product`, `place_order`, …) make
+//! that one call and return its [`Answer`] untouched, for tests that look at the answer.
+//! Those named after a thing (`customer`, `product`, `order`, `stock`, `categories`, …) make
+//! or read what a test starts from, assert that it worked, and return it.
+
+use crate::{Answer, TestEnv, request, routed};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use storefront::api::catalog::{
+    adjust_stock, admin_get_product, admin_list_products, archive_product, create_product, get_product,
+    list_categories, list_products, update_product,
+};
+use storefront::api::orders::{
+    admin_list_orders, admin_update_order, cancel_order, create_discount, get_cart, get_order, list_discounts,
+    list_orders, payment_webhook, place_order, put_cart_item, quote,
+};
+use storefront::domain::Role;
+
+/// A fresh table with an admin: the shop every integration test starts from.
+pub struct Shop {
+    pub env: TestEnv,
+    /// The admin's access token.
+    pub admin: String,
+}
+
+/// The `id` of a product or order as the API shows it.
+pub fn id(value: &Value) -> String {
+    value["id"].as_str().expect("an id").to_owned()
+}
+
+/// A checkout body (for a quote or an order) shipping to Ada Lovelace's London address, with
+/// `country` swapped in, by `method`, with a discount `code` if given.
+pub fn checkout(country: &str, method: &str, code: Option<&str>) -> Value {
+    let mut body = json!({
+        "shippingAddress": {"name": "Ada Lovelace", "line1": "12 St James's Square", "city": "London",
+            "postalCode": "SW1Y 4JH", "country": country},
+        "shippingMethod": method,
+    });
+    if let Some(code) = code {
+        body["discountCode"] = json!(code);
+    }
+    body
+}
+
+/// A payment webhook event for `order` (its id, total and currency): `payment.succeeded`, or
+/// `payment.failed` unless `succeeded`.
+pub fn payment_event(order: &Value, event_id: &str, succeeded: bool) -> Value {
+    json!({"id": event_id, "type": if succeeded { "payment.succeeded" } else { "payment.failed" },
+        "data": {"orderId": order["id"], "amountCents": order["totalCents"], "currency": order["currency"],
+            "paymentId": format!("pay-{event_id}")}})
+}
+
+/// A product to create through the admin API: see [`Shop::product`].
+#[must_use = "a product is created only by `create`"]
+pub struct NewProduct<'a> {
+    shop: &'a Shop,
+    body: Value,
+}
+
+impl NewProduct<'_> {
+    pub fn name(mut self, name: &str) -> Self {
+        self.body["name"] = json!(name);
+        self
+    }
+
+    pub fn price(mut self, cents: i64) -> Self {
+        self.body["priceCents"] = json!(cents);
+        self
+    }
+
+    pub fn category(mut self, slug: &str) -> Self {
+        self.body["category"] = json!(slug);
+        self
+    }
+
+    pub fn stock(mut self, units: i64) -> Self {
+        self.body["stock"] = json!(units);
+        self
+    }
+
+    /// Creates the product (asserting the 201) and returns its id.
+    pub async fn create(self) -> String {
+        let answer = self.shop.create_product(self.body).await;
+        assert_eq!(answer.status, 201, "{:#}", answer.body);
+        id(&answer.body)
+    }
+}
+
+impl Shop {
+    pub async fn open() -> Self {
+        let env = TestEnv::start().await;
+        let admin = env.admin_token().await;
+        Self { env, admin }
+    }
+
+    /// Customer number `n` (customer{n}@example.com), signed in: their access token.
+    pub async fn customer(&self, n: usize) -> String {
+        self.env.user_token(&format!("customer{n}@example.com"), Role::Customer).await
+    }
+
+    /// Customer number `n`, signed in, with `quantity` units of `product` in their cart: their
+    /// access token.
+    pub async fn customer_with_cart(&self, n: usize, product: &str, quantity: i64) -> String {
+        let token = self.customer(n).await;
+        let answer = self.put_cart_item(&token, product, quantity).await;
+        assert_eq!(answer.status, 200, "{:#}", answer.body);
+        token
+    }
+
+    // The catalog.
+
+    /// A product with `sku`, named "Product {sku}", at 1000 cents, in category `x`, with 1 unit
+    /// in stock unless the builder says otherwise; `.create().await` makes it.
+    pub fn product(&self, sku: &str) -> NewProduct<'_> {
+        let body =
+            json!({"sku": sku, "name": format!("Product {sku}"), "priceCents": 1000, "category": "x", "stock": 1});
+        NewProduct { shop: self, body }
+    }
+
+    /// `POST /products` as the admin, with any body.
+    pub async fn create_product(&self, body: Value) -> Answer {
+        self.env.call(create_product, request("POST", "/products", Some(&body), Some(&self.admin))).await
+    }
+
+    /// `PATCH /products/{id}` as the admin, with `If-Match: if_match` if given.
+    pub async fn update_product(&self, id: &str, body: Value, if_match: Option<&str>) -> Answer {
+        let mut req = request("PATCH", &format!("/products/{id}"), Some(&body), Some(&self.admin));
+        if let Some(etag) = if_match {
+            req.headers_mut().insert("if-match", etag.parse().expect("a header value"));
+        }
+        self.env.call(update_product, routed(req, &[("id", id)], &[])).await
+    }
+
+    /// `DELETE /products/{id}` as the admin.
+    pub async fn archive_product(&self, id: &str) -> Answer {
+        let req = request("DELETE", &format!("/products/{id}"), None, Some(&self.admin));
+        self.env.call(archive_product, routed(req, &[("id", id)], &[])).await
+    }
+
+    /// `POST /products/{id}/stock` as the admin: adds `delta` units (or takes them away).
+    pub async fn adjust_stock(&self, id: &str, delta: i64) -> Answer {
+        let req = request("POST", &format!("/products/{id}/stock"), Some(&json!({"delta": delta})), Some(&self.admin));
+        self.env.call(adjust_stock, routed(req, &[("id", id)], &[])).await
+    }
+
+    /// `GET /products/{id}`, as a shopper (no token).
+    pub async fn get_product(&self, id: &str) -> Answer {
+        let req = request("GET", &format!("/products/{id}"), None, None);
+        self.env.call(get_product, routed(req, &[("id", id)], &[])).await
+    }
+
+    /// `GET /admin/products/{id}` as the admin: archived products too.
+    pub async fn admin_get_product(&self, id: &str) -> Answer {
+        let req = request("GET", &format!("/admin/products/{id}"), None, Some(&self.admin));
+        self.env.call(admin_get_product, routed(req, &[("id", id)], &[])).await
+    }
+
+    /// `GET /admin/products` as the admin, with `query`.
+    pub async fn admin_list_products(&self, query: &[(&str, &str)]) -> Answer {
+        let req = request("GET", "/admin/products", None, Some(&self.admin));
+        self.env.call(admin_list_products, routed(req, &[], query)).await
+    }
+
+    /// The units of product `id` in stock, as the admin reads them.
+    pub async fn stock(&self, id: &str) -> i64 {
+        let answer = self.admin_get_product(id).await;
+        answer.body["stock"].as_i64().unwrap_or_else(|| panic!("no stock in {:#}", answer.body))
+    }
+
+    /// `GET /products` as a shopper, with `query`: one page.
+    pub async fn list_products(&self, query: &[(&str, &str)]) -> Answer {
+        self.env.call(list_products, routed(request("GET", "/products", None, None), &[], query)).await
+    }
+
+    /// Every page of the listing `query` asks for, followed by its cursors: the names, in order.
+    pub async fn listing(&self, query: &[(&str, &str)]) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut q = query.to_vec();
+            if let Some(c) = &cursor {
+                q.push(("cursor", c));
+            }
+            let page = self.list_products(&q).await;
+            assert_eq!(page.status, 200, "{:#}", page.body);
+            names.extend(page.body["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()));
+            match page.body["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return names,
+            }
+        }
+    }
+
+    /// The names of every product a search for `q` finds, in order.
+    pub async fn search(&self, q: &str) -> Vec<String> {
+        self.listing(&[("q", q)]).await
+    }
+
+    /// `GET /categories`: each listed category's slug and product count.
+    pub async fn categories(&self) -> BTreeMap<String, i64> {
+        let answer = self.env.call(list_categories, request("GET", "/categories", None, None)).await;
+        assert_eq!(answer.status, 200);
+        answer.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["slug"].as_str().unwrap().to_owned(), c["productCount"].as_i64().unwrap()))
+            .collect()
+    }
+
+    // The cart, discounts and checkout.
+
+    /// `PUT /cart/items/{productId}` as `token`, setting the line's `quantity`.
+    pub async fn put_cart_item(&self, token: &str, product: &str, quantity: impl Into<Value>) -> Answer {
+        let body = json!({"quantity": quantity.into()});
+        let req = request("PUT", &format!("/cart/items/{product}"), Some(&body), Some(token));
+        self.env.call(put_cart_item, routed(req, &[("productId", product)], &[])).await
+    }
+
+    /// `GET /cart` as `token`.
+    pub async fn get_cart(&self, token: &str) -> Answer {
+        self.env.call(get_cart, request("GET", "/cart", None, Some(token))).await
+    }
+
+    /// `POST /discounts` as the admin.
+    pub async fn create_discount(&self, body: Value) -> Answer {
+        self.env.call(create_discount, request("POST", "/discounts", Some(&body), Some(&self.admin))).await
+    }
+
+    /// `GET /discounts` as `token`.
+    pub async fn list_discounts(&self, token: &str) -> Answer {
+        self.env.call(list_discounts, request("GET", "/discounts", None, Some(token))).await
+    }
+
+    /// `POST /checkout/quote` as `token`.
+    pub async fn quote(&self, token: &str, body: &Value) -> Answer {
+        self.env.call(quote, request("POST", "/checkout/quote", Some(body), Some(token))).await
+    }
+
+    /// `POST /orders` as `token`, with `Idempotency-Key: key` if given.
+    pub async fn place_order(&self, token: &str, key: Option<&str>, body: &Value) -> Answer {
+        let mut req = request("POST", "/orders", Some(body), Some(token));
+        if let Some(key) = key {
+            req.headers_mut().insert("idempotency-key", key.parse().expect("a header value"));
+        }
+        self.env.call(place_order, req).await
+    }
+
+    /// An order placed by `customer` for `quantity` units of `product` (put in their cart first),
+    /// shipped by standard to the US, with a discount `code` if given, under a key of its own.
+    pub async fn order(&self, customer: &str, product: &str, quantity: i64, code: Option<&str>) -> Value {
+        assert_eq!(self.put_cart_item(customer, product, quantity).await.status, 200);
+        let key = format!("key-{}", storefront::domain::OrderId::new());
+        let answer = self.place_order(customer, Some(&key), &checkout("US", "standard", code)).await;
+        assert_eq!(answer.status, 201, "{:#}", answer.body);
+        answer.body
+    }
+
+    // Orders after checkout.
+
+    /// `GET /orders/{id}` as `token`.
+    pub async fn get_order(&self, token: &str, id: &str) -> Answer {
+        let req = request("GET", &format!("/orders/{id}"), None, Some(token));
+        self.env.call(get_order, routed(req, &[("id", id)], &[])).await
+    }
+
+    /// `GET /orders` as `token`, with `query`.
+    pub async fn list_orders(&self, token: &str, query: &[(&str, &str)]) -> Answer {
+        self.env.call(list_orders, routed(request("GET", "/orders", None, Some(token)), &[], query)).await
+    }
+
+    /// `GET /admin/orders` as the admin, with `query`.
+    pub async fn admin_list_orders(&self, query: &[(&str, &str)]) -> Answer {
+        let req = request("GET", "/admin/orders", None, Some(&self.admin));
+        self.env.call(admin_list_orders, routed(req, &[], query)).await
+    }
+
+    /// `POST /orders/{id}/cancel` as `token`.
+    pub async fn cancel_order(&self, token: &str, id: &str) -> Answer {
+        let req = request("POST", &format!("/orders/{id}/cancel"), None, Some(token));
+        self.env.call(cancel_order, routed(req, &[("id", id)], &[])).await
+    }
+
+    /// `PATCH /admin/orders/{id}` as the admin: a status change (and tracking number).
+    pub async fn admin_update_order(&self, id: &str, body: Value) -> Answer {
+        let req = request("PATCH", &format!("/admin/orders/{id}"), Some(&body), Some(&self.admin));
+        self.env.call(admin_update_order, routed(req, &[("id", id)], &[])).await
+    }
+
+    /// `POST /webhooks/payments` with `event`, signed now (or with `signature` as given).
+    pub async fn payment_webhook(&self, event: &Value, signature: Option<String>) -> Answer {
+        self.env.call(payment_webhook, self.env.webhook_request(event.to_string(), signature)).await
+    }
+
+    /// Pays `order` in full: a signed `payment.succeeded` webhook with `event_id`.
+    pub async fn pay(&self, order: &Value, event_id: &str) -> Answer {
+        self.payment_webhook(&payment_event(order, event_id, true), None).await
+    }
+}
