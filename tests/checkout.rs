@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use storefront::api::orders::*;
+use storefront::api::{cart::*, discounts::*};
 use storefront_tests::{Answer, Shop, checkout, request, routed};
 
 #[tokio::test(flavor = "multi_thread")]

@@ -154,7 +154,7 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
     );
 
     {
-        use storefront::api::orders::*;
+        use storefront::api::{cart::*, checkout::*, discounts::*, jobs::*, orders::*, webhooks::*};
         let cart_item = |method: &str, body: Option<serde_json::Value>| {
             let req = storefront_tests::request(method, "/cart/items/x", body.as_ref(), Some(&token));
             storefront_tests::routed(req, &[("productId", &id)], &[])
@@ -269,7 +269,7 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cart_checkout_and_lifecycle_sample_events_drive_their_functions() {
     use storefront::api::catalog::create_product;
-    use storefront::api::orders::*;
+    use storefront::api::{cart::*, checkout::*, discounts::*, orders::*, webhooks::*};
     let shop = Shop::open().await;
     let customer = shop.customer(1).await;
     let Shop { env, admin } = shop;

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use std::sync::Arc;
-use storefront::api::orders::*;
+use storefront::api::{jobs::*, orders::*};
 use storefront_tests::{Shop, TEST_WEBHOOK_SECRET, id, payment_event, request, routed};
 
 #[tokio::test(flavor = "multi_thread")]

@@ -11,14 +11,15 @@
 use crate::{Answer, TestEnv, request, routed};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use storefront::api::cart::{get_cart, put_cart_item};
 use storefront::api::catalog::{
     adjust_stock, admin_get_product, admin_list_products, archive_product, create_product, get_product,
     list_categories, list_products, update_product,
 };
-use storefront::api::orders::{
-    admin_list_orders, admin_update_order, cancel_order, create_discount, get_cart, get_order, list_discounts,
-    list_orders, payment_webhook, place_order, put_cart_item, quote,
-};
+use storefront::api::checkout::{place_order, quote};
+use storefront::api::discounts::{create_discount, list_discounts};
+use storefront::api::orders::{admin_list_orders, admin_update_order, cancel_order, get_order, list_orders};
+use storefront::api::webhooks::payment_webhook;
 use storefront::domain::Role;
 
 /// A fresh table with an admin: the shop every integration test starts from.

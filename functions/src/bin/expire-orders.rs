@@ -1,7 +1,7 @@
 //! Scheduled function (every 5 minutes): cancels and restocks orders left unpaid past the
-//! payment window; see `storefront::api::orders::expire_orders`.
+//! payment window; see `storefront::api::jobs::expire_orders`.
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    storefront::http::serve_job("expire-orders", storefront::api::orders::expire_orders).await
+    storefront::http::serve_job("expire-orders", storefront::api::jobs::expire_orders).await
 }

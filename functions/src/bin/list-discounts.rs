@@ -1,6 +1,6 @@
-//! Lambda function for one endpoint; see `storefront::api::orders::list_discounts`.
+//! Lambda function for one endpoint; see `storefront::api::discounts::list_discounts`.
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    storefront::http::serve(storefront::api::orders::list_discounts).await
+    storefront::http::serve(storefront::api::discounts::list_discounts).await
 }

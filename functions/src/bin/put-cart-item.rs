@@ -1,6 +1,6 @@
-//! Lambda function for one endpoint; see `storefront::api::orders::put_cart_item`.
+//! Lambda function for one endpoint; see `storefront::api::cart::put_cart_item`.
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    storefront::http::serve(storefront::api::orders::put_cart_item).await
+    storefront::http::serve(storefront::api::cart::put_cart_item).await
 }

@@ -2,5 +2,10 @@
 //! and shapes the answer; the Lambda function for the endpoint is `http::serve(<handler>)`.
 
 pub mod accounts;
+pub mod cart;
 pub mod catalog;
+pub mod checkout;
+pub mod discounts;
+pub mod jobs;
 pub mod orders;
+pub mod webhooks;

@@ -1,0 +1,41 @@
+//! The cart: a customer's own, priced at the catalog's current prices.
+
+use crate::app::{App, AppError, cart};
+use crate::domain::{ProductId, Quantity};
+use crate::http::{self, ApiError, Body, JsonBody, Request, Response};
+
+fn product_id(req: &Request) -> Result<ProductId, ApiError> {
+    http::path_param(req, "productId")
+        .and_then(ProductId::parse)
+        .ok_or_else(|| AppError::NotFound(crate::app::Resource::Product).into())
+}
+
+/// `GET /cart`.
+pub async fn get_cart(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let who = http::require_user(app, &req).await?;
+    http::json(200, &cart::get(app, &who).await?)
+}
+
+/// `PUT /cart/items/{productId}` `{quantity}`.
+pub async fn put_cart_item(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let who = http::require_user(app, &req).await?;
+    let id = product_id(&req)?;
+    let mut body = JsonBody::parse(&req)?;
+    let quantity = body.integer("quantity", Quantity::parse);
+    let (quantity,) = body.finish((quantity,))?;
+    http::json(200, &cart::put(app, &who, id, quantity).await?)
+}
+
+/// `DELETE /cart/items/{productId}`.
+pub async fn delete_cart_item(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let who = http::require_user(app, &req).await?;
+    let id = product_id(&req)?;
+    http::json(200, &cart::remove(app, &who, id).await?)
+}
+
+/// `DELETE /cart` → 204.
+pub async fn clear_cart(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let who = http::require_user(app, &req).await?;
+    cart::clear(app, &who).await?;
+    http::no_content()
+}
