@@ -2,17 +2,16 @@
 //! dynoxide with a realistic data set, and reports cold start, warm latency, memory, size,
 //! DynamoDB calls and capacity, and an estimated cost, against the budgets.
 
-mod emulator;
 mod floors;
 mod proxy;
 mod scenarios;
 
 use axum::body::Bytes;
-use emulator::Emulator;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use storefront_local::runtime::RuntimeApi;
 
 /// Prices (us-east-1, as published by AWS in 2025; checked 2026-11-21). Change them here.
 const LAMBDA_ARM_GB_SECOND: f64 = 0.000_013_333_4;
@@ -134,7 +133,7 @@ async fn measure(
     };
     let mut cold = Vec::new();
     for event in scenario.events.iter().take(COLD_RUNS) {
-        let emulator = Emulator::start().await;
+        let emulator = runtime_api(scenario.binary).await;
         let started = Instant::now();
         let mut child = spawn(binary, env, &emulator.address, scenario.binary);
         let outcome = emulator.invoke(event.clone()).await;
@@ -147,7 +146,7 @@ async fn measure(
         }
         let _ = child.kill().await;
     }
-    let emulator = Emulator::start().await;
+    let emulator = runtime_api(scenario.binary).await;
     let mut child = spawn(binary, env, &emulator.address, scenario.binary);
     let pid = child.id().unwrap_or(0);
     if let Some(event) = scenario.events.get(COLD_RUNS) {
@@ -169,7 +168,7 @@ async fn measure(
     drop(emulator);
 
     let counted_events = &scenario.events[COLD_RUNS + 1 + WARM_RUNS..];
-    let emulator = Emulator::start().await;
+    let emulator = runtime_api(scenario.binary).await;
     let mut child = spawn(binary, proxied_env, &emulator.address, scenario.binary);
     if let Some(event) = counted_events.first() {
         let _ = emulator.invoke(event.clone()).await;
@@ -218,6 +217,11 @@ fn zip_size(binary: &Path) -> Option<u64> {
 }
 
 /// The `GLIBC_*` variables template.yaml gives each function (run as deployed).
+/// A Lambda Runtime API for one function process (the same one `make run` serves functions with).
+async fn runtime_api(name: &str) -> RuntimeApi {
+    RuntimeApi::start(name, std::time::Duration::from_secs(30)).await.expect("a Runtime API on a free port")
+}
+
 fn glibc_env(root: &Path) -> BTreeMap<String, Vec<(String, String)>> {
     use yaml_rust2::YamlLoader;
     let raw = std::fs::read_to_string(root.join("template.yaml")).unwrap_or_default();

@@ -582,7 +582,7 @@ pub fn report(rows: Vec<Value>, floors: &[Floor], machine: &str, took: std::time
     let markdown = format!(
         "# storefront benchmark results\n\nMeasured by `make bench` on {machine}, {date}, in {secs:.0} s. Release binaries for the host, \
          built with the Lambda profile (opt-level s, fat LTO, one codegen unit, stripped, panic=abort), each run through a \
-         Lambda Runtime API emulator (bench/src/emulator.rs) against dynoxide seeded with the demo catalog plus about 3,300 products, \
+         Lambda Runtime API (tools/local/src/runtime.rs, the one make run uses) against dynoxide seeded with the demo catalog plus about 3,300 products, \
          2,300 users and 4,900 orders. DynamoDB calls and capacity are counted by a proxy that adds \
          `ReturnConsumedCapacity: TOTAL` to every request, in a separate run of {counted} invocations (so the proxy's hop is \
          not in the timings).\n\n\

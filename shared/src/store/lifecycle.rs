@@ -149,14 +149,9 @@ impl Store {
             None => None,
         };
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .set_index_name(located.index.map(str::to_owned))
+            .query(&located)
             .key_condition_expression("#pk = :pk AND #sk < :cutoff")
-            .expression_attribute_names("#pk", located.partition_key)
             .expression_attribute_names("#sk", located.sort_key)
-            .expression_attribute_values(":pk", s(located.value.clone()))
             .expression_attribute_values(":cutoff", s(cutoff.to_string()))
             .limit(OVERDUE_PAGE)
             .set_exclusive_start_key(start)

@@ -109,6 +109,20 @@ impl Store {
         &self.table
     }
 
+    /// A query of one partition (`#pk = :pk`, on its index if it has one), to refine and send.
+    pub(crate) fn query(
+        &self,
+        located: &keys::Located,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(located.index.map(str::to_owned))
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", located.partition_key)
+            .expression_attribute_values(":pk", item::s(located.value.clone()))
+    }
+
     /// Every item of a partition (that `filter` keeps), following `LastEvaluatedKey` to the end.
     pub(crate) async fn query_all(
         &self,
@@ -120,15 +134,7 @@ impl Store {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(located.index.map(str::to_owned))
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", located.partition_key)
-                .expression_attribute_values(":pk", item::s(located.value.clone()))
-                .set_exclusive_start_key(start);
+            let mut query = self.query(&located).set_exclusive_start_key(start);
             if let Some((expression, placeholder, value)) = &filter {
                 query = query.filter_expression(*expression).expression_attribute_values(*placeholder, value.clone());
             }

@@ -72,13 +72,7 @@ impl super::Store {
         let mut last_key = None;
         for _ in 0..MAX_QUERIES {
             let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(located.index.map(str::to_owned))
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", located.partition_key)
-                .expression_attribute_values(":pk", AttributeValue::S(located.value.clone()))
+                .query(&located)
                 .scan_index_forward(false)
                 .limit(i32::try_from(read).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start.take());
