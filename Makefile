@@ -13,7 +13,7 @@ export CARGO_TERM_COLOR ?= auto
 FUNCTIONS := $(basename $(notdir $(wildcard functions/src/bin/*.rs)))
 ARM64 := aarch64-unknown-linux-gnu
 
-.PHONY: help run db reset test check lint unit dynamodb-local e2e readme template lambda-build sam-build build deploy tools test-tools bench
+.PHONY: help run db reset test check lint unit dynamodb-local e2e watch readme template lambda-build sam-build build deploy tools test-tools bench
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -61,7 +61,7 @@ reset: ## wipe local data (.local/): the table, the signing key, the seeded acco
 
 # ---------------------------------------------------------------- test
 
-test: test-tools check unit dynamodb-local template lambda-build sam-build e2e readme ## everything that proves storefront works
+test: test-tools check unit dynamodb-local template lambda-build sam-build e2e watch readme ## everything that proves storefront works
 	@echo "==> make test: all checks passed"
 
 check: ## formatting and lints
@@ -96,6 +96,10 @@ sam-build: test-tools lambda-build ## sam build of one function, as `make build`
 	@sam build ExpireOrdersFunction --build-dir target/sam-build >target/sam-build.log 2>&1 || { cat target/sam-build.log; exit 1; }
 	@test -x target/sam-build/ExpireOrdersFunction/bootstrap || { cat target/sam-build.log; echo "sam build made no bootstrap"; exit 1; }
 	@ls -l target/sam-build/ExpireOrdersFunction/bootstrap | awk '{printf "    %-50s %6.1f MB\n", $$9, $$5/1048576}'
+
+watch: test-tools ## a plain cargo lambda watch serves the API against make db (in private namespaces)
+	@echo "==> make db + a plain cargo lambda watch, with Cargo.toml's environment only"
+	@tests/watch.sh
 
 readme: test-tools ## run the README's walkthroughs, as written, against the local stack
 	@echo "==> README walkthroughs, run as written against make run"
