@@ -426,3 +426,17 @@ async fn a_throttled_or_silent_dynamodb_is_a_503_with_retry_after_that_leaks_not
         assert!(started.elapsed() < std::time::Duration::from_secs(6), "{fault:?} took {:?}", started.elapsed());
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transaction_cancelled_for_throttling_is_retried_then_a_503() {
+    use storefront_tests::{Fault, unhealthy_dynamodb};
+    let env = TestEnv::start().await;
+    let endpoint = unhealthy_dynamodb(Fault::ThrottleTransactions).await;
+    let store = storefront::store::Store::new(storefront_tests::dynamodb_client(&endpoint), "storefront-test");
+    let app = storefront::app::App::new(env.app.config.clone(), store, storefront::clock::Clock::system(), None);
+    let body = json!({"email": "ada@example.com", "password": PASSWORD, "name": "Ada Lovelace"});
+    let answer: Answer =
+        storefront::http::handle(&app, request("POST", "/auth/register", Some(&body), None), register).await.into();
+    answer.problem(503, "service_unavailable");
+    assert_eq!(answer.header("retry-after"), Some("1"));
+}

@@ -391,6 +391,9 @@ pub enum Fault {
     Throttle,
     /// Accepts the connection and never answers.
     Silence,
+    /// Cancels every transaction because one of its items is throttled (as DynamoDB reports a
+    /// throttled TransactWriteItems: `TransactionCanceledException` with `ThrottlingError`).
+    ThrottleTransactions,
 }
 
 /// An endpoint standing where DynamoDB would, failing every request as `fault` says: how a
@@ -426,8 +429,15 @@ pub async fn unhealthy_dynamodb(fault: Fault) -> String {
                     seen = 0;
                     match fault {
                         Fault::Silence => std::future::pending::<()>().await,
-                        Fault::Throttle => {
-                            let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#;
+                        Fault::Throttle | Fault::ThrottleTransactions => {
+                            let body = match fault {
+                                Fault::ThrottleTransactions => {
+                                    r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"Transaction cancelled, please refer cancellation reasons for specific reasons [None, ThrottlingError]","CancellationReasons":[{"Code":"None"},{"Code":"ThrottlingError","Message":"Throughput exceeds the current capacity of your table or index."}]}"#
+                                }
+                                _ => {
+                                    r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#
+                                }
+                            };
                             let answer = format!(
                                 "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\n\
                                  x-amzn-requestid: test\r\ncontent-length: {}\r\n\r\n{body}",

@@ -182,6 +182,13 @@ impl Store {
             .expression_attribute_values(":max", n(max - d.max(0)))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            // A delta is not idempotent: the SDK must not resend one that may have been applied
+            // (after an attempt timed out). A failure is a 503 the caller decides about.
+            .customize()
+            .config_override(
+                aws_sdk_dynamodb::Config::builder()
+                    .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled()),
+            )
             .send()
             .await;
         match result {
@@ -230,19 +237,16 @@ impl Store {
             filter.push_str(" AND category = :category");
             values.push((":category".into(), s(category.as_str())));
         }
-        let hit = |item: Item| {
-            text(&item, "productId").and_then(ProductId::parse).ok_or_else(|| StoreError::Corrupt {
-                key: format!("search entry {}", text(&item, super::schema::SK).unwrap_or("?")),
-                detail: "no productId".into(),
-            })
-        };
+        // An entry that names no product is skipped (as the product read skips missing ones).
+        let hit = |item: Item| Ok(text(&item, "productId").and_then(ProductId::parse));
         let Some(hits) =
             self.query_page(Partition::Search(index_key), Some((filter, values)), limit, after, hit).await?
         else {
             return Ok(None);
         };
         // Eventually consistent: every product is re-checked below.
-        let mut products = self.products(&hits.items, false).await?;
+        let ids: Vec<ProductId> = hits.items.into_iter().flatten().collect();
+        let mut products = self.products(&ids, false).await?;
         // The entries move with the product in one transaction; this re-check only guards
         // against a change between the query and the read.
         products.retain(|p| p.active && search.matches(p.name.as_str()) && category.is_none_or(|c| &p.category == c));

@@ -102,9 +102,7 @@ impl Store {
             tx.add(Changing::Event, Write::put(item).when("attribute_not_exists(pk)"));
         }
 
-        // A token, so that an SDK retry of a change that did commit is recognised, not refused.
-        let token = ulid::Ulid::new().to_string();
-        match tx.commit(self, Some(&token)).await? {
+        match tx.commit(self, None).await? {
             Ok(()) => Ok(Changed::Done(Box::new(next))),
             Err(refused) if refused.by(&Changing::Event) => Ok(Changed::EventSeen),
             Err(refused) if refused.by(&Changing::Order) => Ok(Changed::Stale),

@@ -281,12 +281,14 @@ impl Store {
         tx.add(Placed::Cart, empty);
         let complete = Write::update(
             keys::idempotency(order.user_id, placing.idempotency_key),
-            "SET #status = :completed, responseBody = :body REMOVE lockedUntil",
+            "SET #status = :completed, responseStatus = :code, responseBody = :body REMOVE lockedUntil",
         )
         .when("lockId = :lock AND #status = :in_progress")
         .name("#status", "status")
         .value(":completed", s("COMPLETED"))
         .value(":in_progress", s("IN_PROGRESS"))
+        // Always 201 (only placed orders are stored); kept so that older code reading it replays right.
+        .value(":code", n(201))
         .value(":body", s(placing.response))
         .value(":lock", s(placing.lock_id));
         tx.add(Placed::Lock, complete);

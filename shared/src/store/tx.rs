@@ -154,11 +154,16 @@ fn reasons(err: &TransactError) -> Option<&[aws_sdk_dynamodb::types::Cancellatio
     }
 }
 
-/// A cancellation caused only by other transactions on the same items (no condition failed).
-fn only_conflicts(err: &TransactError) -> bool {
+/// Why DynamoDB may cancel a transaction "not now" rather than "not this": another transaction
+/// on the same items, or throttling of one of them.
+const TRANSIENT_REASONS: &[&str] = &["TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"];
+
+/// A cancellation that a retry may cure: some item was busy or throttled, no condition failed,
+/// and nothing else went wrong (the other items' reasons are `None`).
+fn only_transient(err: &TransactError) -> bool {
     reasons(err).is_some_and(|reasons| {
-        let codes: Vec<&str> = reasons.iter().filter_map(|r| r.code()).collect();
-        codes.contains(&"TransactionConflict") && !codes.contains(&"ConditionalCheckFailed")
+        let codes: Vec<&str> = reasons.iter().filter_map(|r| r.code()).filter(|c| *c != "None").collect();
+        !codes.is_empty() && codes.iter().all(|c| TRANSIENT_REASONS.contains(c))
     })
 }
 
@@ -173,10 +178,13 @@ impl<N: PartialEq> Transaction<N> {
 
     /// Runs the transaction: `Ok(Ok(()))` when every write happened, `Ok(Err(refused))` when
     /// conditions failed (and nothing happened). A cancellation caused only by other transactions
-    /// on the same items is retried (up to [`MAX_RETRIES`] times, with backoff), then
-    /// [`StoreError::Unavailable`]. With a `token` (ClientRequestToken), a repeat of the same
-    /// transaction within 10 minutes is recognised by DynamoDB and not applied twice.
+    /// or throttling is retried (up to [`MAX_RETRIES`] times, with backoff), then
+    /// [`StoreError::Unavailable`]. Every attempt carries a ClientRequestToken of its own
+    /// (`<token>-<attempt>`, `token` a fresh ULID unless the caller gives one, at most 28
+    /// characters), so that the SDK resending an attempt that did commit (after it timed out) is
+    /// recognised by DynamoDB instead of applied again or refused.
     pub(crate) async fn commit(self, store: &Store, token: Option<&str>) -> Result<Result<(), Refused<N>>, StoreError> {
+        let token = token.map_or_else(|| ulid::Ulid::new().to_string(), str::to_owned);
         let mut names = Vec::with_capacity(self.writes.len());
         let mut items = Vec::with_capacity(self.writes.len());
         for (name, write) in self.writes {
@@ -189,22 +197,22 @@ impl<N: PartialEq> Transaction<N> {
                 .client()
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
-                .set_client_request_token(token.map(str::to_owned))
+                .client_request_token(format!("{token}-{attempt}"))
                 .send()
                 .await;
             match result {
                 Ok(_) => return Ok(Ok(())),
-                Err(err) if only_conflicts(&err) && attempt < MAX_RETRIES => {
+                Err(err) if only_transient(&err) && attempt < MAX_RETRIES => {
                     attempt += 1;
                     backoff(attempt).await;
                 }
                 Err(err) => break err,
             }
         };
-        if only_conflicts(&err) {
+        if only_transient(&err) {
             return Err(StoreError::Unavailable {
                 operation: "TransactWriteItems",
-                detail: "conflicts outlasted the retries".into(),
+                detail: "conflicts or throttling outlasted the retries".into(),
             });
         }
         let failed: Vec<(N, Option<Item>)> = match reasons(&err) {

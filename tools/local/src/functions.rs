@@ -18,8 +18,10 @@ use tokio::sync::Mutex;
 
 /// Processes per function at most (Lambda's concurrency, scaled down to a laptop).
 pub const MAX_INSTANCES: usize = 4;
-/// How long an invocation may take: the functions' `Timeout` in template.yaml.
+/// How long an invocation may take: the `Timeout` of template.yaml's Globals (HTTP functions)
+/// and of its scheduled job.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
+pub const JOB_TIMEOUT: Duration = Duration::from_secs(60);
 /// The largest request body API Gateway (HTTP API) accepts.
 const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 
@@ -47,12 +49,12 @@ impl Functions {
         env: BTreeMap<String, String>,
     ) -> std::io::Result<Self> {
         let mut by_name = HashMap::new();
-        let names = routes.iter().map(|r| r.function.as_str()).chain(others.iter().copied());
-        for name in names {
+        let routed = routes.iter().map(|r| (r.function.as_str(), TIMEOUT));
+        for (name, timeout) in routed.chain(others.iter().map(|name| (*name, JOB_TIMEOUT))) {
             if by_name.contains_key(name) {
                 continue;
             }
-            let api = RuntimeApi::start(name, TIMEOUT).await?;
+            let api = RuntimeApi::start(name, timeout).await?;
             let function =
                 Function { name: name.to_owned(), binary: bin_dir.join(name), api, processes: Mutex::new(Vec::new()) };
             by_name.insert(name.to_owned(), function);
@@ -68,6 +70,11 @@ impl Functions {
             }
         }
         Ok(())
+    }
+
+    /// Whether `name` is one of the functions.
+    fn has(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
     }
 
     /// Invokes `name` with `event`: `Ok(answer)` or `Err(error document)`; `None` when the
@@ -140,10 +147,14 @@ pub async fn handle(
     if method == "POST"
         && let Some(name) = invoke_target(path)
     {
+        if !functions.has(name) {
+            return plain(StatusCode::NOT_FOUND, Bytes::from_static(b"{\"message\":\"no such function\"}"), true);
+        }
+        // As Lambda's Invoke API answers: 200, with X-Amz-Function-Error when the function failed.
         return match functions.invoke(name, body).await {
             Some(Ok(payload)) => plain(StatusCode::OK, payload, false),
             Some(Err(error)) => plain(StatusCode::OK, error, true),
-            None => plain(StatusCode::NOT_FOUND, Bytes::from_static(b"{\"message\":\"no such function\"}"), true),
+            None => plain(StatusCode::OK, Bytes::from_static(b"{\"errorMessage\":\"Task timed out\"}"), true),
         };
     }
 

@@ -64,7 +64,15 @@ async fn next(State(inner): State<Arc<Inner>>) -> Response {
     inner.idle.fetch_add(1, Ordering::SeqCst);
     let pending = {
         let _idle = IdleGuard(&inner.idle);
-        inner.queue.lock().await.recv().await
+        let mut queue = inner.queue.lock().await;
+        loop {
+            match queue.recv().await {
+                // Its caller gave up (and answered 503): running it now would run it behind the
+                // back of a client told to send it again.
+                Some(pending) if pending.reply.is_closed() => continue,
+                other => break other,
+            }
+        }
     };
     let Some(pending) = pending else { return StatusCode::GONE.into_response() };
     let id = ulid::Ulid::new().to_string();
@@ -143,11 +151,15 @@ impl RuntimeApi {
     }
 
     /// Hands `event` to the next process that asks and waits for its answer; `None` when no
-    /// answer came within the function's timeout (and a second to spare).
+    /// answer came within the function's timeout (and a second to spare), queueing included. An
+    /// event given up on is never handed out afterwards.
     pub async fn invoke(&self, event: Bytes) -> Option<Outcome> {
         let (reply, answer) = oneshot::channel();
-        self.sender.send(Pending { event, reply }).await.ok()?;
-        tokio::time::timeout(self.inner.timeout + Duration::from_secs(1), answer).await.ok()?.ok()
+        let invocation = async {
+            self.sender.send(Pending { event, reply }).await.ok()?;
+            answer.await.ok()
+        };
+        tokio::time::timeout(self.inner.timeout + Duration::from_secs(1), invocation).await.ok()?
     }
 }
 
