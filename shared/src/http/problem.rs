@@ -45,116 +45,61 @@ struct Problem<'a> {
     extensions: &'a serde_json::Map<String, serde_json::Value>,
 }
 
-/// Every kind of problem storefront answers with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    MalformedJson,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    ValidationFailed,
-    Unauthenticated,
-    InvalidCredentials,
-    Forbidden,
-    TooManyAttempts,
-    EmailTaken,
-    NotFound(Resource),
-    SkuTaken,
-    VersionMismatch,
-    InsufficientStock,
-    CartFull,
-    CartEmpty,
-    PriceChanged,
-    InvalidDiscount,
-    UnsupportedCountry,
-    DiscountCodeTaken,
-    IdempotencyKeyRequired,
-    IdempotencyKeyReused,
-    RequestInProgress,
-    InvalidTransition,
-    InvalidSignature,
-    StaleSignature,
-    AmountMismatch,
-    InvalidCursor,
-    ServiceUnavailable,
-    Internal,
+/// Defines [`Kind`], its table and its list from one list of `Variant => status, code, title`.
+macro_rules! problem_kinds {
+    ($($variant:ident => $status:literal, $code:literal, $title:literal;)+) => {
+        /// Every kind of problem storefront answers with.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Kind {
+            $($variant,)+
+        }
+
+        impl Kind {
+            /// The table: each kind's HTTP status, stable problem `code` and title.
+            pub const fn spec(self) -> (u16, &'static str, &'static str) {
+                match self {
+                    $(Kind::$variant => ($status, $code, $title),)+
+                }
+            }
+
+            /// Every kind (the contract test checks each code is documented).
+            pub const ALL: &'static [Kind] = &[$(Kind::$variant,)+];
+        }
+    };
 }
 
-impl Kind {
-    /// The table: each kind's HTTP status, stable problem `code` and title.
-    pub const fn spec(self) -> (u16, &'static str, &'static str) {
-        use Kind::*;
-        match self {
-            MalformedJson => (400, "malformed_json", "Malformed JSON"),
-            IdempotencyKeyRequired => (400, "idempotency_key_required", "Idempotency key required"),
-            InvalidCursor => (400, "invalid_cursor", "Invalid cursor"),
-            Unauthenticated => (401, "unauthenticated", "Unauthenticated"),
-            InvalidCredentials => (401, "invalid_credentials", "Invalid credentials"),
-            InvalidSignature => (401, "invalid_signature", "Invalid signature"),
-            StaleSignature => (401, "stale_signature", "Stale signature"),
-            Forbidden => (403, "forbidden", "Forbidden"),
-            NotFound(Resource::Product) => (404, "product_not_found", "Not found"),
-            NotFound(Resource::Order) => (404, "order_not_found", "Not found"),
-            NotFound(Resource::Discount) => (404, "discount_not_found", "Not found"),
-            EmailTaken => (409, "email_taken", "Email taken"),
-            SkuTaken => (409, "sku_taken", "SKU taken"),
-            InsufficientStock => (409, "insufficient_stock", "Insufficient stock"),
-            CartEmpty => (409, "cart_empty", "Cart empty"),
-            PriceChanged => (409, "price_changed", "Price changed"),
-            DiscountCodeTaken => (409, "discount_code_taken", "Discount code taken"),
-            RequestInProgress => (409, "request_in_progress", "Request in progress"),
-            InvalidTransition => (409, "invalid_transition", "Invalid transition"),
-            VersionMismatch => (412, "version_mismatch", "Version mismatch"),
-            PayloadTooLarge => (413, "payload_too_large", "Payload too large"),
-            UnsupportedMediaType => (415, "unsupported_media_type", "Unsupported media type"),
-            ValidationFailed => (422, "validation_failed", "Validation failed"),
-            CartFull => (422, "cart_full", "Cart full"),
-            InvalidDiscount => (422, "invalid_discount", "Invalid discount"),
-            UnsupportedCountry => (422, "unsupported_country", "Unsupported country"),
-            IdempotencyKeyReused => (422, "idempotency_key_reused", "Idempotency key reused"),
-            AmountMismatch => (422, "amount_mismatch", "Amount mismatch"),
-            TooManyAttempts => (429, "too_many_attempts", "Too many attempts"),
-            Internal => (500, "internal", "Internal error"),
-            ServiceUnavailable => (503, "service_unavailable", "Service unavailable"),
-        }
-    }
-
-    /// Every kind (the contract test checks each code is documented).
-    pub const ALL: [Kind; 31] = {
-        use Kind::*;
-        [
-            MalformedJson,
-            PayloadTooLarge,
-            UnsupportedMediaType,
-            ValidationFailed,
-            Unauthenticated,
-            InvalidCredentials,
-            Forbidden,
-            TooManyAttempts,
-            EmailTaken,
-            NotFound(Resource::Product),
-            NotFound(Resource::Order),
-            NotFound(Resource::Discount),
-            SkuTaken,
-            VersionMismatch,
-            InsufficientStock,
-            CartFull,
-            CartEmpty,
-            PriceChanged,
-            InvalidDiscount,
-            UnsupportedCountry,
-            DiscountCodeTaken,
-            IdempotencyKeyRequired,
-            IdempotencyKeyReused,
-            RequestInProgress,
-            InvalidTransition,
-            InvalidSignature,
-            StaleSignature,
-            AmountMismatch,
-            InvalidCursor,
-            ServiceUnavailable,
-            Internal,
-        ]
-    };
+problem_kinds! {
+    MalformedJson => 400, "malformed_json", "Malformed JSON";
+    IdempotencyKeyRequired => 400, "idempotency_key_required", "Idempotency key required";
+    InvalidCursor => 400, "invalid_cursor", "Invalid cursor";
+    Unauthenticated => 401, "unauthenticated", "Unauthenticated";
+    InvalidCredentials => 401, "invalid_credentials", "Invalid credentials";
+    InvalidSignature => 401, "invalid_signature", "Invalid signature";
+    StaleSignature => 401, "stale_signature", "Stale signature";
+    Forbidden => 403, "forbidden", "Forbidden";
+    ProductNotFound => 404, "product_not_found", "Not found";
+    OrderNotFound => 404, "order_not_found", "Not found";
+    DiscountNotFound => 404, "discount_not_found", "Not found";
+    EmailTaken => 409, "email_taken", "Email taken";
+    SkuTaken => 409, "sku_taken", "SKU taken";
+    InsufficientStock => 409, "insufficient_stock", "Insufficient stock";
+    CartEmpty => 409, "cart_empty", "Cart empty";
+    PriceChanged => 409, "price_changed", "Price changed";
+    DiscountCodeTaken => 409, "discount_code_taken", "Discount code taken";
+    RequestInProgress => 409, "request_in_progress", "Request in progress";
+    InvalidTransition => 409, "invalid_transition", "Invalid transition";
+    VersionMismatch => 412, "version_mismatch", "Version mismatch";
+    PayloadTooLarge => 413, "payload_too_large", "Payload too large";
+    UnsupportedMediaType => 415, "unsupported_media_type", "Unsupported media type";
+    ValidationFailed => 422, "validation_failed", "Validation failed";
+    CartFull => 422, "cart_full", "Cart full";
+    InvalidDiscount => 422, "invalid_discount", "Invalid discount";
+    UnsupportedCountry => 422, "unsupported_country", "Unsupported country";
+    IdempotencyKeyReused => 422, "idempotency_key_reused", "Idempotency key reused";
+    AmountMismatch => 422, "amount_mismatch", "Amount mismatch";
+    TooManyAttempts => 429, "too_many_attempts", "Too many attempts";
+    Internal => 500, "internal", "Internal error";
+    ServiceUnavailable => 503, "service_unavailable", "Service unavailable";
 }
 
 impl ApiError {
@@ -268,14 +213,11 @@ impl From<AppError> for ApiError {
                 e.retry_after = Some(retry_after);
                 e
             }
-            AppError::NotFound(resource) => ApiError::of(
-                Kind::NotFound(resource),
-                match resource {
-                    Resource::Product => "No such product.",
-                    Resource::Order => "No such order.",
-                    Resource::Discount => "No discount has this code.",
-                },
-            ),
+            AppError::NotFound(resource) => match resource {
+                Resource::Product => ApiError::of(Kind::ProductNotFound, "No such product."),
+                Resource::Order => ApiError::of(Kind::OrderNotFound, "No such order."),
+                Resource::Discount => ApiError::of(Kind::DiscountNotFound, "No discount has this code."),
+            },
             AppError::SkuTaken => ApiError::of(Kind::SkuTaken, "Another product already has this SKU."),
             AppError::VersionMismatch => ApiError::of(
                 Kind::VersionMismatch,

@@ -75,42 +75,27 @@ impl Write {
         let names = (!self.names.is_empty()).then(|| self.names.into_iter().collect());
         let values = (!self.values.is_empty()).then(|| self.values.into_iter().collect());
         let old = self.old_on_failure.then_some(ReturnValuesOnConditionCheckFailure::AllOld);
+        let condition = self.condition;
+        // The three builders share these setters but no trait: one macro applies them to each.
+        macro_rules! guarded {
+            ($builder:expr) => {
+                $builder
+                    .table_name(table)
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
+                    .set_return_values_on_condition_check_failure(old)
+                    .build()
+                    .map_err(built)?
+            };
+        }
         let write = TransactWriteItem::builder();
         Ok(match self.kind {
-            Kind::Put(item) => write.put(
-                Put::builder()
-                    .table_name(table)
-                    .set_item(Some(item))
-                    .set_condition_expression(self.condition)
-                    .set_expression_attribute_names(names)
-                    .set_expression_attribute_values(values)
-                    .set_return_values_on_condition_check_failure(old)
-                    .build()
-                    .map_err(built)?,
-            ),
-            Kind::Update(key, expression) => write.update(
-                Update::builder()
-                    .table_name(table)
-                    .set_key(Some(key))
-                    .update_expression(expression)
-                    .set_condition_expression(self.condition)
-                    .set_expression_attribute_names(names)
-                    .set_expression_attribute_values(values)
-                    .set_return_values_on_condition_check_failure(old)
-                    .build()
-                    .map_err(built)?,
-            ),
-            Kind::Delete(key) => write.delete(
-                Delete::builder()
-                    .table_name(table)
-                    .set_key(Some(key))
-                    .set_condition_expression(self.condition)
-                    .set_expression_attribute_names(names)
-                    .set_expression_attribute_values(values)
-                    .set_return_values_on_condition_check_failure(old)
-                    .build()
-                    .map_err(built)?,
-            ),
+            Kind::Put(item) => write.put(guarded!(Put::builder().set_item(Some(item)))),
+            Kind::Update(key, expression) => {
+                write.update(guarded!(Update::builder().set_key(Some(key)).update_expression(expression)))
+            }
+            Kind::Delete(key) => write.delete(guarded!(Delete::builder().set_key(Some(key)))),
         }
         .build())
     }

@@ -17,19 +17,23 @@ pub struct Route {
     pub function: String,
 }
 
+/// The table at `path` under a workspace manifest's `[workspace.metadata.lambda]`.
+fn lambda_table(manifest: &str, path: &[&str]) -> Result<toml::Table, String> {
+    let manifest: toml::Table = manifest.parse().map_err(|e| format!("Cargo.toml: {e}"))?;
+    let mut at = manifest.get("workspace").and_then(|w| w.get("metadata")).and_then(|m| m.get("lambda"));
+    for key in path {
+        at = at.and_then(|t| t.get(key));
+    }
+    at.and_then(|t| t.as_table())
+        .cloned()
+        .ok_or_else(|| format!("Cargo.toml has no [workspace.metadata.lambda.{}]", path.join(".")))
+}
+
 /// The routes of a workspace manifest's lambda router.
 pub fn routes(manifest: &str) -> Result<Vec<Route>, String> {
-    let manifest: toml::Table = manifest.parse().map_err(|e| format!("Cargo.toml: {e}"))?;
-    let router = manifest
-        .get("workspace")
-        .and_then(|w| w.get("metadata"))
-        .and_then(|m| m.get("lambda"))
-        .and_then(|l| l.get("watch"))
-        .and_then(|w| w.get("router"))
-        .and_then(|r| r.as_table())
-        .ok_or("Cargo.toml has no [workspace.metadata.lambda.watch.router]")?;
+    let router = lambda_table(manifest, &["watch", "router"])?;
     let mut routes = Vec::new();
-    for (path, targets) in router {
+    for (path, targets) in &router {
         for target in targets.as_array().ok_or_else(|| format!("route {path}: not a list"))? {
             let field = |name: &str| target.get(name).and_then(|v| v.as_str()).map(str::to_owned);
             let (Some(method), Some(function)) = (field("method"), field("function")) else {
@@ -43,15 +47,8 @@ pub fn routes(manifest: &str) -> Result<Vec<Route>, String> {
 
 /// The functions' local environment: Cargo.toml's `[workspace.metadata.lambda.env]`.
 pub fn environment(manifest: &str) -> Result<BTreeMap<String, String>, String> {
-    let manifest: toml::Table = manifest.parse().map_err(|e| format!("Cargo.toml: {e}"))?;
-    let env = manifest
-        .get("workspace")
-        .and_then(|w| w.get("metadata"))
-        .and_then(|m| m.get("lambda"))
-        .and_then(|l| l.get("env"))
-        .and_then(|e| e.as_table())
-        .ok_or("Cargo.toml has no [workspace.metadata.lambda.env]")?;
-    env.iter()
+    lambda_table(manifest, &["env"])?
+        .iter()
         .map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())).ok_or_else(|| format!("env {k}: not a string")))
         .collect()
 }
