@@ -44,6 +44,7 @@ pub mod pricing;
 mod text;
 mod time;
 mod user;
+mod variant;
 
 pub use address::{ADDRESS_FIELDS, Address, CountryCode};
 pub use catalog::{
@@ -61,6 +62,10 @@ pub use pricing::{DiscountRejection, PricingRules, ShippingMethod, Totals};
 pub use text::{PersonName, Text};
 pub use time::Timestamp;
 pub use user::{Password, ProfileChange, Role, User};
+pub use variant::{
+    Choice, Inventory, InventoryRefusal, ItemId, MAX_OPTION_VALUES, MAX_OPTIONS, MAX_VARIANTS, OptionName, OptionValue,
+    Options, PriceRange, ProductOption, Variant, VariantId, VariantRule, check_variants,
+};
 
 /// Why a client-supplied value was refused: a sentence fit to show to the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
