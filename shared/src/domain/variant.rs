@@ -182,18 +182,14 @@ impl VariantId {
 
     /// `None` if `raw` is not a variant id (callers answer "not found").
     pub fn parse(raw: &str) -> Option<Self> {
-        let (product, number) = raw.rsplit_once('-')?;
-        let number: u32 = number.parse().ok().filter(|n| (1..=MAX_VARIANTS as u32).contains(n))?;
+        let (product, text) = raw.rsplit_once('-')?;
+        let number: u32 = text.parse().ok().filter(|n| (1..=MAX_VARIANTS as u32).contains(n))?;
         // `parse` accepts `+1` and leading zeros; a variant id has one spelling.
-        if number.to_string() != number_text(raw) {
+        if number.to_string() != text {
             return None;
         }
         Some(Self { product: ProductId::parse(product)?, number })
     }
-}
-
-fn number_text(raw: &str) -> &str {
-    raw.rsplit_once('-').map_or("", |(_, n)| n)
 }
 
 impl fmt::Display for VariantId {
