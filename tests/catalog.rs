@@ -18,10 +18,23 @@ async fn an_admin_creates_a_product_and_shoppers_read_it() {
         (p["version"].as_i64(), p["currency"].as_str(), p["active"].as_bool()),
         (Some(1), Some("USD"), Some(true))
     );
-    assert_eq!(answer.header("etag"), Some(format!("\"{}-v1\"", id(p)).as_str()));
+    assert_eq!(
+        answer.header("etag"),
+        Some(format!("\"{}-v1-s1\"", id(p)).as_str()),
+        "the product's version and its stock's"
+    );
+    assert_eq!(
+        (&p["variants"][0]["onHand"], &p["variants"][0]["reserved"], &p["variants"][0]["available"]),
+        (&json!(25), &json!(0), &json!(25)),
+        "admins see the shelf and what is promised"
+    );
     let read = shop.get_product(&id(p)).await;
     assert_eq!(read.status, 200);
-    assert_eq!(&read.body, p);
+    let mut shown = p.clone();
+    for field in ["onHand", "reserved", "available"] {
+        shown["variants"][0].as_object_mut().unwrap().remove(field);
+    }
+    assert_eq!(read.body, shown, "shoppers see the same, without the shelf counts");
     assert_eq!(read.header("cache-control"), Some("public, max-age=60"));
 }
 
@@ -42,6 +55,13 @@ async fn public_reads_answer_304_to_a_matching_if_none_match() {
     req.headers_mut().insert("if-none-match", list.header("etag").unwrap().parse().unwrap());
     assert_eq!(shop.env.call(list_products, req).await.status, 304);
     shop.adjust_stock(&p, 1).await;
+    let mut req = request("GET", "/products", None, None);
+    req.headers_mut().insert("if-none-match", list.header("etag").unwrap().parse().unwrap());
+    assert_eq!(shop.env.call(list_products, req).await.status, 304, "listings carry no counts: stock is not a change");
+    let mut req = routed(request("GET", "/products/x", None, None), &[("id", &p)], &[]);
+    req.headers_mut().insert("if-none-match", etag.parse().unwrap());
+    assert_eq!(shop.env.call(get_product, req).await.status, 200, "a product page shows its stock: a new ETag");
+    shop.update_product(&p, json!({"name": "Desk Light"}), None).await;
     let mut req = request("GET", "/products", None, None);
     req.headers_mut().insert("if-none-match", list.header("etag").unwrap().parse().unwrap());
     assert_eq!(shop.env.call(list_products, req).await.status, 200, "a change makes a new ETag");
@@ -317,9 +337,10 @@ async fn twenty_concurrent_stock_adjustments_of_one_add_exactly_twenty() {
     for t in tasks {
         assert_eq!(t.await.unwrap(), 200);
     }
-    let after = shop.get_product(&p).await.body;
-    assert_eq!(after["stock"], 25);
-    assert_eq!(after["version"], 21);
+    let after = shop.get_product(&p).await;
+    assert_eq!(after.body["stock"], 25);
+    assert_eq!(after.body["version"], 1, "stock is not an edit of the product");
+    assert!(after.header("etag").unwrap().ends_with("-v1-s21\""), "but each adjustment is a new stock version");
 }
 
 #[tokio::test(flavor = "multi_thread")]

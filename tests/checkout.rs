@@ -17,8 +17,8 @@ async fn the_cart_shows_current_prices_and_what_is_no_longer_available() {
     assert_eq!(cart.body["subtotalCents"], 3000);
     assert_eq!(
         cart.body["items"][0],
-        json!({"productId": a, "sku": "A", "name": "Product A", "unitPriceCents": 1000,
-        "quantity": 2, "lineTotalCents": 2000, "available": true})
+        json!({"productId": a, "variantId": format!("{a}-1"), "sku": "A", "name": "Product A", "options": {},
+        "unitPriceCents": 1000, "quantity": 2, "lineTotalCents": 2000, "available": true})
     );
     assert_eq!(shop.update_product(&a, json!({"priceCents": 1100}), None).await.status, 200);
     assert_eq!(shop.adjust_stock(&b, -2).await.status, 200);
@@ -36,7 +36,10 @@ async fn cart_lines_are_validated() {
     let a = shop.product("A").price(1000).stock(5).create().await;
     shop.put_cart_item(&c, &a, json!(6)).await.problem(409, "insufficient_stock");
     let short = shop.put_cart_item(&c, &a, json!(6)).await;
-    assert_eq!(short.body["items"], json!([{"productId": a, "requested": 6, "available": 5}]));
+    assert_eq!(
+        short.body["items"],
+        json!([{"productId": a, "variantId": format!("{a}-1"), "requested": 6, "available": 5}])
+    );
     for bad in [json!(0), json!(100), json!("2"), json!(1.5)] {
         shop.put_cart_item(&c, &a, bad).await.problem(422, "validation_failed");
     }
@@ -44,10 +47,8 @@ async fn cart_lines_are_validated() {
     shop.put_cart_item(&c, "nonsense", json!(1)).await.problem(404, "product_not_found");
     shop.env.call(get_cart, request("GET", "/cart", None, None)).await.problem(401, "unauthenticated");
     assert_eq!(shop.put_cart_item(&c, &a, json!(5)).await.body["items"][0]["quantity"], 5, "up to the stock is fine");
-    let removed = shop
-        .env
-        .call(delete_cart_item, routed(request("DELETE", "/c", None, Some(&c)), &[("productId", &a)], &[]))
-        .await;
+    let removed =
+        shop.env.call(delete_cart_item, routed(request("DELETE", "/c", None, Some(&c)), &[("itemId", &a)], &[])).await;
     assert_eq!(removed.body["items"], json!([]));
     shop.put_cart_item(&c, &a, json!(1)).await;
     assert_eq!(shop.env.call(clear_cart, request("DELETE", "/cart", None, Some(&c))).await.status, 204);

@@ -5,7 +5,7 @@ use crate::{Budget, COLD_RUNS, COUNTED_RUNS, Scenario, WARM_RUNS, cost_per_milli
 use axum::body::Bytes;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use storefront::app::catalog::{self, Browse, NewProduct};
+use storefront::app::catalog::{self, Browse, NewProduct, NewVariant};
 use storefront::app::checkout::{self, Checkout};
 use storefront::app::{App, lifecycle};
 use storefront::auth::{KeyRing, Principal, SigningKey};
@@ -208,13 +208,18 @@ impl World {
         let demo: Vec<Value> =
             serde_json::from_str(include_str!("../../tools/local/demo-catalog.json")).expect("demo catalog");
         let new_product = |sku: String, name: String, category: &str, price: i64| NewProduct {
-            sku: Sku::parse(&sku).expect("sku"),
             name: ProductName::parse(&name).expect("name"),
             description: Description::parse("A product of the benchmark catalog.").expect("description"),
-            price_cents: parse_price(price).expect("price"),
             category: CategorySlug::parse(category).expect("category"),
-            stock: Stock::parse(500_000).expect("stock"),
             active: true,
+            options: Options::default(),
+            variants: vec![NewVariant {
+                sku: Sku::parse(&sku).expect("sku"),
+                options: Choice::default(),
+                price_cents: parse_price(price).expect("price"),
+                stock: Stock::parse(500_000).expect("stock"),
+                active: true,
+            }],
         };
         for p in &demo {
             let product = new_product(
@@ -223,17 +228,17 @@ impl World {
                 p["category"].as_str().unwrap_or("books"),
                 p["priceCents"].as_i64().unwrap_or(100),
             );
-            products.push(catalog::create(&app, product).await.expect("demo product").id);
+            products.push(catalog::create(&app, product).await.expect("demo product").view.id);
         }
         for i in 0..2000 {
             let name = format!("{} {} {}", WORDS[i % WORDS.len()], WORDS[(i / 3 + 7) % WORDS.len()], i);
             let product = new_product(format!("BENCH-{i}"), name, CATEGORIES[i % 5], 199 + (i as i64 * 37) % 20_000);
-            products.push(catalog::create(&app, product).await.expect("product").id);
+            products.push(catalog::create(&app, product).await.expect("product").view.id);
         }
         let mut archive_pool = Vec::new();
         for i in 0..EVENTS {
             let product = new_product(format!("ARCHIVE-{i}"), format!("Retired Item {i}"), "books", 500);
-            archive_pool.push(catalog::create(&app, product).await.expect("product").id);
+            archive_pool.push(catalog::create(&app, product).await.expect("product").view.id);
         }
         println!("    products: {} active, {} to archive", products.len(), archive_pool.len());
 
@@ -295,7 +300,7 @@ impl World {
         let mut cart = Cart::default();
         for l in 0..lines {
             let product = self.products[pick(seed * 3 + l, self.products.len())];
-            let _ = cart.set(product, Quantity::parse(1).expect("quantity"));
+            let _ = cart.set(VariantId::new(product, 1), Quantity::parse(1).expect("quantity"));
         }
         cart.version = 1;
         cart.updated_at = Some(self.app.clock.now());

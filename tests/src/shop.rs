@@ -9,12 +9,13 @@
 //! or read what a test starts from, assert that it worked, and return it.
 
 use crate::{Answer, TestEnv, request, routed};
+use lambda_http::Request;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use storefront::api::cart::{get_cart, put_cart_item};
 use storefront::api::catalog::{
-    adjust_stock, admin_get_product, admin_list_products, archive_product, create_product, get_product,
-    list_categories, list_products, update_product,
+    adjust_stock, adjust_variant_stock, admin_get_product, admin_list_products, archive_product, archive_variant,
+    create_product, create_variant, get_product, list_categories, list_products, update_product, update_variant,
 };
 use storefront::api::checkout::{place_order, quote};
 use storefront::api::discounts::{create_discount, list_discounts};
@@ -167,6 +168,65 @@ impl Shop {
         self.env.call(admin_list_products, routed(req, &[], query)).await
     }
 
+    /// A product sold in `Size` × `Colour` (`sizes` × `colours`), one variant per combination in
+    /// that order (SKU `{sku}-{size}-{colour}`, 1000 cents plus 100 per size step), each with
+    /// `stock` units: its id.
+    pub async fn tee(&self, sku: &str, sizes: &[&str], colours: &[&str], stock: i64) -> String {
+        let mut variants = Vec::new();
+        for (i, size) in sizes.iter().enumerate() {
+            for colour in colours {
+                variants
+                    .push(json!({"sku": format!("{sku}-{size}-{colour}"), "options": {"Size": size, "Colour": colour},
+                    "priceCents": 1000 + 100 * i as i64, "stock": stock}));
+            }
+        }
+        let body = json!({"name": format!("Tee {sku}"), "category": "apparel",
+            "options": [{"name": "Size", "values": sizes}, {"name": "Colour", "values": colours}], "variants": variants});
+        let answer = self.create_product(body).await;
+        assert_eq!(answer.status, 201, "{:#}", answer.body);
+        id(&answer.body)
+    }
+
+    fn variant_request(&self, method: &str, variant: &str, tail: &str, body: Option<&Value>) -> Request {
+        let product = variant.rsplit_once('-').map_or(variant, |(p, _)| p);
+        let req = request(method, &format!("/products/{product}/variants/{variant}{tail}"), body, Some(&self.admin));
+        routed(req, &[("id", product), ("variantId", variant)], &[])
+    }
+
+    /// `POST /products/{id}/variants` as the admin.
+    pub async fn add_variant(&self, product: &str, body: Value) -> Answer {
+        let req = request("POST", &format!("/products/{product}/variants"), Some(&body), Some(&self.admin));
+        self.env.call(create_variant, routed(req, &[("id", product)], &[])).await
+    }
+
+    /// `PATCH /products/{id}/variants/{variantId}` as the admin.
+    pub async fn update_variant(&self, variant: &str, body: Value) -> Answer {
+        self.env.call(update_variant, self.variant_request("PATCH", variant, "", Some(&body))).await
+    }
+
+    /// `DELETE /products/{id}/variants/{variantId}` as the admin.
+    pub async fn archive_variant(&self, variant: &str) -> Answer {
+        self.env.call(archive_variant, self.variant_request("DELETE", variant, "", None)).await
+    }
+
+    /// `POST /products/{id}/variants/{variantId}/stock` as the admin.
+    pub async fn adjust_variant_stock(&self, variant: &str, delta: i64) -> Answer {
+        let body = json!({"delta": delta});
+        self.env.call(adjust_variant_stock, self.variant_request("POST", variant, "/stock", Some(&body))).await
+    }
+
+    /// A variant's `(onHand, reserved, available)`, as the admin reads them.
+    pub async fn counts(&self, variant: &str) -> (i64, i64, i64) {
+        let product = variant.rsplit_once('-').map_or(variant, |(p, _)| p);
+        let answer = self.admin_get_product(product).await;
+        let v = answer.body["variants"]
+            .as_array()
+            .and_then(|vs| vs.iter().find(|v| v["id"] == variant))
+            .unwrap_or_else(|| panic!("no variant {variant} in {:#}", answer.body));
+        let n = |f: &str| v[f].as_i64().unwrap_or_else(|| panic!("no {f} in {v:#}"));
+        (n("onHand"), n("reserved"), n("available"))
+    }
+
     /// The units of product `id` in stock, as the admin reads them.
     pub async fn stock(&self, id: &str) -> i64 {
         let answer = self.admin_get_product(id).await;
@@ -216,11 +276,11 @@ impl Shop {
 
     // The cart, discounts and checkout.
 
-    /// `PUT /cart/items/{productId}` as `token`, setting the line's `quantity`.
+    /// `PUT /cart/items/{itemId}` as `token`, setting the line's `quantity`.
     pub async fn put_cart_item(&self, token: &str, product: &str, quantity: impl Into<Value>) -> Answer {
         let body = json!({"quantity": quantity.into()});
         let req = request("PUT", &format!("/cart/items/{product}"), Some(&body), Some(token));
-        self.env.call(put_cart_item, routed(req, &[("productId", product)], &[])).await
+        self.env.call(put_cart_item, routed(req, &[("itemId", product)], &[])).await
     }
 
     /// `GET /cart` as `token`.

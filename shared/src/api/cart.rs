@@ -1,12 +1,13 @@
 //! The cart: a customer's own, priced at the catalog's current prices.
 
 use crate::app::{App, AppError, cart};
-use crate::domain::{ProductId, Quantity};
+use crate::domain::{ItemId, Quantity};
 use crate::http::{self, ApiError, Body, JsonBody, Request, Response};
 
-fn product_id(req: &Request) -> Result<ProductId, ApiError> {
-    http::path_param(req, "productId")
-        .and_then(ProductId::parse)
+/// The `{itemId}` of the path: a variant id, or a product id standing for its one variant.
+fn item_id(req: &Request) -> Result<ItemId, ApiError> {
+    http::path_param(req, "itemId")
+        .and_then(ItemId::parse)
         .ok_or_else(|| AppError::NotFound(crate::app::Resource::Product).into())
 }
 
@@ -16,20 +17,20 @@ pub async fn get_cart(app: &App, req: Request) -> Result<Response<Body>, ApiErro
     http::json(200, &cart::get(app, &who).await?)
 }
 
-/// `PUT /cart/items/{productId}` `{quantity}`.
+/// `PUT /cart/items/{itemId}` `{quantity}`.
 pub async fn put_cart_item(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let who = http::require_user(app, &req).await?;
-    let id = product_id(&req)?;
+    let id = item_id(&req)?;
     let mut body = JsonBody::parse(&req)?;
     let quantity = body.integer("quantity", Quantity::parse);
     let (quantity,) = body.finish((quantity,))?;
     http::json(200, &cart::put(app, &who, id, quantity).await?)
 }
 
-/// `DELETE /cart/items/{productId}`.
+/// `DELETE /cart/items/{itemId}`.
 pub async fn delete_cart_item(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let who = http::require_user(app, &req).await?;
-    let id = product_id(&req)?;
+    let id = item_id(&req)?;
     http::json(200, &cart::remove(app, &who, id).await?)
 }
 

@@ -1,22 +1,26 @@
-//! The cart: product ids and quantities only; prices are always the catalog's current ones.
+//! The cart: variant ids and quantities only; prices are always the catalog's current ones.
 
 use super::{App, AppError, Shortage};
 use crate::auth::Principal;
-use crate::domain::{Cart, Money, Product, ProductId, Quantity, Sku, Timestamp};
+use crate::domain::{
+    Cart, CartLine, Choice, Inventory, ItemId, Money, Product, ProductId, Quantity, Sku, Timestamp, Variant, VariantId,
+};
 use serde::Serialize;
-use std::collections::HashMap;
 
-/// A cart line as shown: the product as it is now.
+/// A cart line as shown: the variant as it is now.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CartLineView {
     pub product_id: ProductId,
+    pub variant_id: VariantId,
     pub sku: Sku,
     pub name: String,
+    pub options: Choice,
     pub unit_price_cents: Money,
     pub quantity: Quantity,
     pub line_total_cents: Money,
-    /// False when the product was archived, or has less stock than this line, since it was added.
+    /// False when the variant or its product was archived, or has fewer units available
+    /// than this line, since it was added.
     pub available: bool,
 }
 
@@ -30,26 +34,70 @@ pub struct CartView {
     pub updated_at: Option<Timestamp>,
 }
 
-/// The cart's lines with their products (as read now, consistently), in cart order.
-pub(crate) async fn with_products(app: &App, cart: &Cart) -> Result<Vec<(Quantity, Product)>, AppError> {
-    let ids: Vec<ProductId> = cart.lines.iter().map(|l| l.product_id).collect();
-    let products: HashMap<ProductId, Product> =
-        app.store.products(&ids, true).await?.into_iter().map(|p| (p.id, p)).collect();
-    Ok(cart.lines.iter().filter_map(|l| products.get(&l.product_id).map(|p| (l.quantity, p.clone()))).collect())
+/// A cart line with its variant and that variant's units, as read now.
+#[derive(Debug, Clone)]
+pub(crate) struct Stocked {
+    pub quantity: Quantity,
+    pub product: Product,
+    pub variant: Variant,
+    pub inventory: Inventory,
+}
+
+impl Stocked {
+    pub fn on_sale(&self) -> bool {
+        self.product.sells(&self.variant)
+    }
+
+    /// The units a shopper can have now (0 when off sale).
+    pub fn available(&self) -> i64 {
+        if self.on_sale() { self.inventory.shown() } else { 0 }
+    }
+
+    pub fn covered(&self) -> bool {
+        self.available() >= self.quantity.units()
+    }
+
+    pub fn shortage(&self) -> Shortage {
+        Shortage {
+            product_id: self.product.id,
+            variant_id: self.variant.id,
+            requested: self.quantity.units(),
+            available: self.available(),
+        }
+    }
+}
+
+/// The cart's lines with their variants and stock (read now, consistently, in one call), in
+/// cart order; lines whose variant no longer exists are left out.
+pub(crate) async fn stocked(app: &App, cart: &Cart) -> Result<Vec<Stocked>, AppError> {
+    let ids: Vec<VariantId> = cart.lines.iter().map(|l| l.variant_id).collect();
+    let shelf = app.store.shelf(&ids).await?;
+    Ok(cart
+        .lines
+        .iter()
+        .filter_map(|l: &CartLine| {
+            let product = shelf.products.get(&l.product_id)?;
+            let variant = product.variant(l.variant_id)?;
+            let inventory = shelf.stock.get(&l.variant_id).map(|s| s.inventory).unwrap_or_default();
+            Some(Stocked { quantity: l.quantity, product: product.clone(), variant: variant.clone(), inventory })
+        })
+        .collect())
 }
 
 async fn view(app: &App, cart: &Cart) -> Result<CartView, AppError> {
-    let items: Vec<CartLineView> = with_products(app, cart)
+    let items: Vec<CartLineView> = stocked(app, cart)
         .await?
         .into_iter()
-        .map(|(quantity, p)| CartLineView {
-            product_id: p.id,
-            sku: p.sku.clone(),
-            name: p.name.as_str().to_owned(),
-            unit_price_cents: p.price_cents,
-            quantity,
-            line_total_cents: p.price_cents.times(quantity.units()),
-            available: p.active && p.stock.units() >= quantity.units(),
+        .map(|line| CartLineView {
+            available: line.covered(),
+            product_id: line.product.id,
+            variant_id: line.variant.id,
+            sku: line.variant.sku.clone(),
+            name: line.product.name.as_str().to_owned(),
+            options: line.variant.options.clone(),
+            unit_price_cents: line.variant.price_cents,
+            quantity: line.quantity,
+            line_total_cents: line.variant.price_cents.times(line.quantity.units()),
         })
         .collect();
     let subtotal = items.iter().filter(|l| l.available).map(|l| l.line_total_cents).sum();
@@ -82,19 +130,32 @@ async fn change(
     Err(AppError::Unavailable("the cart kept changing".into()))
 }
 
-/// Sets a product's quantity: the product must be on sale and have the stock.
-pub async fn put(app: &App, who: &Principal, product_id: ProductId, quantity: Quantity) -> Result<CartView, AppError> {
-    let product = super::catalog::product(app, product_id).await?;
-    if product.stock.units() < quantity.units() {
-        return Err(AppError::InsufficientStock {
-            items: vec![Shortage { product_id, requested: quantity.units(), available: product.stock.units() }],
-        });
+/// Sets a variant's quantity: it must be on sale and have the units available.
+pub async fn put(app: &App, who: &Principal, item: ItemId, quantity: Quantity) -> Result<CartView, AppError> {
+    let (product, variant_id) = super::catalog::resolve(app, item).await?;
+    if !product.active {
+        return Err(AppError::NotFound(super::Resource::Product));
     }
-    change(app, who, |cart| cart.set(product_id, quantity).map(|()| true).map_err(|_| AppError::CartFull)).await
+    let variant = product
+        .variant(variant_id)
+        .filter(|v| v.active)
+        .cloned()
+        .ok_or(AppError::NotFound(super::Resource::Variant))?;
+    let shelf = app.store.shelf(&[variant_id]).await?;
+    let inventory = shelf.stock.get(&variant_id).map(|s| s.inventory).unwrap_or_default();
+    let line = Stocked { quantity, product, variant, inventory };
+    if !line.covered() {
+        return Err(AppError::InsufficientStock { items: vec![line.shortage()] });
+    }
+    change(app, who, |cart| cart.set(variant_id, quantity).map(|()| true).map_err(|_| AppError::CartFull)).await
 }
 
-pub async fn remove(app: &App, who: &Principal, product_id: ProductId) -> Result<CartView, AppError> {
-    change(app, who, |cart| Ok(cart.remove(product_id))).await
+pub async fn remove(app: &App, who: &Principal, item: ItemId) -> Result<CartView, AppError> {
+    let variant = match item {
+        ItemId::Variant(id) => id,
+        ItemId::Product(_) => super::catalog::resolve(app, item).await?.1,
+    };
+    change(app, who, |cart| Ok(cart.remove(variant))).await
 }
 
 pub async fn clear(app: &App, who: &Principal) -> Result<(), AppError> {

@@ -1,16 +1,18 @@
 //! Quotes, placing orders (exactly once per idempotency key), and reading orders.
 
+use super::cart::Stocked;
 use super::{App, AppError, Shortage, cursor};
 use crate::auth::Principal;
 use crate::domain::pricing::PricingError;
 use crate::domain::{
-    Address, DiscountCode, DiscountRejection, IdempotencyKey, Money, Order, OrderId, OrderLine, OrderStatus, Product,
-    Quantity, ShippingMethod, Totals,
+    Address, DiscountCode, DiscountRejection, IdempotencyKey, Money, Order, OrderId, OrderLine, OrderStatus,
+    ShippingMethod, Totals,
 };
 use crate::store::{Begun, LineCheck, Placing};
 
-/// How many times placing an order prices the cart again because it changed in between.
-const MAX_CHECKOUT_ROUNDS: usize = 3;
+/// How many times placing an order prices the cart again because it (or the units of one of
+/// its variants) changed in between.
+const MAX_CHECKOUT_ROUNDS: usize = 5;
 
 /// What a quote and an order are priced from.
 #[derive(Debug, Clone)]
@@ -22,7 +24,7 @@ pub struct Checkout {
 
 /// Everything an order is made of, read and priced.
 struct Priced {
-    lines: Vec<(Quantity, Product)>,
+    lines: Vec<Stocked>,
     totals: Totals,
     cart_version: i64,
 }
@@ -33,16 +35,8 @@ async fn price(app: &App, who: &Principal, checkout: &Checkout) -> Result<Priced
     if cart.is_empty() {
         return Err(AppError::CartEmpty);
     }
-    let lines = super::cart::with_products(app, &cart).await?;
-    let short: Vec<Shortage> = lines
-        .iter()
-        .filter(|(q, p)| !p.active || p.stock.units() < q.units())
-        .map(|(q, p)| Shortage {
-            product_id: p.id,
-            requested: q.units(),
-            available: if p.active { p.stock.units() } else { 0 },
-        })
-        .collect();
+    let lines = super::cart::stocked(app, &cart).await?;
+    let short: Vec<Shortage> = lines.iter().filter(|l| !l.covered()).map(Stocked::shortage).collect();
     if !short.is_empty() {
         return Err(AppError::InsufficientStock { items: short });
     }
@@ -52,7 +46,7 @@ async fn price(app: &App, who: &Principal, checkout: &Checkout) -> Result<Priced
         }
         None => None,
     };
-    let priced: Vec<(Money, i64)> = lines.iter().map(|(q, p)| (p.price_cents, q.units())).collect();
+    let priced: Vec<(Money, i64)> = lines.iter().map(|l| (l.variant.price_cents, l.quantity.units())).collect();
     let totals = app
         .config
         .pricing
@@ -135,13 +129,15 @@ async fn place_holding_key(
             items: priced
                 .lines
                 .iter()
-                .map(|(q, p)| OrderLine {
-                    product_id: p.id,
-                    sku: p.sku.clone(),
-                    name: p.name.as_str().to_owned(),
-                    unit_price_cents: p.price_cents,
-                    quantity: *q,
-                    line_total_cents: p.price_cents.times(q.units()),
+                .map(|l| OrderLine {
+                    product_id: l.product.id,
+                    variant_id: l.variant.id,
+                    sku: l.variant.sku.clone(),
+                    name: l.product.name.as_str().to_owned(),
+                    options: l.variant.options.clone(),
+                    unit_price_cents: l.variant.price_cents,
+                    quantity: l.quantity,
+                    line_total_cents: l.variant.price_cents.times(l.quantity.units()),
                 })
                 .collect(),
             totals: priced.totals,
@@ -160,8 +156,16 @@ async fn place_holding_key(
             }],
         };
         let body = render(&order)?;
-        let checks: Vec<LineCheck> =
-            priced.lines.iter().map(|(q, p)| LineCheck { product: p.clone(), quantity: q.units() }).collect();
+        let checks: Vec<LineCheck> = priced
+            .lines
+            .iter()
+            .map(|l| LineCheck {
+                variant: l.variant.id,
+                price: l.variant.price_cents,
+                quantity: l.quantity.units(),
+                seen_available: l.inventory.available(),
+            })
+            .collect();
         let token = format!("{lock}-{round}");
         let placing = Placing {
             order: &order,
@@ -182,7 +186,12 @@ async fn place_holding_key(
             let items = conflicts
                 .insufficient
                 .into_iter()
-                .map(|(product_id, requested, available)| Shortage { product_id, requested, available })
+                .map(|(variant_id, requested, available)| Shortage {
+                    product_id: variant_id.product(),
+                    variant_id,
+                    requested,
+                    available,
+                })
                 .collect();
             return Err(AppError::InsufficientStock { items });
         }
@@ -205,7 +214,7 @@ async fn place_holding_key(
         if conflicts.lock_lost {
             return Err(AppError::RequestInProgress);
         }
-        // Only the cart changed since it was read: price it again.
+        // Only the cart, or the units of a variant, changed since it was read: price it again.
     }
     Err(AppError::Unavailable("the cart kept changing during checkout".into()))
 }

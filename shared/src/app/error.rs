@@ -18,6 +18,7 @@ impl FieldError {
 #[serde(rename_all = "camelCase")]
 pub struct Shortage {
     pub product_id: crate::domain::ProductId,
+    pub variant_id: crate::domain::VariantId,
     pub requested: i64,
     pub available: i64,
 }
@@ -26,6 +27,7 @@ pub struct Shortage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {
     Product,
+    Variant,
     Order,
     Discount,
 }
@@ -49,6 +51,10 @@ pub enum AppError {
     NotFound(Resource),
     #[error("sku already used")]
     SkuTaken,
+    #[error("another variant has these option values")]
+    VariantExists { variant_id: crate::domain::VariantId },
+    #[error("a product sold in options needs a variant id")]
+    VariantRequired,
     #[error("stale version")]
     VersionMismatch,
     #[error("insufficient stock")]

@@ -45,6 +45,18 @@ async fn transition(
         match app.store.change_order(change, app.clock.now()).await? {
             Changed::Done(next) => return Ok(*next),
             Changed::Stale | Changed::EventSeen => continue,
+            Changed::Short(lines) => {
+                let items = lines
+                    .into_iter()
+                    .map(|(variant_id, requested, available)| super::Shortage {
+                        product_id: variant_id.product(),
+                        variant_id,
+                        requested,
+                        available,
+                    })
+                    .collect();
+                return Err(AppError::InsufficientStock { items });
+            }
         }
     }
     Err(AppError::Unavailable(format!("order {id} kept changing")))
@@ -113,12 +125,12 @@ pub async fn payment(app: &App, event: &PaymentEvent) -> Result<(), AppError> {
             }
             // Paid for an order that was cancelled meanwhile: it stays cancelled; the money goes back.
             (true, OrderStatus::Cancelled) => {
-                (OrderStatus::Cancelled, Effects { restock: false, refund_due: true }, Some(event.payment_id.as_str()))
+                (OrderStatus::Cancelled, Effects { refund_due: true, ..Effects::NONE }, Some(event.payment_id.as_str()))
             }
             // The same payment announced again under another event id: nothing to do.
             (true, _) if order.payment_id.as_deref() == Some(event.payment_id.as_str()) => return Ok(()),
             // A second, different payment for an order already paid: give it back.
-            (true, status) => (status, Effects { restock: false, refund_due: true }, None),
+            (true, status) => (status, Effects { refund_due: true, ..Effects::NONE }, None),
             (false, OrderStatus::PendingPayment) => {
                 let effects = OrderStatus::PendingPayment
                     .transition(OrderStatus::Cancelled, &by)
@@ -139,7 +151,7 @@ pub async fn payment(app: &App, event: &PaymentEvent) -> Result<(), AppError> {
         };
         match app.store.change_order(change, app.clock.now()).await? {
             Changed::Done(_) | Changed::EventSeen => return Ok(()),
-            Changed::Stale => continue,
+            Changed::Stale | Changed::Short(_) => continue,
         }
     }
     Err(AppError::Unavailable(format!("order {} kept changing under a payment event", event.order_id)))
@@ -179,7 +191,7 @@ pub async fn expire(app: &App) -> Result<ExpiryReport, AppError> {
             };
             match app.store.change_order(change, app.clock.now()).await? {
                 Changed::Done(_) => report.cancelled += 1,
-                Changed::Stale | Changed::EventSeen => report.skipped += 1,
+                Changed::Stale | Changed::EventSeen | Changed::Short(_) => report.skipped += 1,
             }
         }
         match next {

@@ -1,6 +1,9 @@
 //! The catalog: products, their fields' rules, stock arithmetic and word-prefix search.
 
-use super::{Invalid, ProductId, Text, Timestamp};
+use super::{
+    Choice, Invalid, ItemId, MAX_VARIANTS, Options, PriceRange, ProductId, Text, Timestamp, Variant, VariantId,
+    VariantRule, check_variants,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -196,19 +199,21 @@ impl Currency {
     }
 }
 
-/// A product as stored and shown. `version` grows by one with every change.
+/// A product as stored: what it is, the options it is sold in and its variants (SKU, price
+/// and whether each is on sale). Stock is kept per variant apart from it (see [`Inventory`]),
+/// so that selling a unit does not rewrite the product. `version` grows with every change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Product {
     pub id: ProductId,
-    pub sku: Sku,
     pub name: ProductName,
     pub description: Description,
-    pub price_cents: Money,
     pub currency: Currency,
     pub category: CategorySlug,
-    pub stock: Stock,
     pub active: bool,
+    #[serde(default)]
+    pub options: Options,
+    pub variants: Vec<Variant>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -220,9 +225,14 @@ impl Product {
         format!("\"{}-v{}\"", self.id, self.version)
     }
 
-    /// The version an entity tag names, if it names this product at all.
+    /// The version an entity tag names, if it names this product at all (a tag may carry a
+    /// stock suffix, `-s<n>`, which If-Match ignores: stock changes are not edits).
     pub fn version_in_etag(&self, etag: &str) -> Option<i64> {
         let inner = etag.trim().strip_prefix('"')?.strip_suffix('"')?;
+        let inner = match inner.rsplit_once("-s") {
+            Some((head, stock)) if stock.parse::<i64>().is_ok() && head.contains("-v") => head,
+            _ => inner,
+        };
         let (id, version) = inner.rsplit_once("-v")?;
         if id != self.id.to_string() {
             return None;
@@ -235,51 +245,145 @@ impl Product {
     pub fn matches_if_match(&self, header: &str) -> bool {
         header.trim() == "*" || header.split(',').any(|tag| self.version_in_etag(tag) == Some(self.version))
     }
+
+    pub fn variant(&self, id: VariantId) -> Option<&Variant> {
+        self.variants.iter().find(|v| v.id == id)
+    }
+
+    /// The one variant of a product sold without options.
+    pub fn single(&self) -> Option<&Variant> {
+        if self.options.is_empty() { self.variants.first() } else { None }
+    }
+
+    /// Whether a shopper can buy this variant: it and its product are on sale.
+    pub fn sells(&self, variant: &Variant) -> bool {
+        self.active && variant.active
+    }
+
+    /// The variant a cart route names: a variant of this product, or the product itself when
+    /// it has exactly one variant.
+    pub fn resolve(&self, item: ItemId) -> Result<&Variant, Unresolved> {
+        match item {
+            ItemId::Variant(id) => self.variant(id).ok_or(Unresolved::NoSuchVariant),
+            ItemId::Product(_) => match self.variants.as_slice() {
+                [only] if self.options.is_empty() => Ok(only),
+                _ => Err(Unresolved::VariantRequired),
+            },
+        }
+    }
+
+    pub fn price_range(&self) -> Option<PriceRange> {
+        PriceRange::of(&self.variants)
+    }
+
+    /// The id the next variant gets (numbers are never reused: archived variants stay).
+    pub fn next_variant_id(&self) -> Result<VariantId, VariantRule> {
+        let next = self.variants.iter().map(|v| v.id.number()).max().unwrap_or(0) + 1;
+        if self.variants.len() >= MAX_VARIANTS || next as usize > MAX_VARIANTS {
+            return Err(VariantRule::TooMany);
+        }
+        Ok(VariantId::new(self.id, next))
+    }
+
+    /// The words a search finds this product by: its name and its option values.
+    pub fn searchable(&self) -> String {
+        let mut text = self.name.as_str().to_owned();
+        for value in self.options.values() {
+            text.push(' ');
+            text.push_str(value.as_str());
+        }
+        text
+    }
 }
 
-/// A change to a product; `None` leaves a field as it is.
+/// Why a cart route's id does not name a variant of the product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unresolved {
+    NoSuchVariant,
+    /// A product id for a product sold in options: the variant must be named (422 `variant_required`).
+    VariantRequired,
+}
+
+/// A change to a variant; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
-pub struct ProductChange {
+pub struct VariantChange {
     pub sku: Option<Sku>,
-    pub name: Option<ProductName>,
-    pub description: Option<Description>,
+    pub options: Option<Choice>,
     pub price_cents: Option<Money>,
-    pub category: Option<CategorySlug>,
-    pub stock: Option<Stock>,
     pub active: Option<bool>,
 }
 
-impl ProductChange {
-    /// The product after the change, one version on. `None` if nothing would change.
-    pub fn apply(&self, product: &Product, now: Timestamp) -> Option<Product> {
-        let mut next = product.clone();
+impl VariantChange {
+    fn apply(&self, variant: &mut Variant) {
         if let Some(v) = &self.sku {
-            next.sku = v.clone();
+            variant.sku = v.clone();
         }
+        if let Some(v) = &self.options {
+            variant.options = v.clone();
+        }
+        if let Some(v) = self.price_cents {
+            variant.price_cents = v;
+        }
+        if let Some(v) = self.active {
+            variant.active = v;
+        }
+    }
+}
+
+/// A change to a product; `None` leaves a field as it is. `variant` changes one variant (the
+/// top-level `sku` and `priceCents` of a product without options change its one variant).
+#[derive(Debug, Clone, Default)]
+pub struct ProductChange {
+    pub name: Option<ProductName>,
+    pub description: Option<Description>,
+    pub category: Option<CategorySlug>,
+    pub active: Option<bool>,
+    pub options: Option<Options>,
+    pub variant: Option<(VariantId, VariantChange)>,
+    /// A variant to add.
+    pub add: Option<Variant>,
+}
+
+/// Why a change cannot be made to a product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeRefused {
+    NoSuchVariant,
+    Rule(VariantRule),
+}
+
+impl ProductChange {
+    /// The product after the change, one version on; `Ok(None)` if nothing would change.
+    pub fn apply(&self, product: &Product, now: Timestamp) -> Result<Option<Product>, ChangeRefused> {
+        let mut next = product.clone();
         if let Some(v) = &self.name {
             next.name = v.clone();
         }
         if let Some(v) = &self.description {
             next.description = v.clone();
         }
-        if let Some(v) = self.price_cents {
-            next.price_cents = v;
-        }
         if let Some(v) = &self.category {
             next.category = v.clone();
-        }
-        if let Some(v) = self.stock {
-            next.stock = v;
         }
         if let Some(v) = self.active {
             next.active = v;
         }
-        if next == *product {
-            return None;
+        if let Some(v) = &self.options {
+            next.options = v.clone();
         }
+        if let Some((id, change)) = &self.variant {
+            let variant = next.variants.iter_mut().find(|v| v.id == *id).ok_or(ChangeRefused::NoSuchVariant)?;
+            change.apply(variant);
+        }
+        if let Some(variant) = &self.add {
+            next.variants.push(variant.clone());
+        }
+        if next == *product {
+            return Ok(None);
+        }
+        check_variants(&next.options, &next.variants).map_err(ChangeRefused::Rule)?;
         next.version = product.version + 1;
         next.updated_at = now;
-        Some(next)
+        Ok(Some(next))
     }
 }
 
@@ -462,23 +566,57 @@ mod tests {
     fn a_change_bumps_the_version_only_when_something_changes() {
         let p = sample();
         let same = ProductChange { name: Some(p.name.clone()), ..Default::default() };
-        assert!(same.apply(&p, p.updated_at).is_none());
-        let cheaper = ProductChange { price_cents: Some(Money::from_cents(100)), ..Default::default() };
-        let next = cheaper.apply(&p, Timestamp::from_unix_millis(5)).unwrap();
-        assert_eq!((next.version, next.price_cents.cents()), (2, 100));
+        assert_eq!(same.apply(&p, p.updated_at), Ok(None));
+        let id = p.variants[0].id;
+        let cheaper = VariantChange { price_cents: Some(Money::from_cents(100)), ..Default::default() };
+        let change = ProductChange { variant: Some((id, cheaper)), ..Default::default() };
+        let next = change.apply(&p, Timestamp::from_unix_millis(5)).unwrap().unwrap();
+        assert_eq!((next.version, next.variants[0].price_cents.cents()), (2, 100));
+        let elsewhere = ProductChange { variant: Some((VariantId::new(p.id, 9), VariantChange::default())), ..change };
+        assert_eq!(elsewhere.apply(&p, p.updated_at), Err(ChangeRefused::NoSuchVariant));
+    }
+
+    #[test]
+    fn a_product_without_options_is_named_by_its_id_and_one_with_options_is_not() {
+        let mut p = sample();
+        let only = p.variants[0].id;
+        assert_eq!(p.resolve(ItemId::Product(p.id)).map(|v| v.id), Ok(only));
+        assert_eq!(p.resolve(ItemId::Variant(only)).map(|v| v.id), Ok(only));
+        assert_eq!(p.resolve(ItemId::Variant(VariantId::new(p.id, 2))).err(), Some(Unresolved::NoSuchVariant));
+        let size = super::super::ProductOption {
+            name: super::super::OptionName::parse("Size").unwrap(),
+            values: vec![super::super::OptionValue::parse("M").unwrap()],
+        };
+        p.options = Options::parse(vec![size]).unwrap();
+        assert_eq!(p.resolve(ItemId::Product(p.id)).err(), Some(Unresolved::VariantRequired));
+        assert_eq!(p.next_variant_id().map(|v| v.number()), Ok(2));
+        assert!(p.searchable().ends_with(" M"));
+    }
+
+    #[test]
+    fn an_etag_with_a_stock_suffix_still_names_the_version() {
+        let p = sample();
+        assert_eq!(p.version_in_etag(&format!("\"{}-v1-s42\"", p.id)), Some(1));
+        assert!(p.matches_if_match(&format!("\"{}-v1-s7\"", p.id)));
     }
 
     fn sample() -> Product {
+        let id = ProductId::new();
         Product {
-            id: ProductId::new(),
-            sku: Sku::parse("WM-100").unwrap(),
+            id,
             name: ProductName::parse("Wireless Mouse").unwrap(),
             description: Description::default(),
-            price_cents: Money::from_cents(2499),
             currency: Currency::parse("USD").unwrap(),
             category: CategorySlug::parse("electronics").unwrap(),
-            stock: Stock::parse(3).unwrap(),
             active: true,
+            options: Options::default(),
+            variants: vec![Variant {
+                id: VariantId::new(id, 1),
+                sku: Sku::parse("WM-100").unwrap(),
+                options: Choice::default(),
+                price_cents: Money::from_cents(2499),
+                active: true,
+            }],
             version: 1,
             created_at: Timestamp::from_unix_millis(0),
             updated_at: Timestamp::from_unix_millis(0),

@@ -131,10 +131,17 @@ pub fn tracking_allowed(status: OrderStatus) -> Result<(), super::Invalid> {
 /// What a permitted transition involves besides the new status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Effects {
-    /// Put every line's units back in stock and give back the discount redemption.
+    /// Release every line's reserved units (back on sale) and give back the discount redemption.
     pub restock: bool,
+    /// Take every line's units off the shelf: they left with the parcel.
+    pub consume: bool,
     /// Money was taken and must be given back.
     pub refund_due: bool,
+}
+
+impl Effects {
+    /// Nothing but the new status.
+    pub const NONE: Effects = Effects { restock: false, consume: false, refund_due: false };
 }
 
 /// The change is not allowed: from this status, for this actor.
@@ -149,14 +156,15 @@ impl OrderStatus {
     pub fn transition(self, to: OrderStatus, actor: &Actor) -> Result<Effects, InvalidTransition> {
         use Actor::*;
         use OrderStatus::*;
-        let none = Effects { restock: false, refund_due: false };
+        let none = Effects::NONE;
         match (self, to, actor) {
             (PendingPayment, Paid, Payment(_)) => Ok(none),
-            (Paid, Shipped, Admin(_)) | (Shipped, Delivered, Admin(_)) => Ok(none),
+            (Paid, Shipped, Admin(_)) => Ok(Effects { consume: true, ..none }),
+            (Shipped, Delivered, Admin(_)) => Ok(none),
             (PendingPayment, Cancelled, Customer(_) | Admin(_) | Payment(_) | Expiry) => {
-                Ok(Effects { restock: true, refund_due: false })
+                Ok(Effects { restock: true, ..none })
             }
-            (Paid, Cancelled, Admin(_)) => Ok(Effects { restock: true, refund_due: true }),
+            (Paid, Cancelled, Admin(_)) => Ok(Effects { restock: true, refund_due: true, ..none }),
             _ => Err(InvalidTransition { from: self, to }),
         }
     }
@@ -215,11 +223,13 @@ mod tests {
     }
 
     #[test]
-    fn cancelling_restocks_and_a_paid_cancel_owes_a_refund() {
+    fn cancelling_releases_shipping_consumes_and_a_paid_cancel_owes_a_refund() {
         let admin = Admin(someone());
-        assert_eq!(PendingPayment.transition(Cancelled, &Expiry), Ok(Effects { restock: true, refund_due: false }));
-        assert_eq!(Paid.transition(Cancelled, &admin), Ok(Effects { restock: true, refund_due: true }));
-        assert_eq!(Paid.transition(Shipped, &admin), Ok(Effects { restock: false, refund_due: false }));
+        let none = Effects::NONE;
+        assert_eq!(PendingPayment.transition(Cancelled, &Expiry), Ok(Effects { restock: true, ..none }));
+        assert_eq!(Paid.transition(Cancelled, &admin), Ok(Effects { restock: true, refund_due: true, ..none }));
+        assert_eq!(Paid.transition(Shipped, &admin), Ok(Effects { consume: true, ..none }));
+        assert_eq!(Shipped.transition(Delivered, &admin), Ok(none));
     }
 
     #[test]
@@ -253,7 +263,7 @@ mod tests {
         }))
         .expect("an order");
         let now = Timestamp::parse("2026-01-02T00:00:00Z").expect("a time");
-        let effects = Effects { restock: false, refund_due: false };
+        let effects = Effects::NONE;
         let ship = OrderChange {
             order: &order,
             to: Shipped,
@@ -269,7 +279,7 @@ mod tests {
             (Shipped, Some("1Z"), now)
         );
         assert_eq!(shipped.history, vec![HistoryEntry { status: Shipped, at: now, by: Admin(someone()) }]);
-        let refund = OrderChange { to: Paid, effects: Effects { restock: false, refund_due: true }, ..ship };
+        let refund = OrderChange { to: Paid, effects: Effects { refund_due: true, ..Effects::NONE }, ..ship };
         let marked = refund.applied(now);
         assert!(!refund.is_transition() && marked.history.is_empty() && marked.refund_due && marked.status == Paid);
     }

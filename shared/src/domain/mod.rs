@@ -48,8 +48,9 @@ mod variant;
 
 pub use address::{ADDRESS_FIELDS, Address, CountryCode};
 pub use catalog::{
-    CategoryCount, CategorySlug, Currency, Description, Listing, Money, Product, ProductChange, ProductName,
-    SearchQuery, Sku, Stock, StockDelta, index_prefixes, parse_price, search_text, search_words,
+    CategoryCount, CategorySlug, ChangeRefused, Currency, Description, Listing, Money, Product, ProductChange,
+    ProductName, SearchQuery, Sku, Stock, StockDelta, Unresolved, VariantChange, index_prefixes, parse_price,
+    search_text, search_words,
 };
 pub use discount::{Discount, DiscountCode, MAX_PERCENT_OFF, NewDiscount, parse_max_redemptions, parse_min_subtotal};
 pub use email::Email;
@@ -63,8 +64,8 @@ pub use text::{PersonName, Text};
 pub use time::Timestamp;
 pub use user::{Password, ProfileChange, Role, User};
 pub use variant::{
-    Choice, Inventory, InventoryRefusal, ItemId, MAX_OPTION_VALUES, MAX_OPTIONS, MAX_VARIANTS, OptionName, OptionValue,
-    Options, PriceRange, ProductOption, Variant, VariantId, VariantRule, check_variants,
+    Choice, Crossing, Inventory, InventoryRefusal, ItemId, MAX_OPTION_VALUES, MAX_OPTIONS, MAX_VARIANTS, OptionName,
+    OptionValue, Options, PriceRange, ProductOption, Variant, VariantId, VariantRule, check_variants, crossing,
 };
 
 /// Why a client-supplied value was refused: a sentence fit to show to the client.

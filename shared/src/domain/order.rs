@@ -1,7 +1,7 @@
 //! Carts, orders and idempotency keys.
 
 use super::pricing::{ShippingMethod, Totals};
-use super::{Address, DiscountCode, Invalid, Money, OrderId, ProductId, Sku, Timestamp, UserId};
+use super::{Address, Choice, DiscountCode, Invalid, Money, OrderId, ProductId, Sku, Timestamp, UserId, VariantId};
 use serde::{Deserialize, Serialize};
 
 /// How many of one product a cart line (and so an order line) may hold.
@@ -25,12 +25,30 @@ impl Quantity {
     }
 }
 
-/// One line of a cart: a product and how many. Prices are never stored in a cart.
+/// One line of a cart: a variant and how many. Prices are never stored in a cart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "StoredLine")]
 pub struct CartLine {
     pub product_id: ProductId,
+    pub variant_id: VariantId,
     pub quantity: Quantity,
+}
+
+/// A cart line as stored; lines written before products had variants name only the product,
+/// which stands for its one variant (number 1).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredLine {
+    product_id: ProductId,
+    variant_id: Option<VariantId>,
+    quantity: Quantity,
+}
+
+impl From<StoredLine> for CartLine {
+    fn from(line: StoredLine) -> Self {
+        let variant_id = line.variant_id.unwrap_or(VariantId::new(line.product_id, 1));
+        Self { product_id: line.product_id, variant_id, quantity: line.quantity }
+    }
 }
 
 /// A customer's cart. `version` guards every change against a concurrent one.
@@ -42,28 +60,28 @@ pub struct Cart {
     pub updated_at: Option<Timestamp>,
 }
 
-/// The cart already has [`Cart::MAX_LINES`] different products.
+/// The cart already has [`Cart::MAX_LINES`] different variants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CartFull;
 
 impl Cart {
     pub const MAX_LINES: usize = 50;
 
-    /// Sets a product's quantity, adding the line if it is new (lines keep the order they were added in).
-    pub fn set(&mut self, product_id: ProductId, quantity: Quantity) -> Result<(), CartFull> {
+    /// Sets a variant's quantity, adding the line if it is new (lines keep the order they were added in).
+    pub fn set(&mut self, variant_id: VariantId, quantity: Quantity) -> Result<(), CartFull> {
         let full = self.lines.len() >= Self::MAX_LINES;
-        match self.lines.iter_mut().find(|l| l.product_id == product_id) {
+        match self.lines.iter_mut().find(|l| l.variant_id == variant_id) {
             Some(line) => line.quantity = quantity,
             None if full => return Err(CartFull),
-            None => self.lines.push(CartLine { product_id, quantity }),
+            None => self.lines.push(CartLine { product_id: variant_id.product(), variant_id, quantity }),
         }
         Ok(())
     }
 
-    /// Removes a product's line; true if there was one.
-    pub fn remove(&mut self, product_id: ProductId) -> bool {
+    /// Removes a variant's line; true if there was one.
+    pub fn remove(&mut self, variant_id: VariantId) -> bool {
         let before = self.lines.len();
-        self.lines.retain(|l| l.product_id != product_id);
+        self.lines.retain(|l| l.variant_id != variant_id);
         self.lines.len() != before
     }
 
@@ -114,16 +132,49 @@ impl OrderStatus {
     }
 }
 
-/// A line of an order: a snapshot of the product as it was sold.
+/// A line of an order: a snapshot of the variant as it was sold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "StoredOrderLine")]
 pub struct OrderLine {
     pub product_id: ProductId,
+    pub variant_id: VariantId,
     pub sku: Sku,
     pub name: String,
+    pub options: Choice,
     pub unit_price_cents: Money,
     pub quantity: Quantity,
     pub line_total_cents: Money,
+}
+
+/// An order line as stored; lines of orders placed before products had variants name only
+/// the product (its one variant, number 1, with no options).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredOrderLine {
+    product_id: ProductId,
+    variant_id: Option<VariantId>,
+    sku: Sku,
+    name: String,
+    #[serde(default)]
+    options: Choice,
+    unit_price_cents: Money,
+    quantity: Quantity,
+    line_total_cents: Money,
+}
+
+impl From<StoredOrderLine> for OrderLine {
+    fn from(l: StoredOrderLine) -> Self {
+        Self {
+            product_id: l.product_id,
+            variant_id: l.variant_id.unwrap_or(VariantId::new(l.product_id, 1)),
+            sku: l.sku,
+            name: l.name,
+            options: l.options,
+            unit_price_cents: l.unit_price_cents,
+            quantity: l.quantity,
+            line_total_cents: l.line_total_cents,
+        }
+    }
 }
 
 /// An order as stored and shown.
@@ -160,9 +211,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_cart_holds_at_most_50_products_but_any_may_change() {
+    fn a_cart_holds_at_most_50_variants_but_any_may_change() {
         let mut cart = Cart::default();
-        let ids: Vec<ProductId> = (0..51).map(|_| ProductId::new()).collect();
+        let ids: Vec<VariantId> = (0..51).map(|_| VariantId::new(ProductId::new(), 1)).collect();
         for id in &ids[..50] {
             cart.set(*id, Quantity::parse(1).unwrap()).unwrap();
         }
@@ -172,6 +223,22 @@ mod tests {
         assert!(cart.remove(ids[0]));
         assert!(!cart.remove(ids[0]));
         cart.set(ids[50], Quantity::parse(1).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn lines_stored_before_variants_read_as_the_products_one_variant() {
+        let product = ProductId::new();
+        let line: CartLine = serde_json::from_value(serde_json::json!({"productId": product, "quantity": 2})).unwrap();
+        assert_eq!((line.variant_id, line.quantity.units()), (VariantId::new(product, 1), 2));
+        let order_line: OrderLine = serde_json::from_value(serde_json::json!({
+            "productId": product, "sku": "A-1", "name": "Mug", "unitPriceCents": 500, "quantity": 1,
+            "lineTotalCents": 500
+        }))
+        .unwrap();
+        assert_eq!((order_line.variant_id.number(), order_line.options.clone()), (1, Choice::default()));
+        let written = serde_json::to_value(&order_line).unwrap();
+        assert_eq!(written["variantId"], format!("{product}-1"));
+        assert_eq!(serde_json::from_value::<OrderLine>(written).unwrap(), order_line, "reads back what it writes");
     }
 
     #[test]

@@ -379,6 +379,36 @@ impl Inventory {
     }
 }
 
+/// How a change to a variant's available units moves it in or out of stock (from 0 or less
+/// to more, or back), which is when its product's listing entry must change too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crossing {
+    None,
+    /// It comes into stock.
+    In,
+    /// It sells out (or is counted out).
+    Out,
+}
+
+/// The crossing a change of `delta` available units makes from `before`, and the band of
+/// `before` values (inclusive; `None`: unbounded) that make the same crossing. A write
+/// decided from a read is conditioned on that band: if the units moved meanwhile so that the
+/// crossing would differ, the write is refused and decided again.
+pub fn crossing(before: i64, delta: i64) -> (Crossing, Option<i64>, Option<i64>) {
+    let after = before + delta;
+    if delta == 0 {
+        return (Crossing::None, None, None);
+    }
+    match (before > 0, after > 0) {
+        (false, true) => (Crossing::In, Some(1 - delta), Some(0)),
+        (true, false) => (Crossing::Out, Some(1), Some(-delta)),
+        // Staying in stock: above the band that would cross out (or, adding, anything positive).
+        (true, true) => (Crossing::None, Some(1 + (-delta).max(0)), None),
+        // Staying out: at or below the band that would cross in (or, removing, anything).
+        (false, false) => (Crossing::None, None, Some((-delta).min(0))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,6 +439,32 @@ mod tests {
             price_cents: Money::from_cents(1000 + i64::from(n)),
             active: true,
         }
+    }
+
+    #[test]
+    fn a_crossing_and_its_band_agree_with_the_arithmetic() {
+        for before in -6..=6 {
+            for delta in -6..=6 {
+                let (kind, lo, hi) = crossing(before, delta);
+                let expected = match (before > 0, before + delta > 0) {
+                    (false, true) => Crossing::In,
+                    (true, false) => Crossing::Out,
+                    _ => Crossing::None,
+                };
+                assert_eq!(kind, expected, "{before} + {delta}");
+                // Every value in the band crosses the same way; the neighbours just outside do not.
+                for other in -20..=20 {
+                    let inside = lo.is_none_or(|l| other >= l) && hi.is_none_or(|h| other <= h);
+                    if inside {
+                        assert_eq!(crossing(other, delta).0, kind, "{other} in band of {before} + {delta}");
+                    } else {
+                        assert_ne!(crossing(other, delta), (kind, lo, hi), "{other} outside the band");
+                    }
+                }
+            }
+        }
+        assert_eq!(crossing(3, -3), (Crossing::Out, Some(1), Some(3)), "the last units of a reserve");
+        assert_eq!(crossing(5, -3), (Crossing::None, Some(4), None));
     }
 
     #[test]

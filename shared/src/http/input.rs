@@ -165,6 +165,55 @@ impl JsonBody {
         }
     }
 
+    /// An optional array of objects (absent → `None`), each read as a nested [`JsonBody`] by
+    /// `parse` (its errors are reported as `field[i].name`). `None` too when any is invalid
+    /// (the errors say why).
+    pub fn optional_objects<T>(
+        &mut self,
+        field: &str,
+        max: usize,
+        parse: impl Fn(&mut JsonBody) -> Option<T>,
+    ) -> Option<Vec<T>> {
+        let items = match self.take(field)? {
+            Value::Array(items) if items.len() <= max => items,
+            Value::Array(_) => {
+                self.error(field, format!("must have at most {max} items"));
+                return None;
+            }
+            _ => {
+                self.error(field, "must be an array of objects");
+                return None;
+            }
+        };
+        let mut parsed = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for (i, item) in items.into_iter().enumerate() {
+            let Value::Object(fields) = item else {
+                self.error(&format!("{field}[{i}]"), "must be an object");
+                ok = false;
+                continue;
+            };
+            let mut nested = JsonBody { fields, errors: Vec::new(), prefix: format!("{}[{i}].", self.path(field)) };
+            let value = parse(&mut nested);
+            nested.unknown_fields();
+            ok &= nested.errors.is_empty() && value.is_some();
+            self.errors.append(&mut nested.errors);
+            parsed.extend(value);
+        }
+        ok.then_some(parsed)
+    }
+
+    /// An optional field read by `parse` from its JSON value (for shapes no other reader takes).
+    pub fn optional_value<T>(&mut self, field: &str, parse: impl FnOnce(Value) -> Result<T, Invalid>) -> Option<T> {
+        let value = self.take(field)?;
+        parse(value).map_err(|e| self.error(field, e.0)).ok()
+    }
+
+    /// Whether the body has `field` (still untaken).
+    pub fn has(&self, field: &str) -> bool {
+        self.fields.contains_key(field)
+    }
+
     /// Whether an error was already recorded for `field` (or inside it).
     pub fn has_errors_for(&self, field: &str) -> bool {
         let path = self.path(field);

@@ -78,10 +78,12 @@ problem_kinds! {
     StaleSignature => 401, "stale_signature", "Stale signature";
     Forbidden => 403, "forbidden", "Forbidden";
     ProductNotFound => 404, "product_not_found", "Not found";
+    VariantNotFound => 404, "variant_not_found", "Not found";
     OrderNotFound => 404, "order_not_found", "Not found";
     DiscountNotFound => 404, "discount_not_found", "Not found";
     EmailTaken => 409, "email_taken", "Email taken";
     SkuTaken => 409, "sku_taken", "SKU taken";
+    VariantExists => 409, "variant_exists", "Variant exists";
     InsufficientStock => 409, "insufficient_stock", "Insufficient stock";
     CartEmpty => 409, "cart_empty", "Cart empty";
     PriceChanged => 409, "price_changed", "Price changed";
@@ -93,6 +95,7 @@ problem_kinds! {
     UnsupportedMediaType => 415, "unsupported_media_type", "Unsupported media type";
     ValidationFailed => 422, "validation_failed", "Validation failed";
     CartFull => 422, "cart_full", "Cart full";
+    VariantRequired => 422, "variant_required", "Variant required";
     InvalidDiscount => 422, "invalid_discount", "Invalid discount";
     UnsupportedCountry => 422, "unsupported_country", "Unsupported country";
     IdempotencyKeyReused => 422, "idempotency_key_reused", "Idempotency key reused";
@@ -215,10 +218,19 @@ impl From<AppError> for ApiError {
             }
             AppError::NotFound(resource) => match resource {
                 Resource::Product => ApiError::of(Kind::ProductNotFound, "No such product."),
+                Resource::Variant => ApiError::of(Kind::VariantNotFound, "The product has no such variant."),
                 Resource::Order => ApiError::of(Kind::OrderNotFound, "No such order."),
                 Resource::Discount => ApiError::of(Kind::DiscountNotFound, "No discount has this code."),
             },
-            AppError::SkuTaken => ApiError::of(Kind::SkuTaken, "Another product already has this SKU."),
+            AppError::SkuTaken => ApiError::of(Kind::SkuTaken, "Another variant already has this SKU."),
+            AppError::VariantExists { variant_id } => {
+                ApiError::of(Kind::VariantExists, "Another variant of the product has these option values.")
+                    .with("variantId", serde_json::Value::String(variant_id.to_string()))
+            }
+            AppError::VariantRequired => ApiError::of(
+                Kind::VariantRequired,
+                "This product is sold in options; name one of its variants by its id.",
+            ),
             AppError::VersionMismatch => ApiError::of(
                 Kind::VersionMismatch,
                 "The product has changed since the ETag in If-Match; fetch it again.",

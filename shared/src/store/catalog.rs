@@ -1,17 +1,19 @@
 //! Products, SKU claims, category counters and the word-prefix search index (their keys are
 //! in `keys`; docs/data-model.md describes them).
 
-use super::item::{Item, decode, encode, n, number, refused, s, text};
+use super::inventory::{Move, StockLevel, listing_flags, stock_item, stock_level};
+use super::item::{Item, b, decode, encode, n, number, refused, s, text};
 use super::keys::{self, Partition};
 use super::page::{Page, Position};
+use super::schema::{PK, SK};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError};
 use crate::domain::{
-    CategoryCount, CategorySlug, Listing, Product, ProductId, SearchQuery, StockDelta, Timestamp, index_prefixes,
-    search_text,
+    CategoryCount, CategorySlug, Inventory, Listing, Product, ProductId, SearchQuery, Timestamp, Variant, VariantId,
+    index_prefixes, search_text,
 };
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure};
-use std::collections::{BTreeSet, HashMap};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Why a product write did not happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,47 +27,101 @@ pub enum WriteOutcome {
 /// The outcome of a stock adjustment.
 #[derive(Debug)]
 pub enum StockOutcome {
-    Adjusted(Product),
+    Adjusted(StockLevel),
     NotFound,
-    /// The result would be below zero; `available` is the stock at the time.
+    /// The shelf would hold fewer than no units; `on_hand` is what it holds.
     Insufficient {
-        available: i64,
+        on_hand: i64,
     },
-    /// The result would exceed the maximum.
+    /// The shelf would hold more than the maximum.
     TooMuch {
-        available: i64,
+        on_hand: i64,
     },
 }
 
+/// How an admin changes the units on a shelf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShelfChange {
+    /// Adds (or, negative, removes) units.
+    By(i64),
+    /// Sets the count.
+    To(i64),
+}
+
+/// A product with the stock of each of its variants, as read together.
+#[derive(Debug, Clone)]
+pub struct Stocked {
+    pub product: Product,
+    pub stock: BTreeMap<VariantId, StockLevel>,
+}
+
+impl Stocked {
+    /// The entity tag of what a product page shows: the product's version and its stock's.
+    pub fn etag(&self) -> String {
+        let stock: i64 = self.stock.values().map(|s| s.version).sum();
+        format!("\"{}-v{}-s{stock}\"", self.product.id, self.product.version)
+    }
+
+    pub fn inventory(&self, variant: VariantId) -> Inventory {
+        self.stock.get(&variant).map(|s| s.inventory).unwrap_or_default()
+    }
+}
+
+/// A product as a listing shows it: without counts, with the variants that have units available.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub product: Product,
+    pub in_stock: BTreeSet<VariantId>,
+}
+
+/// Cart lines' products and their variants' stock, read together.
+#[derive(Debug, Clone, Default)]
+pub struct Shelf {
+    pub products: HashMap<ProductId, Product>,
+    pub stock: HashMap<VariantId, StockLevel>,
+}
+
+const IN_STOCK: &str = "inStock";
+
+/// The attributes of a product item besides what `encode` writes: search text and index keys.
 fn product_item(product: &Product) -> Result<Item, StoreError> {
     let mut item = encode(product, keys::product(product.id), "product")?;
-    item.insert("searchText".into(), s(search_text(product.name.as_str())));
+    item.insert("searchText".into(), s(search_text(&product.searchable())));
     for (attribute, value) in keys::product_entries(product) {
         item.insert(attribute.into(), s(value));
     }
     Ok(item)
 }
 
-/// The search entries a product has: one per indexed prefix of its name, while active.
+fn listed(mut item: Item) -> Result<Listed, StoreError> {
+    let in_stock = match item.remove(IN_STOCK) {
+        Some(AttributeValue::Ss(ids)) => ids.iter().filter_map(|id| VariantId::parse(id)).collect(),
+        _ => BTreeSet::new(),
+    };
+    Ok(Listed { product: decode(item)?, in_stock })
+}
+
+/// The search entries a product has: one per indexed prefix of its name and option values, while active.
 fn search_entries(product: &Product) -> BTreeSet<String> {
-    if product.active { index_prefixes(product.name.as_str()).into_iter().collect() } else { BTreeSet::new() }
+    if product.active { index_prefixes(&product.searchable()).into_iter().collect() } else { BTreeSet::new() }
 }
 
 fn search_entry(product: &Product, prefix: &str) -> Item {
     let mut item = keys::search_entry(prefix, product);
     item.insert("entity".into(), s("search-entry"));
     item.insert("productId".into(), s(product.id.to_string()));
-    item.insert("searchText".into(), s(search_text(product.name.as_str())));
+    item.insert("searchText".into(), s(search_text(&product.searchable())));
     item.insert("category".into(), s(product.category.as_str()));
     item
 }
 
-/// The SKU claim of a product.
-fn claim(product: &Product) -> Item {
-    let mut item = keys::sku_claim(&product.sku);
+/// The SKU claim of a variant.
+fn claim(variant: &Variant) -> Item {
+    let mut item = keys::sku_claim(&variant.sku);
     item.insert("entity".into(), s("sku-claim"));
-    item.insert("productId".into(), s(product.id.to_string()));
-    item.insert("sku".into(), s(product.sku.as_str()));
+    item.insert("productId".into(), s(variant.id.product().to_string()));
+    item.insert("variantId".into(), s(variant.id.to_string()));
+    item.insert("sku".into(), s(variant.sku.as_str()));
     item
 }
 
@@ -80,23 +136,62 @@ fn count(category: &CategorySlug, by: i64) -> Write {
 #[derive(Debug, PartialEq)]
 enum Name {
     Product,
-    /// The new product's (or the new SKU's) claim.
+    /// A new variant's (or a new SKU's) claim.
     Claim,
-    /// The claim of the SKU a product gives up, or keeps in another case.
+    /// The claim of a SKU a variant gives up, or keeps in another case.
     OldClaim,
     Count,
     Search,
+    Stock,
 }
 
 const NEW: &str = "attribute_not_exists(pk)";
 
+/// The index attributes a product item may carry (removed when it leaves an index).
+const INDEX_ATTRIBUTES: [&str; 6] = ["gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk"];
+
+/// An update of `key` that sets every attribute of `item` but its keys (and so leaves
+/// `inStock`, which only stock writes change), removing index attributes it no longer has;
+/// `then` adds a clause (with its own placeholders) to the expression.
+fn set_all(key: keys::Key, item: Item, then: &str) -> Write {
+    let removed: Vec<&str> = INDEX_ATTRIBUTES.iter().copied().filter(|a| !item.contains_key(*a)).collect();
+    let attributes: Vec<(String, AttributeValue)> = item.into_iter().filter(|(a, _)| a != PK && a != SK).collect();
+    let sets: Vec<String> = (0..attributes.len()).map(|i| format!("#a{i} = :a{i}")).collect();
+    let mut expression = format!("SET {}", sets.join(", "));
+    if !removed.is_empty() {
+        expression.push_str(&format!(" REMOVE {}", removed.join(", ")));
+    }
+    expression.push_str(then);
+    let mut write = Write::update(key, expression);
+    for (i, (attribute, value)) in attributes.into_iter().enumerate() {
+        write = write.name(&format!("#a{i}"), &attribute).value(&format!(":a{i}"), value);
+    }
+    write
+}
+
 impl Store {
-    /// Writes a new product, claims its SKU, counts it in its category and indexes its name,
-    /// all in one transaction.
-    pub async fn insert_product(&self, product: &Product) -> Result<WriteOutcome, StoreError> {
+    /// Writes a new product with the stock of each variant (`on_hand`, in variant order),
+    /// claims every SKU, counts it in its category and indexes its words, all in one transaction.
+    pub async fn insert_product(&self, product: &Product, on_hand: &[i64]) -> Result<WriteOutcome, StoreError> {
+        let mut item = product_item(product)?;
+        let stocked: Vec<String> = product
+            .variants
+            .iter()
+            .zip(on_hand)
+            .filter(|(_, units)| **units > 0)
+            .map(|(v, _)| v.id.to_string())
+            .collect();
+        if !stocked.is_empty() {
+            item.insert(IN_STOCK.into(), AttributeValue::Ss(stocked));
+        }
         let mut tx = Transaction::new();
-        tx.add(Name::Product, Write::put(product_item(product)?).when(NEW));
-        tx.add(Name::Claim, Write::put(claim(product)).when(NEW));
+        tx.add(Name::Product, Write::put(item).when(NEW));
+        for (variant, units) in product.variants.iter().zip(on_hand) {
+            let stock =
+                stock_item(variant.id, *units, variant.price_cents, product.sells(variant), product.created_at)?;
+            tx.add(Name::Stock, Write::put(stock).when(NEW));
+            tx.add(Name::Claim, Write::put(claim(variant)).when(NEW));
+        }
         if product.active {
             tx.add(Name::Count, count(&product.category, 1));
         }
@@ -106,18 +201,63 @@ impl Store {
         self.write_product(tx).await
     }
 
-    /// Replaces `old` by `new` if the stored product is still at `old.version`, moving the SKU
-    /// claim, category counts and search entries with it, all in one transaction.
-    pub async fn replace_product(&self, old: &Product, new: &Product) -> Result<WriteOutcome, StoreError> {
+    /// Replaces `old` by `new` if the stored product is still at `old.version`, moving SKU
+    /// claims, category counts and search entries with it, carrying variant prices and
+    /// on-sale flags to their stock items, and adding the stock of a new variant (`added`:
+    /// its units on hand), all in one transaction. A product's own `active` flag reaches its
+    /// stock items through [`Store::sync_sellable`], not here.
+    pub async fn replace_product(
+        &self,
+        old: &Product,
+        new: &Product,
+        added: Option<i64>,
+    ) -> Result<WriteOutcome, StoreError> {
         let mut tx = Transaction::new();
-        let replace = Write::put(product_item(new)?).when("version = :expected").value(":expected", n(old.version));
+        let fresh: Vec<&Variant> = new.variants.iter().filter(|v| old.variant(v.id).is_none()).collect();
+        let stocked = match (added, fresh.as_slice()) {
+            (Some(units), [variant]) if units > 0 => Some(variant.id),
+            _ => None,
+        };
+        let then = if stocked.is_some() { " ADD inStock :added" } else { "" };
+        let mut replace = set_all(keys::product(new.id), product_item(new)?, then)
+            .when("version = :expected")
+            .value(":expected", n(old.version));
+        if let Some(id) = stocked {
+            replace = replace.value(":added", AttributeValue::Ss(vec![id.to_string()]));
+        }
         tx.add(Name::Product, replace);
-        let ours = |write: Write, id: ProductId| write.when("productId = :id").value(":id", s(id.to_string()));
-        if old.sku.unique_key() != new.sku.unique_key() {
-            tx.add(Name::OldClaim, ours(Write::delete(keys::sku_claim(&old.sku)), old.id));
-            tx.add(Name::Claim, Write::put(claim(new)).when(NEW));
-        } else if old.sku != new.sku {
-            tx.add(Name::OldClaim, ours(Write::put(claim(new)), new.id));
+        let ours =
+            |write: Write, variant: &Variant| write.when("variantId = :vid").value(":vid", s(variant.id.to_string()));
+        for variant in &new.variants {
+            match old.variant(variant.id) {
+                None => {
+                    let units = added.unwrap_or(0);
+                    let stock = stock_item(
+                        variant.id,
+                        units,
+                        variant.price_cents,
+                        old.active && variant.active,
+                        new.updated_at,
+                    )?;
+                    tx.add(Name::Stock, Write::put(stock).when(NEW));
+                    tx.add(Name::Claim, Write::put(claim(variant)).when(NEW));
+                }
+                Some(before) => {
+                    if before.sku.unique_key() != variant.sku.unique_key() {
+                        tx.add(Name::OldClaim, ours(Write::delete(keys::sku_claim(&before.sku)), before));
+                        tx.add(Name::Claim, Write::put(claim(variant)).when(NEW));
+                    } else if before.sku != variant.sku {
+                        tx.add(Name::OldClaim, ours(Write::put(claim(variant)), variant));
+                    }
+                    if (before.price_cents, before.active) != (variant.price_cents, variant.active) {
+                        let copy = Write::update(keys::stock(variant.id), "SET priceCents = :price, sellable = :on")
+                            .when("attribute_exists(pk)")
+                            .value(":price", n(variant.price_cents.cents()))
+                            .value(":on", b(old.active && new.active && variant.active));
+                        tx.add(Name::Stock, copy);
+                    }
+                }
+            }
         }
         if (old.active, &old.category) != (new.active, &new.category) {
             if old.active {
@@ -128,8 +268,8 @@ impl Store {
             }
         }
         let (before, after) = (search_entries(old), search_entries(new));
-        let entries_change =
-            before != after || (!after.is_empty() && (old.name != new.name || old.category != new.category));
+        let entries_change = before != after
+            || (!after.is_empty() && (old.searchable() != new.searchable() || old.category != new.category));
         if entries_change {
             for prefix in before.difference(&after) {
                 tx.add(Name::Search, Write::delete(keys::search_entry(prefix, old)));
@@ -142,7 +282,7 @@ impl Store {
     }
 
     /// Runs a product transaction: a failed condition on the product is
-    /// [`WriteOutcome::Stale`], on the new SKU's claim [`WriteOutcome::SkuTaken`].
+    /// [`WriteOutcome::Stale`], on a new SKU's claim [`WriteOutcome::SkuTaken`].
     async fn write_product(&self, tx: Transaction<Name>) -> Result<WriteOutcome, StoreError> {
         match tx.commit(self, None).await? {
             Ok(()) => Ok(WriteOutcome::Written),
@@ -155,60 +295,111 @@ impl Store {
         }
     }
 
+    /// Makes every stock item of `product` say whether its variant is on sale (the product and
+    /// the variant active). Archiving runs this before the product changes and unarchiving
+    /// after, so that no order can reserve units of an archived product even while this runs;
+    /// if it is cut short, some variants stay off sale (never on), and running it again mends it.
+    pub async fn sync_sellable(&self, product: &Product) -> Result<(), StoreError> {
+        for variant in &product.variants {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(keys::stock(variant.id)))
+                .update_expression("SET sellable = :on")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":on", b(product.sells(variant)))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(err) if refused(&err).is_some() => {}
+                Err(err) => return Err(StoreError::backend("UpdateItem", err)),
+            }
+        }
+        Ok(())
+    }
+
     pub async fn product(&self, id: ProductId) -> Result<Option<Product>, StoreError> {
         self.get_consistent(keys::product(id)).await?.map(decode).transpose()
     }
 
-    /// Adds `delta` to a product's stock atomically, unless the result would leave 0..=max.
+    /// A product and the stock of all its variants: one consistent Query of its partition.
+    pub async fn stocked(&self, id: ProductId) -> Result<Option<Stocked>, StoreError> {
+        let items = self.query_all(Partition::Product(id), None, true).await?;
+        let mut product = None;
+        let mut stock = BTreeMap::new();
+        for item in items {
+            match text(&item, SK) {
+                Some(keys::PRODUCT_SK) => product = Some(decode::<Product>(item)?),
+                Some(sk) if sk.starts_with(keys::STOCK_PREFIX) => {
+                    let level = stock_level(item)?;
+                    stock.insert(level.variant, level);
+                }
+                _ => {}
+            }
+        }
+        Ok(product.map(|product| Stocked { product, stock }))
+    }
+
+    /// Changes a variant's units on hand atomically, unless the shelf would leave 0..=`max`.
+    /// Decided from a read (to know whether the variant crosses zero available, and for a
+    /// count by how much it changes); if the units moved so that the write would be another
+    /// one, decided again.
     pub async fn adjust_stock(
         &self,
-        id: ProductId,
-        delta: StockDelta,
+        variant: VariantId,
+        change: ShelfChange,
         max: i64,
         now: Timestamp,
     ) -> Result<StockOutcome, StoreError> {
-        let d = delta.units();
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::product(id)))
-            .update_expression("SET stock = stock + :d, version = version + :one, updatedAt = :now")
-            .condition_expression("attribute_exists(pk) AND stock >= :min AND stock <= :max")
-            .expression_attribute_values(":d", n(d))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", s(now.to_string()))
-            .expression_attribute_values(":min", n((-d).max(0)))
-            .expression_attribute_values(":max", n(max - d.max(0)))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            // A delta is not idempotent: the SDK must not resend one that may have been applied
-            // (after an attempt timed out). A failure is a 503 the caller decides about.
-            .customize()
-            .config_override(
-                aws_sdk_dynamodb::Config::builder()
-                    .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled()),
-            )
-            .send()
-            .await;
-        match result {
-            Ok(out) => match out.attributes {
-                Some(item) => Ok(StockOutcome::Adjusted(decode(item)?)),
-                None => Err(StoreError::Backend { operation: "UpdateItem", detail: "no attributes returned".into() }),
-            },
-            Err(err) => match refused(&err) {
-                Some(None) => Ok(StockOutcome::NotFound),
-                Some(Some(old)) => {
-                    let available = number(&old, "stock").unwrap_or(0);
-                    if d < 0 {
-                        Ok(StockOutcome::Insufficient { available })
-                    } else {
-                        Ok(StockOutcome::TooMuch { available })
-                    }
+        for _ in 0..=super::MAX_RETRIES {
+            let Some(seen) = self.get_consistent(keys::stock(variant)).await?.map(stock_level).transpose()? else {
+                return Ok(StockOutcome::NotFound);
+            };
+            let on_hand = seen.inventory.on_hand;
+            let d = match change {
+                ShelfChange::By(d) => d,
+                ShelfChange::To(count) => count - on_hand,
+            };
+            if on_hand + d < 0 {
+                return Ok(StockOutcome::Insufficient { on_hand });
+            }
+            if on_hand + d > max {
+                return Ok(StockOutcome::TooMuch { on_hand });
+            }
+            if d == 0 {
+                return Ok(StockOutcome::Adjusted(seen));
+            }
+            let shelf = Move { variant, on_hand: d, reserved: 0, seen_available: seen.inventory.available() };
+            let write = match change {
+                ShelfChange::By(_) => shelf
+                    .write("onHand >= :min AND onHand <= :max", now)
+                    .value(":min", n((-d).max(0)))
+                    .value(":max", n(max - d.max(0))),
+                ShelfChange::To(_) => shelf.write("onHand = :seen", now).value(":seen", n(on_hand)),
+            };
+            let mut tx = Transaction::new();
+            tx.add(Name::Stock, write);
+            if let Some(flags) = listing_flags(variant.product(), &[shelf])? {
+                tx.add(Name::Product, flags);
+            }
+            // A delta is not idempotent: the transaction's token makes a resent attempt a no-op.
+            match tx.commit(self, None).await? {
+                Ok(()) => {
+                    // The counts as decided (orders may have moved `reserved` since; the next
+                    // read shows them).
+                    let inventory = Inventory { on_hand: on_hand + d, ..seen.inventory };
+                    return Ok(StockOutcome::Adjusted(StockLevel { inventory, version: seen.version + 1, variant }));
                 }
-                None => Err(StoreError::backend("UpdateItem", err)),
-            },
+                // The shelf or the units available moved meanwhile: decide again from a new read.
+                Err(_) => continue,
+            }
         }
+        Err(StoreError::Unavailable {
+            operation: "TransactWriteItems",
+            detail: format!("stock of {variant} kept moving"),
+        })
     }
 
     /// One page of a listing, newest first, optionally filtered by a search query.
@@ -218,8 +409,8 @@ impl Store {
         search: Option<&SearchQuery>,
         limit: usize,
         after: Option<&Position>,
-    ) -> Result<Option<Page<Product>>, StoreError> {
-        self.query_page(Partition::Products(listing), search.map(word_filter), limit, after, decode).await
+    ) -> Result<Option<Page<Listed>>, StoreError> {
+        self.query_page(Partition::Products(listing), search.map(word_filter), limit, after, listed).await
     }
 
     /// One page of active products whose names match `search`, through the prefix index,
@@ -231,7 +422,7 @@ impl Store {
         category: Option<&CategorySlug>,
         limit: usize,
         after: Option<&Position>,
-    ) -> Result<Option<Page<Product>>, StoreError> {
+    ) -> Result<Option<Page<Listed>>, StoreError> {
         let (mut filter, mut values) = word_filter(search);
         if let Some(category) = category {
             filter.push_str(" AND category = :category");
@@ -246,27 +437,53 @@ impl Store {
         };
         // Eventually consistent: every product is re-checked below.
         let ids: Vec<ProductId> = hits.items.into_iter().flatten().collect();
-        let mut products = self.products(&ids, false).await?;
+        let keys = ids.iter().map(|id| keys::product(*id)).collect();
+        let mut found: HashMap<ProductId, Listed> = HashMap::new();
+        for item in self.batch_get(keys, false).await? {
+            let listed = listed(item)?;
+            found.insert(listed.product.id, listed);
+        }
+        let mut products: Vec<Listed> = ids.iter().filter_map(|id| found.remove(id)).collect();
         // The entries move with the product in one transaction; this re-check only guards
         // against a change between the query and the read.
-        products.retain(|p| p.active && search.matches(p.name.as_str()) && category.is_none_or(|c| &p.category == c));
+        products.retain(|l| {
+            let p = &l.product;
+            p.active && search.matches(&p.searchable()) && category.is_none_or(|c| &p.category == c)
+        });
         Ok(Some(Page { items: products, next: hits.next }))
     }
 
-    /// Products by id, in the order asked, skipping ids that do not exist. Eventually
-    /// consistent reads cost half; `consistent` when the caller acts on what it reads.
-    pub async fn products(&self, ids: &[ProductId], consistent: bool) -> Result<Vec<Product>, StoreError> {
-        if ids.is_empty() {
+    /// The products of some variants and those variants' stock, read consistently in one call.
+    pub async fn shelf(&self, variants: &[VariantId]) -> Result<Shelf, StoreError> {
+        let products: BTreeSet<ProductId> = variants.iter().map(|v| v.product()).collect();
+        let stock: BTreeSet<VariantId> = variants.iter().copied().collect();
+        let keys = products.iter().map(|p| keys::product(*p)).chain(stock.iter().map(|v| keys::stock(*v))).collect();
+        let mut shelf = Shelf::default();
+        for item in self.batch_get(keys, true).await? {
+            if text(&item, SK) == Some(keys::PRODUCT_SK) {
+                let product: Product = decode(item)?;
+                shelf.products.insert(product.id, product);
+            } else {
+                let level = stock_level(item)?;
+                shelf.stock.insert(level.variant, level);
+            }
+        }
+        Ok(shelf)
+    }
+
+    /// Items by key (at most 100), skipping keys that do not exist. Eventually consistent
+    /// reads cost half; `consistent` when the caller acts on what it reads.
+    pub(crate) async fn batch_get(&self, keys: Vec<keys::Key>, consistent: bool) -> Result<Vec<Item>, StoreError> {
+        if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let mut keys = KeysAndAttributes::builder().consistent_read(consistent);
-        for id in ids {
-            keys = keys.keys(super::keys::product(*id));
-        }
-        let keys =
-            keys.build().map_err(|e| StoreError::Backend { operation: "BatchGetItem", detail: e.to_string() })?;
+        let keys = KeysAndAttributes::builder()
+            .consistent_read(consistent)
+            .set_keys(Some(keys))
+            .build()
+            .map_err(|e| StoreError::Backend { operation: "BatchGetItem", detail: e.to_string() })?;
         let mut request = HashMap::from([(self.table.clone(), keys)]);
-        let mut found: HashMap<ProductId, Product> = HashMap::new();
+        let mut found = Vec::new();
         for attempt in 0..=super::MAX_RETRIES {
             if attempt > 0 {
                 super::backoff(attempt).await;
@@ -278,13 +495,10 @@ impl Store {
                 .send()
                 .await
                 .map_err(|e| StoreError::backend("BatchGetItem", e))?;
-            for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
-                let product: Product = decode(item)?;
-                found.insert(product.id, product);
-            }
+            found.extend(out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default());
             match out.unprocessed_keys {
                 Some(rest) if !rest.is_empty() => request = rest,
-                _ => return Ok(ids.iter().filter_map(|id| found.remove(id)).collect()),
+                _ => return Ok(found),
             }
         }
         Err(StoreError::Unavailable {

@@ -6,6 +6,7 @@ use super::item::s;
 use super::schema::{GSI1, GSI2, GSI3, IndexSpec, PK, SK};
 use crate::domain::{
     CategorySlug, Discount, DiscountCode, Email, Listing, Order, OrderId, OrderStatus, Product, ProductId, Sku, UserId,
+    VariantId,
 };
 use std::collections::HashMap;
 
@@ -30,10 +31,24 @@ pub fn login_attempts(email: &Email) -> Key {
 }
 
 pub fn product(id: ProductId) -> Key {
-    key(format!("PRODUCT#{id}"), "PRODUCT")
+    key(product_partition(id), PRODUCT_SK)
 }
 
-/// The marker that makes a SKU one product's, whatever its case.
+/// The stock of one variant: in its product's partition, so that the product and the stock
+/// of all its variants are one Query.
+pub fn stock(variant: VariantId) -> Key {
+    key(product_partition(variant.product()), &format!("{STOCK_PREFIX}{:03}", variant.number()))
+}
+
+fn product_partition(id: ProductId) -> String {
+    format!("PRODUCT#{id}")
+}
+
+/// The sort key of the product item; stock items' sort keys begin with [`STOCK_PREFIX`].
+pub const PRODUCT_SK: &str = "PRODUCT";
+pub const STOCK_PREFIX: &str = "PRODUCT#VARIANT#";
+
+/// The marker that makes a SKU one variant's, whatever its case.
 pub fn sku_claim(sku: &Sku) -> Key {
     key(format!("SKU#{}", sku.unique_key()), "SKU")
 }
@@ -119,6 +134,8 @@ pub fn order_status_entry(status: OrderStatus) -> (&'static str, String) {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Partition<'a> {
     Products(&'a Listing),
+    /// A product and the stock of its variants.
+    Product(ProductId),
     /// The search entries of one name prefix.
     Search(&'a str),
     Categories,
@@ -149,6 +166,7 @@ impl Partition<'_> {
             Partition::Products(Listing::All) => on(GSI1, "PRODUCT".into()),
             Partition::Products(Listing::Active) => on(GSI2, "ACTIVE".into()),
             Partition::Products(Listing::Category(slug)) => on(GSI3, format!("CATEGORY#{slug}")),
+            Partition::Product(id) => table(product_partition(*id)),
             Partition::Search(prefix) => table(format!("SEARCH#{prefix}")),
             Partition::Categories => table(CATEGORIES.into()),
             Partition::Discounts => on(GSI1, "DISCOUNTS".into()),

@@ -1,18 +1,20 @@
 //! Order status changes. Each is one transaction, conditional on the status it was decided
-//! from, so two racing changes cannot both win; a cancellation puts every line back in stock
+//! from, so two racing changes cannot both win; a cancellation releases every line's reserved units
 //! and gives back the discount redemption in that same transaction, so it happens once.
 //!
 //! | item           | pk                       | sk      | notes                         |
 //! |----------------|--------------------------|---------|-------------------------------|
 //! | payment event  | `PAYMENT_EVENT#<id>`     | `EVENT` | exactly-once marker, TTL 90 d |
 
-use super::item::{Item, attribute, decode, n, s};
+use super::inventory::{Move, StockLevel, listing_flags, stock_level};
+use super::item::{Item, attribute, decode, n, number, s};
 use super::keys::{self, Partition};
 use super::page::{Page, Position};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError};
-use crate::domain::{Order, OrderChange, OrderStatus, Timestamp};
+use crate::domain::{Order, OrderChange, OrderStatus, ProductId, Timestamp, VariantId};
 use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::{BTreeSet, HashMap};
 
 const EVENT_TTL_SECONDS: i64 = 90 * 24 * 3600;
 
@@ -27,6 +29,8 @@ pub enum Changed {
     Stale,
     /// The webhook event was processed before.
     EventSeen,
+    /// Shipping needs units the shelf does not hold: `(variant, requested, on hand)`.
+    Short(Vec<(VariantId, i64, i64)>),
 }
 
 impl Store {
@@ -74,17 +78,42 @@ impl Store {
         }
         let mut tx = Transaction::new();
         tx.add(Changing::Order, update);
-        if change.effects.restock {
+        if change.effects.consume {
+            // Available units do not change (both counts fall), so listings do not either.
             for line in &order.items {
-                let restock = Write::update(
-                    keys::product(line.product_id),
-                    "SET stock = stock + :q, version = version + :one, updatedAt = :now",
-                )
-                .when("attribute_exists(pk)")
-                .value(":q", n(line.quantity.units()))
-                .value(":one", n(1))
-                .value(":now", s(now.to_string()));
-                tx.add(Changing::Restock, restock);
+                let q = line.quantity.units();
+                let change = Move { variant: line.variant_id, on_hand: -q, reserved: -q, seen_available: 0 };
+                let ship = change.write("onHand >= :q AND reserved >= :q", now).value(":q", n(q));
+                tx.add(Changing::Stock(line.variant_id), ship);
+            }
+        }
+        if change.effects.restock {
+            let keys = order.items.iter().map(|l| keys::stock(l.variant_id)).collect();
+            let seen: HashMap<VariantId, StockLevel> = self
+                .batch_get(keys, true)
+                .await?
+                .into_iter()
+                .map(|item| stock_level(item).map(|level| (level.variant, level)))
+                .collect::<Result<_, _>>()?;
+            let moves: Vec<Move> = order
+                .items
+                .iter()
+                .map(|l| Move {
+                    variant: l.variant_id,
+                    on_hand: 0,
+                    reserved: -l.quantity.units(),
+                    seen_available: seen.get(&l.variant_id).map_or(0, |s| s.inventory.available()),
+                })
+                .collect();
+            for (line, release) in order.items.iter().zip(&moves) {
+                let write = release.write("reserved >= :q", now).value(":q", n(line.quantity.units()));
+                tx.add(Changing::Stock(line.variant_id), write);
+            }
+            let products: BTreeSet<ProductId> = moves.iter().map(|m| m.variant.product()).collect();
+            for product in products {
+                if let Some(flags) = listing_flags(product, &moves)? {
+                    tx.add(Changing::Listing, flags);
+                }
             }
             if let Some(code) = &order.discount_code {
                 let give_back = Write::update(keys::discount(code), "ADD redemptions :minus")
@@ -106,6 +135,19 @@ impl Store {
             Ok(()) => Ok(Changed::Done(Box::new(next))),
             Err(refused) if refused.by(&Changing::Event) => Ok(Changed::EventSeen),
             Err(refused) if refused.by(&Changing::Order) => Ok(Changed::Stale),
+            Err(refused) if change.effects.consume => {
+                let short = order
+                    .items
+                    .iter()
+                    .filter_map(|l| {
+                        let old = refused.old(&Changing::Stock(l.variant_id))?;
+                        Some((l.variant_id, l.quantity.units(), number(old, "onHand").unwrap_or(0)))
+                    })
+                    .collect::<Vec<_>>();
+                if short.is_empty() { Ok(Changed::Stale) } else { Ok(Changed::Short(short)) }
+            }
+            // The units of a released line moved across zero meanwhile: decide again.
+            Err(refused) if refused.names().all(|n| matches!(n, Changing::Stock(_))) => Ok(Changed::Stale),
             Err(refused) => Err(StoreError::Backend {
                 operation: "TransactWriteItems",
                 detail: format!("unexpected conditions {:?}", refused.names().collect::<Vec<_>>()),
@@ -166,7 +208,8 @@ impl Store {
 #[derive(Debug, PartialEq)]
 enum Changing {
     Order,
-    Restock,
+    Stock(VariantId),
+    Listing,
     Redemption,
     Event,
 }

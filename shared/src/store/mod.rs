@@ -5,6 +5,7 @@
 
 mod admin;
 mod catalog;
+mod inventory;
 mod item;
 pub mod keys;
 mod lifecycle;
@@ -14,7 +15,8 @@ pub mod schema;
 mod tx;
 mod users;
 
-pub use catalog::{StockOutcome, WriteOutcome};
+pub use catalog::{Listed, Shelf, ShelfChange, StockOutcome, Stocked, WriteOutcome};
+pub use inventory::StockLevel;
 pub use lifecycle::Changed;
 pub use orders::{Begun, LineCheck, PlaceConflicts, Placing};
 pub use page::{Page, Position};

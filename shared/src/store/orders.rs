@@ -1,14 +1,16 @@
 //! Carts, discounts, orders and idempotency records (their keys are in `keys`;
 //! docs/data-model.md describes them).
 
+use super::inventory::{Move, listing_flags};
 use super::item::{Item, b, decode, encode, n, number, refused, s, text};
 use super::keys::{self, Partition};
 use super::page::{Page, Position};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError};
-use crate::domain::{Cart, Discount, DiscountCode, Order, OrderId, Product, ProductId, Timestamp, UserId};
+use crate::domain::{Cart, Discount, DiscountCode, Money, Order, OrderId, ProductId, Timestamp, UserId, VariantId};
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 pub const CART_TTL_SECONDS: i64 = 30 * 24 * 3600;
 pub const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
@@ -35,8 +37,11 @@ pub enum Begun {
 /// What placing an order found, when it could not place it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PlaceConflicts {
-    /// `(product, requested, available)` for lines the stock cannot cover (0 when archived).
-    pub insufficient: Vec<(ProductId, i64, i64)>,
+    /// `(variant, requested, available)` for lines the stock cannot cover (0 when off sale).
+    pub insufficient: Vec<(VariantId, i64, i64)>,
+    /// A variant's units moved between the read and the write so that it would now cross
+    /// zero otherwise than decided: price the order again.
+    pub stock_moved: bool,
     /// A product's price is not the one the order was priced with.
     pub price_changed: bool,
     /// The discount cannot be redeemed any more (switched off, ended or used up).
@@ -47,11 +52,14 @@ pub struct PlaceConflicts {
     pub lock_lost: bool,
 }
 
-/// What the order transaction checks for one line: the product, quantity and unit price read.
+/// What the order transaction checks for one line: the variant, its unit price and units
+/// available as read, and the quantity.
 #[derive(Debug, Clone)]
 pub struct LineCheck {
-    pub product: Product,
+    pub variant: VariantId,
+    pub price: Money,
     pub quantity: i64,
+    pub seen_available: i64,
 }
 
 /// An order to place, with what its transaction checks and completes.
@@ -74,7 +82,8 @@ pub struct Placing<'a> {
 /// The writes of the order transaction, by what they write.
 #[derive(Debug, PartialEq)]
 enum Placed {
-    Line(ProductId),
+    Line(VariantId),
+    Listing,
     Discount,
     Order,
     Cart,
@@ -237,8 +246,9 @@ impl Store {
         }
     }
 
-    /// Places an order in one transaction: every line's stock is decremented on the condition
-    /// that the product is active, has the stock and still has the price read; the discount is
+    /// Places an order in one transaction: every line's units are reserved on the condition
+    /// that the variant is on sale, has them available and still has the price read (and
+    /// products whose variants sell out leave the in-stock listing); the discount is
     /// redeemed on its conditions; the order is written; the cart (at the version read) is
     /// deleted; and the idempotency record is completed with the answer. All or nothing.
     pub async fn place_order(
@@ -248,19 +258,24 @@ impl Store {
     ) -> Result<Result<(), PlaceConflicts>, StoreError> {
         let order = placing.order;
         let mut tx = Transaction::new();
-        for line in placing.lines {
-            let take = Write::update(
-                keys::product(line.product.id),
-                "SET stock = stock - :q, version = version + :one, updatedAt = :now",
-            )
-            .when("active = :true AND stock >= :q AND priceCents = :price")
-            .value(":q", n(line.quantity))
-            .value(":one", n(1))
-            .value(":now", s(now.to_string()))
-            .value(":true", b(true))
-            .value(":price", n(line.product.price_cents.cents()))
-            .old_on_failure();
-            tx.add(Placed::Line(line.product.id), take);
+        let moves: Vec<Move> = placing
+            .lines
+            .iter()
+            .map(|l| Move { variant: l.variant, on_hand: 0, reserved: l.quantity, seen_available: l.seen_available })
+            .collect();
+        for (line, change) in placing.lines.iter().zip(&moves) {
+            let take = change
+                .write("sellable = :true AND priceCents = :price AND available >= :q", now)
+                .value(":q", n(line.quantity))
+                .value(":true", b(true))
+                .value(":price", n(line.price.cents()));
+            tx.add(Placed::Line(line.variant), take);
+        }
+        let products: BTreeSet<ProductId> = moves.iter().map(|m| m.variant.product()).collect();
+        for product in products {
+            if let Some(flags) = listing_flags(product, &moves)? {
+                tx.add(Placed::Listing, flags);
+            }
         }
         if let Some(code) = placing.discount {
             let redeem = Write::update(keys::discount(code), "ADD redemptions :one")
@@ -309,15 +324,17 @@ impl Store {
             lock_lost: refused.by(&Placed::Lock),
             ..PlaceConflicts::default()
         };
-        for line in placing.lines.iter().filter(|l| refused.by(&Placed::Line(l.product.id))) {
-            let old = refused.old(&Placed::Line(line.product.id));
+        for line in placing.lines.iter().filter(|l| refused.by(&Placed::Line(l.variant))) {
+            let old = refused.old(&Placed::Line(line.variant));
             let field = |name: &str| old.and_then(|o| number(o, name));
-            let active = old.and_then(|o| super::item::flag(o, "active")).unwrap_or(false);
-            let stock = if active { field("stock").unwrap_or(0) } else { 0 };
-            if stock < line.quantity {
-                conflicts.insufficient.push((line.product.id, line.quantity, stock));
-            } else if field("priceCents") != Some(line.product.price_cents.cents()) {
+            let sellable = old.and_then(|o| super::item::flag(o, "sellable")).unwrap_or(false);
+            let available = if sellable { field("available").unwrap_or(0).max(0) } else { 0 };
+            if available < line.quantity {
+                conflicts.insufficient.push((line.variant, line.quantity, available));
+            } else if field("priceCents") != Some(line.price.cents()) {
                 conflicts.price_changed = true;
+            } else {
+                conflicts.stock_moved = true;
             }
         }
         Ok(Err(conflicts))

@@ -102,6 +102,50 @@ impl Write {
 }
 
 /// The writes of one transaction, each under a name.
+impl Write {
+    /// Sends a write on its own: half the cost of a transaction of one. The SDK does not resend
+    /// it (a write such as a delta may not be applied twice, and a lone write has no token
+    /// that would make a resend harmless); a failure in transit is a 503 the caller decides
+    /// about. A failed condition is `Err` with the old item when it asked for it.
+    async fn send_alone(self, store: &Store) -> Result<Result<(), Option<Item>>, StoreError> {
+        let no_resend = || {
+            aws_sdk_dynamodb::Config::builder().retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+        };
+        let names = (!self.names.is_empty()).then(|| self.names.into_iter().collect());
+        let values = (!self.values.is_empty()).then(|| self.values.into_iter().collect());
+        let old = self.old_on_failure.then_some(ReturnValuesOnConditionCheckFailure::AllOld);
+        let client = store.client();
+        macro_rules! send {
+            ($builder:expr, $operation:literal) => {
+                match $builder
+                    .table_name(store.table())
+                    .set_condition_expression(self.condition)
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
+                    .set_return_values_on_condition_check_failure(old)
+                    .customize()
+                    .config_override(no_resend())
+                    .send()
+                    .await
+                {
+                    Ok(_) => Ok(Ok(())),
+                    Err(err) => match super::item::refused(&err) {
+                        Some(old) => Ok(Err(old)),
+                        None => Err(StoreError::backend($operation, err)),
+                    },
+                }
+            };
+        }
+        match self.kind {
+            Kind::Put(item) => send!(client.put_item().set_item(Some(item)), "PutItem"),
+            Kind::Update(key, expression) => {
+                send!(client.update_item().set_key(Some(key)).update_expression(expression), "UpdateItem")
+            }
+            Kind::Delete(key) => send!(client.delete_item().set_key(Some(key)), "DeleteItem"),
+        }
+    }
+}
+
 pub(crate) struct Transaction<N> {
     writes: Vec<(N, Write)>,
 }
@@ -168,7 +212,20 @@ impl<N: PartialEq> Transaction<N> {
     /// (`<token>-<attempt>`, `token` a fresh ULID unless the caller gives one, at most 28
     /// characters), so that the SDK resending an attempt that did commit (after it timed out) is
     /// recognised by DynamoDB instead of applied again or refused.
-    pub(crate) async fn commit(self, store: &Store, token: Option<&str>) -> Result<Result<(), Refused<N>>, StoreError> {
+    pub(crate) async fn commit(
+        mut self,
+        store: &Store,
+        token: Option<&str>,
+    ) -> Result<Result<(), Refused<N>>, StoreError> {
+        if self.writes.len() == 1
+            && let Some((name, write)) = self.writes.pop()
+        {
+            return Ok(write.send_alone(store).await?.map_err(|old| Refused { failed: vec![(name, old)] }));
+        }
+        self.commit_all(store, token).await
+    }
+
+    async fn commit_all(self, store: &Store, token: Option<&str>) -> Result<Result<(), Refused<N>>, StoreError> {
         let token = token.map_or_else(|| ulid::Ulid::new().to_string(), str::to_owned);
         let mut names = Vec::with_capacity(self.writes.len());
         let mut items = Vec::with_capacity(self.writes.len());

@@ -23,13 +23,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use storefront::app::catalog::{self, NewProduct};
+use storefront::app::catalog::{self, NewProduct, NewVariant};
 use storefront::app::{App, AppError, accounts};
 use storefront::auth::{KeyRing, SigningKey};
 use storefront::clock::Clock;
 use storefront::config::{Config, KeySource};
 use storefront::domain::{
-    CategorySlug, Description, Email, Password, PersonName, ProductName, Role, Sku, Stock, parse_price,
+    CategorySlug, Choice, Description, Email, Options, Password, PersonName, ProductName, Role, Sku, Stock, parse_price,
 };
 use storefront::store::Store;
 use storefront_local::functions::{self, Functions};
@@ -288,14 +288,20 @@ async fn seed_catalog(app: &App) -> Result<(), Error> {
     for entry in &demo {
         let text = |field: &str| entry[field].as_str().unwrap_or_default().to_owned();
         let number = |field: &str| entry[field].as_i64().unwrap_or(-1);
-        let product = NewProduct {
+        let one_way = NewVariant {
             sku: Sku::parse(&text("sku"))?,
-            name: ProductName::parse(&text("name"))?,
-            description: Description::parse(&text("description"))?,
+            options: Choice::default(),
             price_cents: parse_price(number("priceCents"))?,
-            category: CategorySlug::parse(&text("category"))?,
             stock: Stock::parse(number("stock"))?,
             active: true,
+        };
+        let product = NewProduct {
+            name: ProductName::parse(&text("name"))?,
+            description: Description::parse(&text("description"))?,
+            category: CategorySlug::parse(&text("category"))?,
+            active: true,
+            options: Options::default(),
+            variants: vec![one_way],
         };
         catalog::create(app, product).await.map_err(|e| format!("seeding {}: {e}", text("sku")))?;
     }
