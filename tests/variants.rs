@@ -322,3 +322,78 @@ async fn every_variants_units_are_conserved_through_any_mix_of_orders_cancels_pa
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn listings_sort_by_the_lowest_active_price_filter_in_stock_and_page_exactly_once() {
+    let shop = Arc::new(Shop::open().await);
+    let mut ids = std::collections::BTreeMap::new();
+    for (sku, cents, category) in [("A", 700, "x"), ("B", 300, "y"), ("C", 1500, "x"), ("D", 300, "x")] {
+        let id = shop.product(sku).name(&format!("Item {sku}")).price(cents).category(category).stock(2).create().await;
+        ids.insert(sku, id);
+    }
+    let tee = shop.tee("TEE", &["S", "M"], &["Red"], 1).await; // 1000 and 1100, category apparel
+    let by = |query: Vec<(&'static str, &'static str)>| {
+        let shop = shop.clone();
+        async move { shop.listing(&[query, vec![("limit", "2")]].concat()).await }
+    };
+    let asc = ["Item B", "Item D", "Item A", "Tee TEE", "Item C"];
+    assert_eq!(by(vec![("sort", "price_asc")]).await, asc, "ties: oldest first");
+    assert_eq!(by(vec![("sort", "price_desc")]).await, ["Item C", "Tee TEE", "Item A", "Item D", "Item B"]);
+    assert_eq!(by(vec![("sort", "price_asc"), ("category", "x")]).await, ["Item D", "Item A", "Item C"]);
+    assert_eq!(by(vec![("sort", "price_asc"), ("q", "item")]).await, ["Item B", "Item D", "Item A", "Item C"]);
+    assert_eq!(by(vec![("sort", "newest")]).await, ["Tee TEE", "Item D", "Item C", "Item B", "Item A"]);
+    shop.list_products(&[("sort", "cheapest")]).await.problem(422, "validation_failed");
+    shop.list_products(&[("inStock", "yes")]).await.problem(422, "validation_failed");
+
+    // The lowest price is of the active variants, and moves with them.
+    assert_eq!(shop.update_variant(&format!("{tee}-1"), json!({"priceCents": 100})).await.status, 200);
+    assert_eq!(by(vec![("sort", "price_asc")]).await[0], "Tee TEE");
+    assert_eq!(shop.archive_variant(&format!("{tee}-1")).await.status, 204);
+    assert_eq!(by(vec![("sort", "price_asc")]).await, asc);
+
+    // In stock: an active variant with units available. The tee's one active variant sells
+    // out; B's last units go into an order; D is counted to nothing.
+    assert_eq!(shop.adjust_variant_stock(&format!("{tee}-2"), -1).await.status, 200);
+    let c = shop.customer(1).await;
+    let order = shop.order(&c, &ids["B"], 2, None).await;
+    assert_eq!(shop.update_product(&ids["D"], json!({"stock": 0}), None).await.status, 200);
+    let stocked = vec![("inStock", "true"), ("sort", "price_asc")];
+    assert_eq!(by(stocked.clone()).await, ["Item A", "Item C"]);
+    assert_eq!(by(vec![("inStock", "true"), ("category", "x")]).await, ["Item C", "Item A"]);
+    assert_eq!(by(vec![("inStock", "true"), ("q", "item")]).await, ["Item C", "Item A"]);
+    assert_eq!(shop.cancel_order(&c, &id(&order)).await.status, 200);
+    assert_eq!(by(stocked.clone()).await, ["Item B", "Item A", "Item C"], "a cancel brings B back");
+    assert_eq!(by(vec![("inStock", "false")]).await.len(), 5, "inStock=false filters nothing");
+
+    // Paging by price meets every product exactly once while products are added.
+    for i in 0..12 {
+        shop.product(&format!("P{i}")).name(&format!("Old {i}")).price(100 * i).create().await;
+    }
+    let adder = {
+        let shop = shop.clone();
+        tokio::spawn(async move {
+            for i in 0..12 {
+                shop.product(&format!("N{i}")).name(&format!("New {i}")).price(50 + 100 * i).create().await;
+            }
+        })
+    };
+    let seen = shop.listing(&[("sort", "price_asc"), ("limit", "3")]).await;
+    adder.await.unwrap();
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no product twice: {seen:?}");
+    for i in 0..12 {
+        assert!(seen.contains(&format!("Old {i}")), "Old {i} was there all along: {seen:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_finds_products_by_their_option_values() {
+    let shop = Shop::open().await;
+    shop.tee("TEE", &["S"], &["Red", "Navy"], 1).await;
+    shop.product("MUG").name("Red Mug").create().await;
+    assert_eq!(shop.search("red tee").await, ["Tee TEE"]);
+    assert_eq!(shop.search("navy").await, ["Tee TEE"]);
+    assert_eq!(shop.search("red").await, ["Red Mug", "Tee TEE"]);
+}

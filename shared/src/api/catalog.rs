@@ -7,7 +7,7 @@ use crate::app::catalog::{
 use crate::app::{App, AppError, Resource};
 use crate::domain::{
     CategorySlug, Choice, Description, Invalid, ItemId, MAX_OPTIONS, OptionName, OptionValue, Options, ProductId,
-    ProductName, ProductOption, SearchQuery, Sku, Stock, StockDelta, VariantChange, VariantId, parse_price,
+    ProductName, ProductOption, SearchQuery, Sku, Sort, Stock, StockDelta, VariantChange, VariantId, parse_price,
 };
 use crate::http::{self, ApiError, Body, JsonBody, Query, Request, Response};
 use serde::Serialize;
@@ -104,15 +104,27 @@ fn new_variant(body: &mut JsonBody) -> Option<NewVariant> {
     Some(NewVariant { sku: sku?, options, price_cents: price_cents?, stock: stock?, active })
 }
 
-/// `GET /products?category=&q=&limit=&cursor=`: active products, newest first.
+/// `true` or `false`.
+fn parse_flag(raw: &str) -> Result<bool, Invalid> {
+    match raw {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(Invalid::new("must be true or false")),
+    }
+}
+
+/// `GET /products?category=&q=&sort=&inStock=&limit=&cursor=`: active products, newest first
+/// or by price.
 pub async fn list_products(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let mut query = Query::new(&req);
     let category = query.parse("category", CategorySlug::parse);
     let search = query.parse("q", SearchQuery::parse).flatten();
+    let sort = query.parse("sort", Sort::parse).unwrap_or_default();
+    let in_stock = query.parse("inStock", parse_flag).unwrap_or(false);
     let limit = query.limit(DEFAULT_PAGE, MAX_PAGE);
     let cursor = query.raw("cursor").map(str::to_owned);
     query.finish()?;
-    let page = catalog::browse(app, Browse { category, search, limit, cursor }).await?;
+    let page = catalog::browse(app, Browse { category, search, sort, in_stock, limit, cursor }).await?;
     http::cacheable_json(&req, &list_body(&page), None)
 }
 

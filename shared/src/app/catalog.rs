@@ -3,7 +3,7 @@
 use super::{App, AppError, FieldError, Resource, Shortage, cursor};
 use crate::domain::{
     CategorySlug, ChangeRefused, Choice, Currency, Description, Inventory, ItemId, Listing, Money, Options, PriceRange,
-    Product, ProductChange, ProductId, ProductName, SearchQuery, Sku, Stock, StockDelta, Timestamp, Unresolved,
+    Product, ProductChange, ProductId, ProductName, SearchQuery, Sku, Sort, Stock, StockDelta, Timestamp, Unresolved,
     Variant, VariantChange, VariantId, VariantRule,
 };
 use crate::store::{Listed, Page, ShelfChange, StockOutcome, Stocked, WriteOutcome};
@@ -21,6 +21,9 @@ pub const MAX_NEW_VARIANTS: usize = 30;
 pub struct Browse {
     pub category: Option<CategorySlug>,
     pub search: Option<SearchQuery>,
+    pub sort: Sort,
+    /// Only products with an active variant that has units available.
+    pub in_stock: bool,
     pub limit: usize,
     pub cursor: Option<String>,
 }
@@ -218,22 +221,28 @@ fn page_result(
     Ok(ProductPage { items: page.items.iter().map(|l| summary(l, audience)).collect(), next_cursor })
 }
 
-/// Active products, newest first, by category and/or word-prefix search.
+/// Active products, newest first or by price, by category, in stock and/or word-prefix search.
+/// A search sorted by price filters the price listing (the word index is by creation).
 pub async fn browse(app: &App, browse: Browse) -> Result<ProductPage, AppError> {
     let fingerprint = format!(
-        "products;category={};q={}",
+        "products;category={};q={};sort={};inStock={}",
         browse.category.as_ref().map_or("", |c| c.as_str()),
-        browse.search.as_ref().map(SearchQuery::canonical).unwrap_or_default()
+        browse.search.as_ref().map(SearchQuery::canonical).unwrap_or_default(),
+        browse.sort.as_str(),
+        browse.in_stock,
     );
     let after =
         browse.cursor.as_deref().map(|c| cursor::decode(&app.config.cursor_secret, &fingerprint, c)).transpose()?;
-    let page = match (&browse.search, browse.search.as_ref().and_then(SearchQuery::index_key)) {
+    let index_key = browse.search.as_ref().and_then(SearchQuery::index_key).filter(|_| !browse.sort.by_price());
+    let page = match (&browse.search, index_key) {
         (Some(search), Some(key)) => {
-            app.store.search_products(search, &key, browse.category.as_ref(), browse.limit, after.as_ref()).await?
+            let category = browse.category.as_ref();
+            app.store.search_products(search, &key, category, browse.in_stock, browse.limit, after.as_ref()).await?
         }
         (search, _) => {
             let listing = browse.category.clone().map_or(Listing::Active, Listing::Category);
-            app.store.list_products(&listing, search.as_ref(), browse.limit, after.as_ref()).await?
+            let (sort, in_stock) = (browse.sort, browse.in_stock);
+            app.store.list_products(&listing, sort, in_stock, search.as_ref(), browse.limit, after.as_ref()).await?
         }
     };
     page_result(app, &fingerprint, page, Audience::Shopper)
@@ -243,7 +252,7 @@ pub async fn browse(app: &App, browse: Browse) -> Result<ProductPage, AppError> 
 pub async fn list_all(app: &App, limit: usize, cursor: Option<String>) -> Result<ProductPage, AppError> {
     let fingerprint = "admin-products";
     let after = cursor.as_deref().map(|c| cursor::decode(&app.config.cursor_secret, fingerprint, c)).transpose()?;
-    let page = app.store.list_products(&Listing::All, None, limit, after.as_ref()).await?;
+    let page = app.store.list_products(&Listing::All, Sort::Newest, false, None, limit, after.as_ref()).await?;
     page_result(app, fingerprint, page, Audience::Admin)
 }
 

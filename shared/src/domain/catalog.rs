@@ -433,6 +433,41 @@ pub enum Listing {
     Category(CategorySlug),
 }
 
+/// The order of a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    /// Newest first.
+    #[default]
+    Newest,
+    /// By the lowest price of the active variants, cheapest first (ties: oldest first).
+    PriceAsc,
+    /// By the lowest price of the active variants, dearest first (ties: newest first).
+    PriceDesc,
+}
+
+impl Sort {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        match raw {
+            "newest" => Ok(Self::Newest),
+            "price_asc" => Ok(Self::PriceAsc),
+            "price_desc" => Ok(Self::PriceDesc),
+            _ => Err(Invalid::new("must be newest, price_asc or price_desc")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Newest => "newest",
+            Self::PriceAsc => "price_asc",
+            Self::PriceDesc => "price_desc",
+        }
+    }
+
+    pub fn by_price(self) -> bool {
+        self != Self::Newest
+    }
+}
+
 /// A category and how many active products it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CategoryCount {

@@ -49,7 +49,7 @@ mod variant;
 pub use address::{ADDRESS_FIELDS, Address, CountryCode};
 pub use catalog::{
     CategoryCount, CategorySlug, ChangeRefused, Currency, Description, Listing, Money, Product, ProductChange,
-    ProductName, SearchQuery, Sku, Stock, StockDelta, Unresolved, VariantChange, index_prefixes, parse_price,
+    ProductName, SearchQuery, Sku, Sort, Stock, StockDelta, Unresolved, VariantChange, index_prefixes, parse_price,
     search_text, search_words,
 };
 pub use discount::{Discount, DiscountCode, MAX_PERCENT_OFF, NewDiscount, parse_max_redemptions, parse_min_subtotal};

@@ -9,8 +9,8 @@ use super::schema::{PK, SK};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError};
 use crate::domain::{
-    CategoryCount, CategorySlug, Inventory, Listing, Product, ProductId, SearchQuery, Timestamp, Variant, VariantId,
-    index_prefixes, search_text,
+    CategoryCount, CategorySlug, Inventory, Listing, Product, ProductId, SearchQuery, Sort, Timestamp, Variant,
+    VariantId, index_prefixes, search_text,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -93,6 +93,23 @@ fn product_item(product: &Product) -> Result<Item, StoreError> {
     Ok(item)
 }
 
+/// The product's copy in the price listings: the same attributes, its own key and index keys.
+fn price_listing_item(product: &Product) -> Result<Item, StoreError> {
+    let mut item = encode(product, keys::price_listing(product.id), "price-listing")?;
+    item.insert("searchText".into(), s(search_text(&product.searchable())));
+    for (attribute, value) in keys::price_listing_entries(product) {
+        item.insert(attribute.into(), s(value));
+    }
+    Ok(item)
+}
+
+impl Listed {
+    /// Whether an active variant has units available.
+    pub fn in_stock(&self) -> bool {
+        self.product.variants.iter().any(|v| v.active && self.in_stock.contains(&v.id))
+    }
+}
+
 fn listed(mut item: Item) -> Result<Listed, StoreError> {
     let in_stock = match item.remove(IN_STOCK) {
         Some(AttributeValue::Ss(ids)) => ids.iter().filter_map(|id| VariantId::parse(id)).collect(),
@@ -143,6 +160,8 @@ enum Name {
     Count,
     Search,
     Stock,
+    /// The product's copy in the price listings.
+    Listing,
 }
 
 const NEW: &str = "attribute_not_exists(pk)";
@@ -184,8 +203,13 @@ impl Store {
         if !stocked.is_empty() {
             item.insert(IN_STOCK.into(), AttributeValue::Ss(stocked));
         }
+        let mut copy = price_listing_item(product)?;
+        if let Some(set) = item.get(IN_STOCK) {
+            copy.insert(IN_STOCK.into(), set.clone());
+        }
         let mut tx = Transaction::new();
         tx.add(Name::Product, Write::put(item).when(NEW));
+        tx.add(Name::Listing, Write::put(copy).when(NEW));
         for (variant, units) in product.variants.iter().zip(on_hand) {
             let stock =
                 stock_item(variant.id, *units, variant.price_cents, product.sells(variant), product.created_at)?;
@@ -222,10 +246,15 @@ impl Store {
         let mut replace = set_all(keys::product(new.id), product_item(new)?, then)
             .when("version = :expected")
             .value(":expected", n(old.version));
+        let mut copy =
+            set_all(keys::price_listing(new.id), price_listing_item(new)?, then).when("attribute_exists(pk)");
         if let Some(id) = stocked {
-            replace = replace.value(":added", AttributeValue::Ss(vec![id.to_string()]));
+            let added = AttributeValue::Ss(vec![id.to_string()]);
+            replace = replace.value(":added", added.clone());
+            copy = copy.value(":added", added);
         }
         tx.add(Name::Product, replace);
+        tx.add(Name::Listing, copy);
         let ours =
             |write: Write, variant: &Variant| write.when("variantId = :vid").value(":vid", s(variant.id.to_string()));
         for variant in &new.variants {
@@ -381,7 +410,7 @@ impl Store {
             };
             let mut tx = Transaction::new();
             tx.add(Name::Stock, write);
-            if let Some(flags) = listing_flags(variant.product(), &[shelf])? {
+            for flags in listing_flags(variant.product(), &[shelf])? {
                 tx.add(Name::Product, flags);
             }
             // A delta is not idempotent: the transaction's token makes a resent attempt a no-op.
@@ -402,15 +431,32 @@ impl Store {
         })
     }
 
-    /// One page of a listing, newest first, optionally filtered by a search query.
+    /// One page of a listing in `sort` order, optionally only of products in stock and
+    /// filtered by a search query.
     pub async fn list_products(
         &self,
         listing: &Listing,
+        sort: Sort,
+        in_stock: bool,
         search: Option<&SearchQuery>,
         limit: usize,
         after: Option<&Position>,
     ) -> Result<Option<Page<Listed>>, StoreError> {
-        self.query_page(Partition::Products(listing), search.map(word_filter), limit, after, listed).await
+        let partition = match sort {
+            Sort::Newest => Partition::Products(listing),
+            Sort::PriceAsc => Partition::ByPrice(listing, true),
+            Sort::PriceDesc => Partition::ByPrice(listing, false),
+        };
+        let mut filter = search.map(word_filter);
+        if in_stock {
+            filter = Some(match filter {
+                Some((expression, values)) => (format!("{expression} AND attribute_exists(inStock)"), values),
+                None => ("attribute_exists(inStock)".into(), Vec::new()),
+            });
+        }
+        // The set may name archived variants only: such a product is out of stock all the same.
+        let keep = |item: Item| listed(item).map(|l| (!in_stock || l.in_stock()).then_some(l));
+        self.query_page(partition, filter, limit, after, keep).await
     }
 
     /// One page of active products whose names match `search`, through the prefix index,
@@ -420,6 +466,7 @@ impl Store {
         search: &SearchQuery,
         index_key: &str,
         category: Option<&CategorySlug>,
+        in_stock: bool,
         limit: usize,
         after: Option<&Position>,
     ) -> Result<Option<Page<Listed>>, StoreError> {
@@ -429,7 +476,7 @@ impl Store {
             values.push((":category".into(), s(category.as_str())));
         }
         // An entry that names no product is skipped (as the product read skips missing ones).
-        let hit = |item: Item| Ok(text(&item, "productId").and_then(ProductId::parse));
+        let hit = |item: Item| Ok(Some(text(&item, "productId").and_then(ProductId::parse)));
         let Some(hits) =
             self.query_page(Partition::Search(index_key), Some((filter, values)), limit, after, hit).await?
         else {
@@ -440,15 +487,20 @@ impl Store {
         let keys = ids.iter().map(|id| keys::product(*id)).collect();
         let mut found: HashMap<ProductId, Listed> = HashMap::new();
         for item in self.batch_get(keys, false).await? {
-            let listed = listed(item)?;
-            found.insert(listed.product.id, listed);
+            if text(&item, SK) == Some(keys::PRODUCT_SK) {
+                let listed = listed(item)?;
+                found.insert(listed.product.id, listed);
+            }
         }
         let mut products: Vec<Listed> = ids.iter().filter_map(|id| found.remove(id)).collect();
         // The entries move with the product in one transaction; this re-check only guards
         // against a change between the query and the read.
         products.retain(|l| {
             let p = &l.product;
-            p.active && search.matches(&p.searchable()) && category.is_none_or(|c| &p.category == c)
+            p.active
+                && search.matches(&p.searchable())
+                && category.is_none_or(|c| &p.category == c)
+                && (!in_stock || l.in_stock())
         });
         Ok(Some(Page { items: products, next: hits.next }))
     }
@@ -521,7 +573,7 @@ impl Store {
 
     /// Whether the catalog has no products at all (the local stack seeds a demo catalog then).
     pub async fn catalog_is_empty(&self) -> Result<bool, StoreError> {
-        let page = self.query_page(Partition::Products(&Listing::All), None, 1, None, Ok).await?;
+        let page = self.query_page(Partition::Products(&Listing::All), None, 1, None, |i| Ok(Some(i))).await?;
         Ok(page.is_none_or(|p| p.items.is_empty()))
     }
 }

@@ -111,14 +111,15 @@ impl Move {
 
 /// The change to a product's `inStock` set that a group of moves of its variants makes, if any.
 /// (The moves of one write all go one way: orders reserve, cancellations release.)
-pub(crate) fn listing_flags(product: ProductId, moves: &[Move]) -> Result<Option<Write>, StoreError> {
+/// Two writes: the product item's set and its price listing's copy.
+pub(crate) fn listing_flags(product: ProductId, moves: &[Move]) -> Result<Vec<Write>, StoreError> {
     let ours = || moves.iter().filter(|m| m.variant.product() == product);
     let came: BTreeSet<String> =
         ours().filter(|m| m.crossing() == Crossing::In).map(|m| m.variant.to_string()).collect();
     let went: BTreeSet<String> =
         ours().filter(|m| m.crossing() == Crossing::Out).map(|m| m.variant.to_string()).collect();
     let (action, set) = match (came.is_empty(), went.is_empty()) {
-        (true, true) => return Ok(None),
+        (true, true) => return Ok(Vec::new()),
         (false, true) => ("ADD", came),
         (true, false) => ("DELETE", went),
         (false, false) => {
@@ -129,9 +130,10 @@ pub(crate) fn listing_flags(product: ProductId, moves: &[Move]) -> Result<Option
         }
     };
     let set = aws_sdk_dynamodb::types::AttributeValue::Ss(set.into_iter().collect());
-    Ok(Some(
-        Write::update(keys::product(product), format!("{action} inStock :variants"))
+    let write = |key| {
+        Write::update(key, format!("{action} inStock :variants"))
             .when("attribute_exists(pk)")
-            .value(":variants", set),
-    ))
+            .value(":variants", set.clone())
+    };
+    Ok(vec![write(keys::product(product)), write(keys::price_listing(product))])
 }

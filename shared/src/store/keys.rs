@@ -44,6 +44,14 @@ fn product_partition(id: ProductId) -> String {
     format!("PRODUCT#{id}")
 }
 
+/// The copy of a product that files it by price in the shop's listings (an item of its own:
+/// the product item's index keys file it by creation).
+pub fn price_listing(id: ProductId) -> Key {
+    key(product_partition(id), PRICE_LISTING_SK)
+}
+
+pub const PRICE_LISTING_SK: &str = "LISTING#PRICE";
+
 /// The sort key of the product item; stock items' sort keys begin with [`STOCK_PREFIX`].
 pub const PRODUCT_SK: &str = "PRODUCT";
 pub const STOCK_PREFIX: &str = "PRODUCT#VARIANT#";
@@ -112,6 +120,16 @@ pub fn product_entries(product: &Product) -> Vec<(&'static str, String)> {
     entries
 }
 
+/// The index entries of a product's price listing: active products with an active variant, in
+/// the shop's listing and their category's, by their lowest price (then by creation).
+pub fn price_listing_entries(product: &Product) -> Vec<(&'static str, String)> {
+    let Some(range) = product.price_range().filter(|_| product.active) else { return Vec::new() };
+    let sort = format!("{:09}#{}", range.min_cents.cents(), newest_first(product));
+    let mut entries = entry(GSI2, "ACTIVE#PRICE".into(), sort.clone()).to_vec();
+    entries.extend(entry(GSI3, format!("CATEGORY#{}#PRICE", product.category), sort));
+    entries
+}
+
 pub fn discount_entries(discount: &Discount) -> Vec<(&'static str, String)> {
     entry(GSI1, "DISCOUNTS".into(), discount.code.as_str().to_owned()).to_vec()
 }
@@ -134,6 +152,8 @@ pub fn order_status_entry(status: OrderStatus) -> (&'static str, String) {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Partition<'a> {
     Products(&'a Listing),
+    /// The shop's listing or a category's by lowest price; `true`: cheapest first.
+    ByPrice(&'a Listing, bool),
     /// A product and the stock of its variants.
     Product(ProductId),
     /// The search entries of one name prefix.
@@ -167,12 +187,19 @@ impl Partition<'_> {
             Partition::Products(Listing::Active) => on(GSI2, "ACTIVE".into()),
             Partition::Products(Listing::Category(slug)) => on(GSI3, format!("CATEGORY#{slug}")),
             Partition::Product(id) => table(product_partition(*id)),
+            Partition::ByPrice(Listing::Category(slug), _) => on(GSI3, format!("CATEGORY#{slug}#PRICE")),
+            Partition::ByPrice(_, _) => on(GSI2, "ACTIVE#PRICE".into()),
             Partition::Search(prefix) => table(format!("SEARCH#{prefix}")),
             Partition::Categories => table(CATEGORIES.into()),
             Partition::Discounts => on(GSI1, "DISCOUNTS".into()),
             Partition::OrdersOf(user) => on(GSI1, format!("ORDERS#{user}")),
             Partition::OrdersIn(status) => on(GSI2, order_status_entry(*status).1),
         }
+    }
+
+    /// Whether a query reads it in key order (most read newest, or dearest, first).
+    pub fn forward(&self) -> bool {
+        matches!(self, Partition::ByPrice(_, true))
     }
 
     /// The key attributes a position in this partition is made of.

@@ -111,7 +111,7 @@ impl Store {
             }
             let products: BTreeSet<ProductId> = moves.iter().map(|m| m.variant.product()).collect();
             for product in products {
-                if let Some(flags) = listing_flags(product, &moves)? {
+                for flags in listing_flags(product, &moves)? {
                     tx.add(Changing::Listing, flags);
                 }
             }
@@ -167,7 +167,7 @@ impl Store {
         limit: usize,
         after: Option<&Position>,
     ) -> Result<Option<Page<Order>>, StoreError> {
-        self.query_page(Partition::OrdersIn(status), None, limit, after, decode).await
+        self.query_page(Partition::OrdersIn(status), None, limit, after, |i| decode(i).map(Some)).await
     }
 
     /// One page (oldest first) of orders still awaiting payment that were placed before

@@ -273,7 +273,7 @@ impl Store {
         }
         let products: BTreeSet<ProductId> = moves.iter().map(|m| m.variant.product()).collect();
         for product in products {
-            if let Some(flags) = listing_flags(product, &moves)? {
+            for flags in listing_flags(product, &moves)? {
                 tx.add(Placed::Listing, flags);
             }
         }
@@ -351,7 +351,7 @@ impl Store {
         limit: usize,
         after: Option<&Position>,
     ) -> Result<Option<Page<Order>>, StoreError> {
-        self.query_page(Partition::OrdersOf(user), None, limit, after, decode).await
+        self.query_page(Partition::OrdersOf(user), None, limit, after, |i| decode(i).map(Some)).await
     }
 }
 

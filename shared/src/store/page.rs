@@ -47,8 +47,9 @@ pub(crate) const FILTERED_READ: usize = 200;
 const MAX_QUERIES: usize = 10;
 
 impl super::Store {
-    /// One page of a partition, newest first: `limit` items (reading on, within bounds, when a
-    /// filter leaves a page short) and the position of the last one if more follow.
+    /// One page of a partition, in its order (see [`Partition::forward`]): `limit` items
+    /// (reading on, within bounds, when a filter leaves a page short) and the position of the
+    /// last one if more follow. `decode` may leave an item out (`None`), as a filter would.
     /// `Ok(None)` when `after` is not a position in this partition.
     pub(crate) async fn query_page<T>(
         &self,
@@ -56,7 +57,7 @@ impl super::Store {
         filter: Option<(String, Vec<(String, AttributeValue)>)>,
         limit: usize,
         after: Option<&Position>,
-        decode: impl Fn(HashMap<String, AttributeValue>) -> Result<T, super::StoreError>,
+        decode: impl Fn(HashMap<String, AttributeValue>) -> Result<Option<T>, super::StoreError>,
     ) -> Result<Option<Page<T>>, super::StoreError> {
         let located = partition.locate();
         let names = partition.position_keys();
@@ -73,7 +74,7 @@ impl super::Store {
         for _ in 0..MAX_QUERIES {
             let mut query = self
                 .query(&located)
-                .scan_index_forward(false)
+                .scan_index_forward(partition.forward())
                 .limit(i32::try_from(read).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start.take());
             if let Some((expression, values)) = &filter {
@@ -84,12 +85,15 @@ impl super::Store {
             }
             let out = query.send().await.map_err(|e| super::StoreError::backend("Query", e))?;
             for item in out.items.unwrap_or_default() {
+                let position = Position::from_item(&item, &names);
+                // `None`: an item the caller's own filter leaves out (as the query's filter would).
+                let Some(value) = decode(item)? else { continue };
                 if items.len() == limit {
                     // There is at least one more: the page ends at the last one kept.
                     return Ok(Some(Page { next: last_key, items }));
                 }
-                last_key = Position::from_item(&item, &names);
-                items.push(decode(item)?);
+                last_key = position;
+                items.push(value);
             }
             match out.last_evaluated_key {
                 Some(key) if items.len() < limit => start = Some(key),
