@@ -246,6 +246,14 @@ async fn twenty_concurrent_retries_of_one_order_place_it_once() {
     assert_eq!(orders.body["items"].as_array().unwrap().len(), 1);
     let replay = shop.place_order(&c, Some("same-key"), &body).await;
     assert_eq!((replay.status, &replay.body), (201, &created[0].body), "a later replay answers the same");
+    assert_eq!(shop.pay(&created[0].body, "evt-paid").await.status, 200);
+    let after_payment = shop.place_order(&c, Some("same-key"), &body).await;
+    assert_eq!(after_payment.body, created[0].body, "a replay answers the order as it was placed, even once paid");
+    // A holder that stopped answering is taken over once its lock runs out, and the order it
+    // placed is the one answered: never a second order under one key.
+    shop.env.app.clock.advance(60);
+    assert_eq!(shop.place_order(&c, Some("same-key"), &body).await.body, created[0].body);
+    assert_eq!(shop.list_orders(&c, &[]).await.body["items"].as_array().unwrap().len(), 1);
     shop.place_order(&c, Some("same-key"), &checkout("GB", "standard", None))
         .await
         .problem(422, "idempotency_key_reused");
@@ -365,4 +373,23 @@ async fn customers_see_only_their_own_orders_and_admins_see_any() {
     assert_eq!(order["items"][0]["sku"], "A");
     assert_eq!(order["items"][0]["unitPriceCents"], 1000);
     assert_eq!(order["shippingAddress"]["country"], "US");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_whose_holder_stopped_before_placing_is_taken_over_and_places_one_order() {
+    let shop = Shop::open().await;
+    let product = shop.product("ONE").stock(5).create().await;
+    let c = shop.customer_with_cart(1, &product, 1).await;
+    let body = checkout("GB", "standard", None);
+    let user = shop.env.app.tokens().await.unwrap().verify(&c).expect("a customer").user_id;
+    let now = shop.env.app.clock.now();
+    let begun = shop.env.app.store.begin_idempotent(user, "k", &body.to_string(), "gone", now, 30).await.unwrap();
+    let storefront::store::Begun::Acquired { order_id } = begun else { panic!("{begun:?}") };
+    shop.place_order(&c, Some("k"), &body).await.problem(409, "request_in_progress");
+    shop.env.app.clock.advance(31);
+    let placed = shop.place_order(&c, Some("k"), &body).await;
+    assert_eq!(placed.status, 201, "{:#}", placed.body);
+    assert_eq!(placed.body["id"], order_id.to_string(), "the order id the key was taken with");
+    assert_eq!(shop.place_order(&c, Some("k"), &body).await.body, placed.body);
+    assert_eq!(shop.stock(&product).await, 4);
 }

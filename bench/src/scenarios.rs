@@ -315,11 +315,9 @@ impl World {
         let checkout =
             Checkout { shipping_address: address(), shipping_method: ShippingMethod::Standard, discount_code: None };
         let key = IdempotencyKey::parse(key).expect("key");
-        let render =
-            |o: &Order| serde_json::to_string(o).map_err(|e| storefront::app::AppError::Internal(e.to_string()));
-        match checkout::place(&self.app, &who, &key, key.as_str(), &checkout, render).await.expect("an order") {
+        match checkout::place(&self.app, &who, &key, key.as_str(), &checkout).await.expect("an order") {
             checkout::Placed::New(order) => *order,
-            checkout::Placed::Replay { .. } => unreachable!("a new key"),
+            checkout::Placed::Again(_) | checkout::Placed::Replay { .. } => unreachable!("a new key"),
         }
     }
 

@@ -3,7 +3,7 @@
 use crate::api::accounts::parse_address;
 use crate::app::checkout::{self, Checkout, Placed};
 use crate::app::{App, AppError};
-use crate::domain::{DiscountCode, IdempotencyKey, Order, ShippingMethod};
+use crate::domain::{DiscountCode, IdempotencyKey, ShippingMethod};
 use crate::http::{self, ApiError, Body, JsonBody, Request, Response};
 
 /// The body of a quote or an order: `{shippingAddress, shippingMethod, discountCode?}`.
@@ -38,7 +38,8 @@ pub async fn quote(app: &App, req: Request) -> Result<Response<Body>, ApiError> 
     http::json(200, &checkout::quote(app, &who, &checkout).await?)
 }
 
-/// `POST /orders` with `Idempotency-Key` → 201 order (or the first answer again).
+/// `POST /orders` with `Idempotency-Key` → 201 order (or the order the first request placed,
+/// as it was placed).
 pub async fn place_order(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let who = http::require_user(app, &req).await?;
     let key = req
@@ -48,11 +49,8 @@ pub async fn place_order(app: &App, req: Request) -> Result<Response<Body>, ApiE
         .and_then(|v| IdempotencyKey::parse(v).ok())
         .ok_or(AppError::IdempotencyKeyRequired)?;
     let (checkout, canonical) = checkout_body(&req)?;
-    let render = |order: &Order| {
-        serde_json::to_string(order).map_err(|e| AppError::Internal(format!("serialising an order: {e}")))
-    };
-    match checkout::place(app, &who, &key, &canonical, &checkout, render).await? {
-        Placed::New(order) => http::json(201, &order),
+    match checkout::place(app, &who, &key, &canonical, &checkout).await? {
+        Placed::New(order) | Placed::Again(order) => http::json(201, &order),
         Placed::Replay { body } => http::raw_json(201, body),
     }
 }

@@ -70,10 +70,12 @@ pub async fn quote(app: &App, who: &Principal, checkout: &Checkout) -> Result<To
     Ok(price(app, who, checkout).await?.totals)
 }
 
-/// What placing an order answered: a new order, or the stored answer of an earlier request
-/// with the same idempotency key and body.
+/// What placing an order answered: a new order, the order an earlier request with the same
+/// key and body placed (shown as it was placed), or the stored answer of such a request
+/// (records of older versions).
 pub enum Placed {
     New(Box<Order>),
+    Again(Box<Order>),
     Replay { body: String },
 }
 
@@ -81,26 +83,33 @@ pub enum Placed {
 const LOCK_SECONDS: i64 = 30;
 
 /// Places an order from the caller's cart, once per idempotency key: the same key and
-/// `request` (the canonical body) within 24 hours answers what the first answered.
-/// `render` turns the new order into the response body that is stored for replays.
+/// `request` (the canonical body) within 24 hours answers with the order the first placed.
 pub async fn place(
     app: &App,
     who: &Principal,
     key: &IdempotencyKey,
     request: &str,
     checkout: &Checkout,
-    render: impl Fn(&Order) -> Result<String, AppError>,
 ) -> Result<Placed, AppError> {
     let lock = ulid::Ulid::new().to_string();
-    match app.store.begin_idempotent(who.user_id, key.as_str(), request, &lock, app.clock.now(), LOCK_SECONDS).await? {
-        Begun::Acquired => {}
-        Begun::Completed { request: first, .. } | Begun::InProgress { request: first } if first != request => {
+    let order_id = match app
+        .store
+        .begin_idempotent(who.user_id, key.as_str(), request, &lock, app.clock.now(), LOCK_SECONDS)
+        .await?
+    {
+        Begun::Acquired { order_id } => order_id,
+        Begun::Placed { request: first, .. }
+        | Begun::Answered { request: first, .. }
+        | Begun::InProgress { request: first }
+            if first != request =>
+        {
             return Err(AppError::IdempotencyKeyReused);
         }
-        Begun::Completed { body, .. } => return Ok(Placed::Replay { body }),
+        Begun::Placed { order, .. } => return Ok(Placed::Again(Box::new(order.as_placed()))),
+        Begun::Answered { body, .. } => return Ok(Placed::Replay { body }),
         Begun::InProgress { .. } => return Err(AppError::RequestInProgress),
-    }
-    let outcome = place_holding_key(app, who, key, &lock, checkout, &render).await;
+    };
+    let outcome = place_holding_key(app, who, order_id, checkout).await;
     if outcome.is_err() {
         // The order was not placed: let the client retry with the same key. If even that
         // fails, the lock expires by itself; the client still gets the real reason.
@@ -108,22 +117,20 @@ pub async fn place(
             tracing::warn!(error = %err, "could not release an idempotency key");
         }
     }
-    outcome.map(|order| Placed::New(Box::new(order)))
+    outcome
 }
 
 async fn place_holding_key(
     app: &App,
     who: &Principal,
-    key: &IdempotencyKey,
-    lock: &str,
+    order_id: OrderId,
     checkout: &Checkout,
-    render: &impl Fn(&Order) -> Result<String, AppError>,
-) -> Result<Order, AppError> {
+) -> Result<Placed, AppError> {
     for round in 0..MAX_CHECKOUT_ROUNDS {
         let priced = price(app, who, checkout).await?;
         let now = app.clock.now();
         let order = Order {
-            id: OrderId::new(),
+            id: order_id,
             user_id: who.user_id,
             status: OrderStatus::PendingPayment,
             items: priced
@@ -155,7 +162,6 @@ async fn place_holding_key(
                 by: crate::domain::Actor::Customer(who.user_id),
             }],
         };
-        let body = render(&order)?;
         let checks: Vec<LineCheck> = priced
             .lines
             .iter()
@@ -166,22 +172,24 @@ async fn place_holding_key(
                 seen_available: l.inventory.available(),
             })
             .collect();
-        let token = format!("{lock}-{round}");
+        let token = format!("{order_id}-{round}");
         let placing = Placing {
             order: &order,
             lines: &checks,
             discount: checkout.discount_code.as_ref(),
             cart_version: priced.cart_version,
-            idempotency_key: key.as_str(),
-            lock_id: lock,
             token: &token,
-            response: &body,
         };
         let placed = app.store.place_order(&placing, now).await?;
         let conflicts = match placed {
-            Ok(()) => return Ok(order),
+            Ok(()) => return Ok(Placed::New(Box::new(order))),
             Err(conflicts) => conflicts,
         };
+        if conflicts.already_placed {
+            // A request that held this key before placed it (this one took the key over).
+            let order = app.store.order(order_id).await?.ok_or(AppError::RequestInProgress)?;
+            return Ok(Placed::Again(Box::new(order.as_placed())));
+        }
         if !conflicts.insufficient.is_empty() {
             let items = conflicts
                 .insufficient
@@ -210,9 +218,6 @@ async fn place_holding_key(
                 None => DiscountRejection::Unknown,
             };
             return Err(AppError::InvalidDiscount(reason));
-        }
-        if conflicts.lock_lost {
-            return Err(AppError::RequestInProgress);
         }
         // Only the cart, or the units of a variant, changed since it was read: price it again.
     }

@@ -206,6 +206,23 @@ pub struct Order {
     pub history: Vec<super::HistoryEntry>,
 }
 
+impl Order {
+    /// The order as it was when placed, which is what a repeat of the request that placed it
+    /// answers (whatever happened to it since: the first answer, not the latest state).
+    pub fn as_placed(&self) -> Order {
+        let mut placed = self.clone();
+        placed.history.truncate(1);
+        if let Some(first) = placed.history.first() {
+            placed.status = first.status;
+        }
+        placed.updated_at = placed.created_at;
+        placed.payment_id = None;
+        placed.refund_due = false;
+        placed.tracking_number = None;
+        placed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,8 +7,9 @@
 //! | payment event  | `PAYMENT_EVENT#<id>`     | `EVENT` | exactly-once marker, TTL 90 d |
 
 use super::inventory::{Move, StockLevel, listing_flags, stock_level};
-use super::item::{Item, attribute, decode, n, number, s};
+use super::item::{Item, attribute, n, number, s};
 use super::keys::{self, Partition};
+use super::orders::decode_order;
 use super::page::{Page, Position};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError};
@@ -167,7 +168,7 @@ impl Store {
         limit: usize,
         after: Option<&Position>,
     ) -> Result<Option<Page<Order>>, StoreError> {
-        self.query_page(Partition::OrdersIn(status), None, limit, after, |i| decode(i).map(Some)).await
+        self.query_page(Partition::OrdersIn(status), None, limit, after, |i| decode_order(i).map(Some)).await
     }
 
     /// One page (oldest first) of orders still awaiting payment that were placed before
@@ -198,7 +199,7 @@ impl Store {
             .send()
             .await
             .map_err(|e| StoreError::backend("Query", e))?;
-        let orders = out.items.unwrap_or_default().into_iter().map(decode).collect::<Result<Vec<Order>, _>>()?;
+        let orders = out.items.unwrap_or_default().into_iter().map(decode_order).collect::<Result<Vec<Order>, _>>()?;
         let next = out.last_evaluated_key.and_then(|key| Position::from_item(&key, &names));
         Ok((orders, next))
     }

@@ -8,12 +8,13 @@ use super::page::{Page, Position};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError};
 use crate::domain::{Cart, Discount, DiscountCode, Money, Order, OrderId, ProductId, Timestamp, UserId, VariantId};
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 pub const CART_TTL_SECONDS: i64 = 30 * 24 * 3600;
 pub const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
+const IN_PROGRESS: &str = "IN_PROGRESS";
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -26,10 +27,13 @@ struct CartRecord {
 /// How a request with an idempotency key begins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Begun {
-    /// This request holds the key now (until `locked_until`); go ahead.
-    Acquired,
-    /// A request with this key finished: here is what it was and what it answered.
-    Completed { request: String, body: String },
+    /// This request holds the key now; the order it places has this id (the same for every
+    /// request that takes the key over, so that only one order can be placed under it).
+    Acquired { order_id: OrderId },
+    /// A request with this key placed this order.
+    Placed { request: String, order: Box<Order> },
+    /// A request with this key finished and answered this (records of older versions).
+    Answered { request: String, body: String },
     /// A request with this key is still running.
     InProgress { request: String },
 }
@@ -48,8 +52,8 @@ pub struct PlaceConflicts {
     pub discount_refused: bool,
     /// The cart changed after it was read.
     pub cart_changed: bool,
-    /// The idempotency record is no longer this request's.
-    pub lock_lost: bool,
+    /// An order with this id exists: another request holding the same key placed it.
+    pub already_placed: bool,
 }
 
 /// What the order transaction checks for one line: the variant, its unit price and units
@@ -70,13 +74,8 @@ pub struct Placing<'a> {
     pub discount: Option<&'a DiscountCode>,
     /// The version of the cart the order was priced from.
     pub cart_version: i64,
-    /// The request's idempotency key, and this attempt's lock on it.
-    pub idempotency_key: &'a str,
-    pub lock_id: &'a str,
     /// A ClientRequestToken for this attempt.
     pub token: &'a str,
-    /// What the request answers (the order as shown), stored with the key for replays.
-    pub response: &'a str,
 }
 
 /// The writes of the order transaction, by what they write.
@@ -87,7 +86,6 @@ enum Placed {
     Discount,
     Order,
     Cart,
-    Lock,
 }
 
 impl Store {
@@ -179,7 +177,9 @@ impl Store {
     }
 
     /// Takes an idempotency key for a request (`request`: its canonical form), unless another
-    /// request holds it or has completed with it.
+    /// request holds it or placed its order with it. The record names the order the key
+    /// places; a request that takes over a key whose holder stopped answering (its lock ran
+    /// out) places that same order id, so at most one order is ever placed per key.
     pub async fn begin_idempotent(
         &self,
         user: UserId,
@@ -189,10 +189,12 @@ impl Store {
         now: Timestamp,
         lock_seconds: i64,
     ) -> Result<Begun, StoreError> {
+        let order_id = OrderId::new();
         let mut item = keys::idempotency(user, idempotency);
         item.insert("entity".into(), s("idempotency"));
-        item.insert("status".into(), s("IN_PROGRESS"));
+        item.insert("status".into(), s(IN_PROGRESS));
         item.insert("request".into(), s(request));
+        item.insert("orderId".into(), s(order_id.to_string()));
         item.insert("lockId".into(), s(lock_id));
         item.insert("lockedUntil".into(), n(now.unix_seconds() + lock_seconds));
         item.insert("expiresAt".into(), n(now.unix_seconds() + IDEMPOTENCY_TTL_SECONDS));
@@ -201,28 +203,53 @@ impl Store {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression(
-                "attribute_not_exists(pk) OR expiresAt <= :now OR (#status = :in_progress AND lockedUntil <= :now)",
-            )
-            .expression_attribute_names("#status", "status")
+            .condition_expression("attribute_not_exists(pk) OR expiresAt <= :now")
             .expression_attribute_values(":now", n(now.unix_seconds()))
-            .expression_attribute_values(":in_progress", s("IN_PROGRESS"))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         let old = match result {
-            Ok(_) => return Ok(Begun::Acquired),
+            Ok(_) => return Ok(Begun::Acquired { order_id }),
             Err(err) => match refused(&err) {
                 Some(old) => old.unwrap_or_default(),
                 None => return Err(StoreError::backend("PutItem", err)),
             },
         };
         let field = |name: &str| text(&old, name).unwrap_or_default().to_owned();
-        let request = field("request");
+        let first = field("request");
         if field("status") == "COMPLETED" {
-            Ok(Begun::Completed { request, body: field("responseBody") })
-        } else {
-            Ok(Begun::InProgress { request })
+            return Ok(Begun::Answered { request: first, body: field("responseBody") });
+        }
+        let placed_id = text(&old, "orderId").and_then(OrderId::parse);
+        if let Some(id) = placed_id
+            && let Some(order) = self.order(id).await?
+        {
+            return Ok(Begun::Placed { request: first, order: Box::new(order) });
+        }
+        let locked = number(&old, "lockedUntil").is_some_and(|until| until > now.unix_seconds());
+        if locked || first != request {
+            return Ok(Begun::InProgress { request: first });
+        }
+        // Its holder stopped answering before placing the order: take the key over, keeping
+        // the order id (a record of an older version may have none: give it one).
+        let order_id = placed_id.unwrap_or(order_id);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::idempotency(user, idempotency)))
+            .update_expression("SET lockId = :lock, lockedUntil = :until, orderId = :order")
+            .condition_expression("lockId = :old")
+            .expression_attribute_values(":lock", s(lock_id))
+            .expression_attribute_values(":until", n(now.unix_seconds() + lock_seconds))
+            .expression_attribute_values(":order", s(order_id.to_string()))
+            .expression_attribute_values(":old", s(field("lockId")))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Begun::Acquired { order_id }),
+            Err(err) if refused(&err).is_some() => Ok(Begun::InProgress { request: first }),
+            Err(err) => Err(StoreError::backend("UpdateItem", err)),
         }
     }
 
@@ -236,7 +263,7 @@ impl Store {
             .condition_expression("lockId = :lock AND #status = :in_progress")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":lock", s(lock_id))
-            .expression_attribute_values(":in_progress", s("IN_PROGRESS"))
+            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
             .send()
             .await;
         match result {
@@ -249,8 +276,8 @@ impl Store {
     /// Places an order in one transaction: every line's units are reserved on the condition
     /// that the variant is on sale, has them available and still has the price read (and
     /// products whose variants sell out leave the in-stock listing); the discount is
-    /// redeemed on its conditions; the order is written; the cart (at the version read) is
-    /// deleted; and the idempotency record is completed with the answer. All or nothing.
+    /// redeemed on its conditions; the order is written (once: its id is the idempotency
+    /// key's); and the cart (at the version read) is deleted. All or nothing.
     pub async fn place_order(
         &self,
         placing: &Placing<'_>,
@@ -294,34 +321,17 @@ impl Store {
             .when("version = :version")
             .value(":version", n(placing.cart_version));
         tx.add(Placed::Cart, empty);
-        let complete = Write::update(
-            keys::idempotency(order.user_id, placing.idempotency_key),
-            "SET #status = :completed, responseStatus = :code, responseBody = :body REMOVE lockedUntil",
-        )
-        .when("lockId = :lock AND #status = :in_progress")
-        .name("#status", "status")
-        .value(":completed", s("COMPLETED"))
-        .value(":in_progress", s("IN_PROGRESS"))
-        // Always 201 (only placed orders are stored); kept so that older code reading it replays right.
-        .value(":code", n(201))
-        .value(":body", s(placing.response))
-        .value(":lock", s(placing.lock_id));
-        tx.add(Placed::Lock, complete);
 
         let refused = match tx.commit(self, Some(placing.token)).await? {
             Ok(()) => return Ok(Ok(())),
             Err(refused) => refused,
         };
         if refused.by(&Placed::Order) {
-            return Err(StoreError::Backend {
-                operation: "TransactWriteItems",
-                detail: format!("order id collision {}", order.id),
-            });
+            return Ok(Err(PlaceConflicts { already_placed: true, ..PlaceConflicts::default() }));
         }
         let mut conflicts = PlaceConflicts {
             discount_refused: refused.by(&Placed::Discount),
             cart_changed: refused.by(&Placed::Cart),
-            lock_lost: refused.by(&Placed::Lock),
             ..PlaceConflicts::default()
         };
         for line in placing.lines.iter().filter(|l| refused.by(&Placed::Line(l.variant))) {
@@ -341,7 +351,7 @@ impl Store {
     }
 
     pub async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
-        self.get_consistent(keys::order(id)).await?.map(decode).transpose()
+        self.get_consistent(keys::order(id)).await?.map(decode_order).transpose()
     }
 
     /// A customer's orders, newest first. `Ok(None)` if `after` is not a position of this listing.
@@ -351,14 +361,133 @@ impl Store {
         limit: usize,
         after: Option<&Position>,
     ) -> Result<Option<Page<Order>>, StoreError> {
-        self.query_page(Partition::OrdersOf(user), None, limit, after, |i| decode(i).map(Some)).await
+        self.query_page(Partition::OrdersOf(user), None, limit, after, |i| decode_order(i).map(Some)).await
     }
 }
 
 fn order_item(order: &Order) -> Result<Item, StoreError> {
     let mut item = encode(order, keys::order(order.id), "order")?;
+    if let Some(AttributeValue::L(lines)) = item.get_mut("items") {
+        for line in lines.iter_mut() {
+            if let AttributeValue::M(fields) = line {
+                compact_line(fields);
+            }
+        }
+    }
     for (attribute, value) in keys::order_entries(order) {
         item.insert(attribute.into(), s(value));
     }
     Ok(item)
+}
+
+/// An order line as stored: short names, and nothing that can be derived (the product id is
+/// the variant id's head, the line total price × quantity, options absent when none), so
+/// that an order of a few lines stays within one write unit (1 KB) on the table and both indexes.
+const LINE_FIELDS: [(&str, &str); 5] =
+    [("variantId", "v"), ("sku", "s"), ("name", "n"), ("unitPriceCents", "p"), ("quantity", "q")];
+
+fn compact_line(fields: &mut HashMap<String, AttributeValue>) {
+    let mut stored: HashMap<String, AttributeValue> =
+        LINE_FIELDS.iter().filter_map(|(long, short)| fields.remove(*long).map(|v| ((*short).to_owned(), v))).collect();
+    if let Some(AttributeValue::M(options)) = fields.remove("options")
+        && !options.is_empty()
+    {
+        stored.insert("o".into(), AttributeValue::M(options));
+    }
+    *fields = stored;
+}
+
+/// The line as the domain reads it (a line stored in full by an older version is left as it is).
+fn expand_line(fields: &mut HashMap<String, AttributeValue>) {
+    if !fields.contains_key("v") {
+        return;
+    }
+    let mut line: HashMap<String, AttributeValue> =
+        LINE_FIELDS.iter().filter_map(|(long, short)| fields.remove(*short).map(|v| ((*long).to_owned(), v))).collect();
+    let variant = line.get("variantId").and_then(|v| v.as_s().ok()).and_then(|v| VariantId::parse(v));
+    if let Some(variant) = variant {
+        line.insert("productId".into(), s(variant.product().to_string()));
+    }
+    let total = number(&line, "unitPriceCents").zip(number(&line, "quantity")).map(|(p, q)| p.saturating_mul(q));
+    if let Some(total) = total {
+        line.insert("lineTotalCents".into(), n(total));
+    }
+    line.insert("options".into(), fields.remove("o").unwrap_or_else(|| AttributeValue::M(HashMap::new())));
+    *fields = line;
+}
+
+/// An order item, read back into the domain's order.
+pub(crate) fn decode_order(mut item: Item) -> Result<Order, StoreError> {
+    if let Some(AttributeValue::L(lines)) = item.get_mut("items") {
+        for line in lines.iter_mut() {
+            if let AttributeValue::M(fields) = line {
+                expand_line(fields);
+            }
+        }
+    }
+    decode(item)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// DynamoDB's size of an item: attribute names and values (numbers: 1 byte per two
+    /// digits, plus one; lists and maps: 3 bytes plus 1 per element).
+    fn size(value: &AttributeValue) -> usize {
+        match value {
+            AttributeValue::S(v) => v.len(),
+            AttributeValue::N(v) => v.trim_start_matches('-').len().div_ceil(2) + 1,
+            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+            AttributeValue::L(items) => 3 + items.iter().map(|v| 1 + size(v)).sum::<usize>(),
+            AttributeValue::M(fields) => 3 + fields.iter().map(|(k, v)| k.len() + 1 + size(v)).sum::<usize>(),
+            AttributeValue::Ss(items) => items.iter().map(String::len).sum(),
+            _ => 0,
+        }
+    }
+
+    fn order(lines: usize) -> Order {
+        let user = UserId::parse("01HZX5V9Y5J0A0000000000000").unwrap();
+        let now = Timestamp::parse("2026-12-02T19:21:52.098Z").unwrap();
+        let line = |i: usize| {
+            serde_json::json!({"productId": ProductId::new(), "sku": format!("BENCH-{}", 1000 + i),
+                "name": format!("Walnut Cable Lamp {}", 1000 + i), "unitPriceCents": 12345, "quantity": 2,
+                "lineTotalCents": 24690})
+        };
+        serde_json::from_value(serde_json::json!({
+            "id": OrderId::new(), "userId": user, "status": "pending_payment",
+            "items": (0..lines).map(line).collect::<Vec<_>>(),
+            "subtotalCents": 74070, "discountCents": 0, "shippingCents": 0, "taxCents": 14814, "totalCents": 88884,
+            "currency": "GBP", "shippingMethod": "standard",
+            "shippingAddress": {"name": "Ada Lovelace", "line1": "10 Downing Street", "city": "London",
+                "postalCode": "SW1A 2AA", "country": "GB"},
+            "createdAt": now, "updatedAt": now,
+            "history": [{"status": "pending_payment", "at": now, "by": format!("customer:{user}")}]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_order_of_three_lines_is_one_write_unit_and_reads_back_as_written() {
+        let placed = order(3);
+        let item = order_item(&placed).unwrap();
+        let bytes: usize = item.iter().map(|(k, v)| k.len() + size(v)).sum();
+        assert!(bytes <= 1024, "{bytes} bytes: more than one write unit on the table and on each index");
+        assert_eq!(decode_order(item).unwrap(), placed);
+    }
+
+    #[test]
+    fn a_line_stored_in_full_by_an_older_version_reads_as_it_was_written() {
+        let placed = order(1);
+        let mut item = encode(&placed, keys::order(placed.id), "order").unwrap();
+        item.extend(keys::order_entries(&placed).into_iter().map(|(a, v)| (a.to_owned(), s(v))));
+        assert_eq!(decode_order(item).unwrap(), placed);
+    }
+
+    #[test]
+    fn options_are_kept_when_a_variant_has_them() {
+        let mut placed = order(1);
+        placed.items[0].options = serde_json::from_value(serde_json::json!({"Size": "M"})).unwrap();
+        assert_eq!(decode_order(order_item(&placed).unwrap()).unwrap(), placed);
+    }
 }
