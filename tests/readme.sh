@@ -155,6 +155,15 @@ for run in 1 2; do
   check "catalog: shoppers no longer find the archived product" has catalog '"code":"product_not_found"'
   check "catalog: admins still see it, inactive" has catalog '"active":false'
 
+  check "variants: the tee has 4 variants from 1900 to 2300, 15 in stock" has options-variants-and-stock '^\{"priceCents":1900,"priceRange":\{"minCents":1900,"maxCents":2300\},"stock":15\}$'
+  check "variants: each variant is shown with its options" has options-variants-and-stock '"options":\{"Colour":"Blue","Size":"L"\},"priceCents":2300,"stock":2\}$'
+  check "variants: 'red tee' finds the Classic Tee" has options-variants-and-stock '^\["Classic Tee"\]$'
+  check "variants: a product id of a product with options is variant_required" has options-variants-and-stock '"code":"variant_required"'
+  check "variants: the cart line names the variant" has options-variants-and-stock '"options":\{"Colour":"Blue","Size":"L"\},"quantity":2\}$'
+  check "variants: the order reserves both units" has options-variants-and-stock '^\{"onHand":2,"reserved":2,"available":0\}$'
+  check "variants: the cancel releases them, and the other variants never moved" has options-variants-and-stock 'L-BLUE","onHand":2,"reserved":0,"available":2\}\]$'
+  check "variants: a shelf count sets onHand" has options-variants-and-stock '^\{"onHand":10,"reserved":0,"available":10\}$'
+
   check "checkout: two presses make a subtotal of 5998" has cart-and-checkout '"subtotalCents":5998'
   check "checkout: the new discount code has no redemptions yet" has cart-and-checkout '"percentOff":10,"active":true,"redemptions":0'
   check "checkout: the quote takes 600 off" has cart-and-checkout '"discountCents":600'

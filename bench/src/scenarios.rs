@@ -22,7 +22,7 @@ const EVENTS: usize = COLD_RUNS + 1 + WARM_RUNS + 1 + COUNTED_RUNS;
 
 /// Every measured function, reads first, then writes; `list-products?q` is the search mix
 /// of `list-products`.
-pub const ORDER: [&str; 31] = [
+pub const ORDER: [&str; 35] = [
     "hello",
     "get-product",
     "list-products",
@@ -45,6 +45,10 @@ pub const ORDER: [&str; 31] = [
     "update-product",
     "adjust-stock",
     "archive-product",
+    "create-variant",
+    "update-variant",
+    "adjust-variant-stock",
+    "archive-variant",
     "create-discount",
     "update-discount",
     "place-order",
@@ -92,6 +96,10 @@ pub struct World {
     buyers: Vec<User>,
     products: Vec<ProductId>,
     archive_pool: Vec<ProductId>,
+    /// Products in Size × Colour with one variant, to which `create-variant` adds (99 each).
+    growing_pool: Vec<ProductId>,
+    /// Products with 30 variants, of which `archive-variant` archives all but the first.
+    variant_archive_pool: Vec<ProductId>,
     cancel_pool: Vec<(OrderId, usize)>,
     webhook_pool: Vec<(OrderId, i64)>,
     ship_pool: Vec<OrderId>,
@@ -240,7 +248,57 @@ impl World {
             let product = new_product(format!("ARCHIVE-{i}"), format!("Retired Item {i}"), "books", 500);
             archive_pool.push(catalog::create(&app, product).await.expect("product").view.id);
         }
-        println!("    products: {} active, {} to archive", products.len(), archive_pool.len());
+        // Products sold in Size × Colour: ones with one variant that events add to (20 × 5
+        // combinations each), and ones with 30 variants that events archive (all but the first).
+        let option = |name: &str, values: Vec<String>| ProductOption {
+            name: OptionName::parse(name).expect("name"),
+            values: values.iter().map(|v| OptionValue::parse(v).expect("value")).collect(),
+        };
+        let tee_options = || {
+            Options::parse(vec![
+                option("Size", (0..20).map(|s| format!("S{s}")).collect()),
+                option("Colour", (0..5).map(|c| format!("C{c}")).collect()),
+            ])
+            .expect("options")
+        };
+        let combination = |n: usize| {
+            let size =
+                (OptionName::parse("Size").expect("name"), OptionValue::parse(&format!("S{}", n % 20)).expect("v"));
+            let colour =
+                (OptionName::parse("Colour").expect("name"), OptionValue::parse(&format!("C{}", n / 20)).expect("v"));
+            Choice::new([size, colour].into_iter().collect())
+        };
+        let tee = |sku: String, variants: usize| NewProduct {
+            name: ProductName::parse("Bench Tee").expect("name"),
+            description: Description::parse("A product sold in options.").expect("description"),
+            category: CategorySlug::parse("apparel").expect("category"),
+            active: true,
+            options: tee_options(),
+            variants: (0..variants)
+                .map(|n| NewVariant {
+                    sku: Sku::parse(&format!("{sku}-{n}")).expect("sku"),
+                    options: combination(n),
+                    price_cents: parse_price(1500).expect("price"),
+                    stock: Stock::parse(100).expect("stock"),
+                    active: true,
+                })
+                .collect(),
+        };
+        let mut growing_pool = Vec::new();
+        for t in 0..EVENTS.div_ceil(99) {
+            growing_pool.push(catalog::create(&app, tee(format!("GROW-{t}"), 1)).await.expect("tee").view.id);
+        }
+        let mut variant_archive_pool = Vec::new();
+        for t in 0..EVENTS.div_ceil(29) {
+            variant_archive_pool
+                .push(catalog::create(&app, tee(format!("SHRINK-{t}"), 30)).await.expect("tee").view.id);
+        }
+        println!(
+            "    products: {} active, {} to archive, {} tees",
+            products.len(),
+            archive_pool.len(),
+            growing_pool.len() + variant_archive_pool.len()
+        );
 
         let mut world = Self {
             app,
@@ -250,6 +308,8 @@ impl World {
             buyers,
             products,
             archive_pool,
+            growing_pool,
+            variant_archive_pool,
             cancel_pool: Vec::new(),
             webhook_pool: Vec::new(),
             ship_pool: Vec::new(),
@@ -367,6 +427,10 @@ impl World {
             "update-product" => ("update-product", &[200], Budget::Write, true),
             "adjust-stock" => ("adjust-stock", &[200], Budget::Write, true),
             "archive-product" => ("archive-product", &[204], Budget::Write, true),
+            "create-variant" => ("create-variant", &[201], Budget::Write, true),
+            "update-variant" => ("update-variant", &[200], Budget::Write, true),
+            "adjust-variant-stock" => ("adjust-variant-stock", &[200], Budget::Write, true),
+            "archive-variant" => ("archive-variant", &[204], Budget::Write, true),
             "create-discount" => ("create-discount", &[201], Budget::Write, true),
             "update-discount" => ("update-discount", &[200], Budget::Write, true),
             "place-order" => ("place-order", &[201], Budget::PlaceOrder, true),
@@ -410,12 +474,30 @@ impl World {
                 }
                 "checkout-quote" => http("POST", "/checkout/quote", &[], &[], &customer(i), Some(checkout_body())),
                 "update-me" => http("PATCH", "/me", &[], &[], &customer(i), Some(json!({"name": format!("Bench {i}")}).to_string())),
-                "put-cart-item" => http("PUT", "/cart/items/x", &[], &[("productId", self.products[i % 40].to_string())], &customer(i), Some(r#"{"quantity":1}"#.into())),
-                "delete-cart-item" => http("DELETE", "/cart/items/x", &[], &[("productId", self.products[i % 40].to_string())], &customer(i), None),
+                "put-cart-item" => http("PUT", "/cart/items/x", &[], &[("itemId", self.products[i % 40].to_string())], &customer(i), Some(r#"{"quantity":1}"#.into())),
+                "delete-cart-item" => http("DELETE", "/cart/items/x", &[], &[("itemId", self.products[i % 40].to_string())], &customer(i), None),
                 "clear-cart" => http("DELETE", "/cart", &[], &[], &customer(i), None),
                 "create-product" => http("POST", "/products", &[], &[], &bearer(&admin), Some(json!({"sku": format!("NEW-{run}-{i}"), "name": format!("New Gadget {i}"), "priceCents": 1999, "category": "electronics", "stock": 10}).to_string())),
                 "update-product" => http("PATCH", "/products/x", &[], &[("id", product(i))], &bearer(&admin), Some(json!({"priceCents": 1000 + i}).to_string())),
                 "adjust-stock" => http("POST", "/products/x/stock", &[], &[("id", product(i))], &bearer(&admin), Some(r#"{"delta":1}"#.into())),
+                "create-variant" => {
+                    let tee = self.growing_pool[i / 99].to_string();
+                    let n = i % 99 + 1;
+                    let body = json!({"sku": format!("GROWN-{run}-{i}"), "options": {"Size": format!("S{}", n % 20), "Colour": format!("C{}", n / 20)}, "priceCents": 1700, "stock": 5});
+                    http("POST", "/products/x/variants", &[], &[("id", tee)], &bearer(&admin), Some(body.to_string()))
+                }
+                "update-variant" => {
+                    let p = product(i);
+                    http("PATCH", "/products/x/variants/y", &[], &[("id", p.clone()), ("variantId", format!("{p}-1"))], &bearer(&admin), Some(json!({"priceCents": 1000 + i}).to_string()))
+                }
+                "adjust-variant-stock" => {
+                    let p = product(i);
+                    http("POST", "/products/x/variants/y/stock", &[], &[("id", p.clone()), ("variantId", format!("{p}-1"))], &bearer(&admin), Some(r#"{"delta":1}"#.into()))
+                }
+                "archive-variant" => {
+                    let p = self.variant_archive_pool[i / 29].to_string();
+                    http("DELETE", "/products/x/variants/y", &[], &[("id", p.clone()), ("variantId", format!("{p}-{}", i % 29 + 2))], &bearer(&admin), None)
+                }
                 "archive-product" => http("DELETE", "/products/x", &[], &[("id", self.archive_pool[i].to_string())], &bearer(&admin), None),
                 "create-discount" => http("POST", "/discounts", &[], &[], &bearer(&admin), Some(json!({"code": format!("B{run}X{i}"), "percentOff": 5}).to_string())),
                 "update-discount" => http("PATCH", "/discounts/x", &[], &[("code", format!("SEED{}", i % 50))], &bearer(&admin), Some(json!({"active": i % 2 == 0}).to_string())),
@@ -504,6 +586,16 @@ fn budget_checks(row: &Value, baseline_p99: f64) -> Vec<(String, bool)> {
     };
     if let Some(max) = max_calls {
         checks.push((format!("{calls:.2} DynamoDB calls ≤ {max}"), calls <= max + 1e-9));
+    }
+    // Write costs the catalog's design promises: an order of three lines, a stock change.
+    let wru = f(&row["dynamodb"]["wruPerInvocation"]);
+    let max_wru = match row["function"].as_str().unwrap_or_default() {
+        "place-order" => Some(16.0),
+        "adjust-stock" | "adjust-variant-stock" => Some(2.0),
+        _ => None,
+    };
+    if let Some(max) = max_wru {
+        checks.push((format!("{wru:.2} WRU ≤ {max}"), wru <= max + 1e-9));
     }
     if row["unexpectedAnswers"].as_u64().unwrap_or(0) > 0 {
         checks.push(("unexpected answers".into(), false));

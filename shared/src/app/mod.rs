@@ -9,6 +9,7 @@ mod cursor;
 pub mod discounts;
 mod error;
 pub mod lifecycle;
+pub mod migrate;
 
 pub use context::{App, aws_timeouts, http_client};
 pub use error::{AppError, FieldError, Resource, Shortage};

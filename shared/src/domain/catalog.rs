@@ -203,7 +203,7 @@ impl Currency {
 /// and whether each is on sale). Stock is kept per variant apart from it (see [`Inventory`]),
 /// so that selling a unit does not rewrite the product. `version` grows with every change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "StoredProduct")]
 pub struct Product {
     pub id: ProductId,
     pub name: ProductName,
@@ -211,12 +211,62 @@ pub struct Product {
     pub currency: Currency,
     pub category: CategorySlug,
     pub active: bool,
-    #[serde(default)]
     pub options: Options,
     pub variants: Vec<Variant>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// A product as stored. One written before products had variants has a top-level `sku` and
+/// `priceCents` instead: it reads as a product with that one variant (number 1), so that it
+/// can be shown until `storefront-admin migrate` gives it its stock item.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredProduct {
+    id: ProductId,
+    name: ProductName,
+    description: Description,
+    currency: Currency,
+    category: CategorySlug,
+    active: bool,
+    #[serde(default)]
+    options: Options,
+    #[serde(default)]
+    variants: Vec<Variant>,
+    sku: Option<Sku>,
+    price_cents: Option<Money>,
+    version: i64,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl From<StoredProduct> for Product {
+    fn from(p: StoredProduct) -> Self {
+        let variants = match (p.variants.is_empty(), p.sku, p.price_cents) {
+            (true, Some(sku), Some(price_cents)) => vec![Variant {
+                id: VariantId::new(p.id, 1),
+                sku,
+                options: Choice::default(),
+                price_cents,
+                active: true,
+            }],
+            _ => p.variants,
+        };
+        Self {
+            id: p.id,
+            name: p.name,
+            description: p.description,
+            currency: p.currency,
+            category: p.category,
+            active: p.active,
+            options: p.options,
+            variants,
+            version: p.version,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
 }
 
 impl Product {
@@ -626,6 +676,21 @@ mod tests {
         assert_eq!(p.resolve(ItemId::Product(p.id)).err(), Some(Unresolved::VariantRequired));
         assert_eq!(p.next_variant_id().map(|v| v.number()), Ok(2));
         assert!(p.searchable().ends_with(" M"));
+    }
+
+    #[test]
+    fn a_product_stored_before_variants_reads_with_its_one_variant() {
+        let id = ProductId::new();
+        let old = serde_json::json!({"id": id, "sku": "WM-100", "name": "Wireless Mouse", "description": "",
+            "priceCents": 2499, "currency": "USD", "category": "electronics", "stock": 3, "active": true,
+            "version": 4, "createdAt": "2026-11-21T11:30:00.000Z", "updatedAt": "2026-11-21T11:30:00.000Z"});
+        let product: Product = serde_json::from_value(old).unwrap();
+        assert_eq!(
+            product.single().map(|v| (v.id, v.sku.as_str(), v.price_cents.cents())),
+            Some((VariantId::new(id, 1), "WM-100", 2499))
+        );
+        let again: Product = serde_json::from_value(serde_json::to_value(&product).unwrap()).unwrap();
+        assert_eq!(again, product, "reads back what it writes");
     }
 
     #[test]

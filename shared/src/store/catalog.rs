@@ -81,10 +81,10 @@ pub struct Shelf {
     pub stock: HashMap<VariantId, StockLevel>,
 }
 
-const IN_STOCK: &str = "inStock";
+pub(super) const IN_STOCK: &str = "inStock";
 
 /// The attributes of a product item besides what `encode` writes: search text and index keys.
-fn product_item(product: &Product) -> Result<Item, StoreError> {
+pub(super) fn product_item(product: &Product) -> Result<Item, StoreError> {
     let mut item = encode(product, keys::product(product.id), "product")?;
     item.insert("searchText".into(), s(search_text(&product.searchable())));
     for (attribute, value) in keys::product_entries(product) {
@@ -94,7 +94,7 @@ fn product_item(product: &Product) -> Result<Item, StoreError> {
 }
 
 /// The product's copy in the price listings: the same attributes, its own key and index keys.
-fn price_listing_item(product: &Product) -> Result<Item, StoreError> {
+pub(super) fn price_listing_item(product: &Product) -> Result<Item, StoreError> {
     let mut item = encode(product, keys::price_listing(product.id), "price-listing")?;
     item.insert("searchText".into(), s(search_text(&product.searchable())));
     for (attribute, value) in keys::price_listing_entries(product) {
@@ -211,8 +211,8 @@ impl Store {
         tx.add(Name::Product, Write::put(item).when(NEW));
         tx.add(Name::Listing, Write::put(copy).when(NEW));
         for (variant, units) in product.variants.iter().zip(on_hand) {
-            let stock =
-                stock_item(variant.id, *units, variant.price_cents, product.sells(variant), product.created_at)?;
+            let shelf = Inventory::new(*units);
+            let stock = stock_item(variant.id, shelf, variant.price_cents, product.sells(variant), product.created_at)?;
             tx.add(Name::Stock, Write::put(stock).when(NEW));
             tx.add(Name::Claim, Write::put(claim(variant)).when(NEW));
         }
@@ -260,10 +260,9 @@ impl Store {
         for variant in &new.variants {
             match old.variant(variant.id) {
                 None => {
-                    let units = added.unwrap_or(0);
                     let stock = stock_item(
                         variant.id,
-                        units,
+                        Inventory::new(added.unwrap_or(0)),
                         variant.price_cents,
                         old.active && variant.active,
                         new.updated_at,

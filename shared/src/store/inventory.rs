@@ -34,17 +34,19 @@ struct StockRecord {
     version: i64,
 }
 
-/// A new variant's stock item.
+/// A new variant's stock item (`inventory`: a new variant's units on hand and none reserved,
+/// or what a migrated product held).
 pub(crate) fn stock_item(
     variant: VariantId,
-    on_hand: i64,
+    inventory: Inventory,
     price: Money,
     sellable: bool,
     now: Timestamp,
 ) -> Result<Item, StoreError> {
-    let record = StockRecord { variant_id: variant, on_hand, reserved: 0, version: 1 };
+    let record =
+        StockRecord { variant_id: variant, on_hand: inventory.on_hand, reserved: inventory.reserved, version: 1 };
     let mut item = super::item::encode(&record, keys::stock(variant), "stock")?;
-    item.insert("available".into(), n(on_hand));
+    item.insert("available".into(), n(inventory.available()));
     item.insert("priceCents".into(), n(price.cents()));
     item.insert("sellable".into(), b(sellable));
     item.insert("updatedAt".into(), s(now.to_string()));

@@ -144,6 +144,13 @@ async fn run(only_db: bool) -> Result<(), Error> {
     let config = Config::new(settings.table.clone(), KeySource::Inline(KeyRing::single(key)), cursor_secret);
     let app = App::new(config, store, Clock::system(), None);
     seed_admin(&app, &settings).await?;
+    if storefront::app::migrate::needed(&app).await? {
+        // Data of a version before products had variants: what `storefront-admin migrate`
+        // does for a deployed table, done here before anything is served.
+        step("the local table was written before products had variants; migrating it in place");
+        let report = storefront::app::migrate::run(&app, step).await?;
+        step(&format!("migrated {} products", report.migrated));
+    }
     seed_catalog(&app).await?;
 
     let outcome = match api {
