@@ -488,7 +488,7 @@ impl World {
                 }
                 "update-variant" => {
                     let p = product(i);
-                    http("PATCH", "/products/x/variants/y", &[], &[("id", p.clone()), ("variantId", format!("{p}-1"))], &bearer(&admin), Some(json!({"priceCents": 1000 + i}).to_string()))
+                    http("PATCH", "/products/x/variants/y", &[], &[("id", p.clone()), ("variantId", format!("{p}-1"))], &bearer(&admin), Some(json!({"priceCents": 2000 + i}).to_string()))
                 }
                 "adjust-variant-stock" => {
                     let p = product(i);
