@@ -191,16 +191,7 @@ async fn place_holding_key(
             return Ok(Placed::Again(Box::new(order.as_placed())));
         }
         if !conflicts.insufficient.is_empty() {
-            let items = conflicts
-                .insufficient
-                .into_iter()
-                .map(|(variant_id, requested, available)| Shortage {
-                    product_id: variant_id.product(),
-                    variant_id,
-                    requested,
-                    available,
-                })
-                .collect();
+            let items = conflicts.insufficient.into_iter().map(Shortage::of).collect();
             return Err(AppError::InsufficientStock { items });
         }
         if conflicts.price_changed {

@@ -23,6 +23,13 @@ pub struct Shortage {
     pub available: i64,
 }
 
+impl Shortage {
+    /// The shortage of one variant's line, as a store refusal reports it.
+    pub fn of((variant_id, requested, available): (crate::domain::VariantId, i64, i64)) -> Self {
+        Self { product_id: variant_id.product(), variant_id, requested, available }
+    }
+}
+
 /// What a client can ask for that may not exist (or not be theirs to see).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {

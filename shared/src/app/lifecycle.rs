@@ -46,15 +46,7 @@ async fn transition(
             Changed::Done(next) => return Ok(*next),
             Changed::Stale | Changed::EventSeen => continue,
             Changed::Short(lines) => {
-                let items = lines
-                    .into_iter()
-                    .map(|(variant_id, requested, available)| super::Shortage {
-                        product_id: variant_id.product(),
-                        variant_id,
-                        requested,
-                        available,
-                    })
-                    .collect();
+                let items = lines.into_iter().map(super::Shortage::of).collect();
                 return Err(AppError::InsufficientStock { items });
             }
         }
