@@ -263,6 +263,14 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
         );
         assert_eq!(run!("cancel-order", cancel_order, cancel).status, 200);
         run!("put-cart-item", put_cart_item, cart_item("PUT", Some(serde_json::json!({"quantity": 1}))));
+        // A failed payment cancels its unpaid order and releases the units (reads their stock).
+        run!("put-cart-item", put_cart_item, cart_item("PUT", Some(serde_json::json!({"quantity": 1}))));
+        let failing = run!("place-order", place_order, place_again("iam-test-4"));
+        let failed = serde_json::json!({"id": "evt-iam-failed", "type": "payment.failed", "data": {"orderId":
+            failing.body["id"], "amountCents": failing.body["totalCents"], "currency": "USD", "paymentId": "pay-no"}})
+        .to_string();
+        assert_eq!(run!("payment-webhook", payment_webhook, env.webhook_request(failed, None)).status, 200);
+        run!("put-cart-item", put_cart_item, cart_item("PUT", Some(serde_json::json!({"quantity": 1}))));
         assert_eq!(run!("place-order", place_order, place_again("iam-test-3")).status, 201);
         env.app.clock.advance(3600);
         env.recorder.take();
