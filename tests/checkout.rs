@@ -18,7 +18,7 @@ async fn the_cart_shows_current_prices_and_what_is_no_longer_available() {
     assert_eq!(
         cart.body["items"][0],
         json!({"productId": a, "variantId": format!("{a}-1"), "sku": "A", "name": "Product A", "options": {},
-        "unitPriceCents": 1000, "quantity": 2, "lineTotalCents": 2000, "available": true})
+        "image": null, "unitPriceCents": 1000, "quantity": 2, "lineTotalCents": 2000, "available": true})
     );
     assert_eq!(shop.update_product(&a, json!({"priceCents": 1100}), None).await.status, 200);
     assert_eq!(shop.adjust_stock(&b, -2).await.status, 200);

@@ -82,6 +82,95 @@ async fn the_catalog_sample_events_drive_their_functions() {
     env.call(get_product, with_id("get-product")).await.problem(404, "product_not_found");
 }
 
+/// The image functions' part of the permissions test: what each used, by binary.
+async fn drive_images(
+    env: &storefront_tests::TestEnv,
+    admin: &str,
+    product: &str,
+) -> std::collections::BTreeMap<&'static str, std::collections::BTreeSet<(String, String)>> {
+    use storefront::api::images::*;
+    let mut used: std::collections::BTreeMap<&str, std::collections::BTreeSet<(String, String)>> = Default::default();
+    env.recorder.take();
+    macro_rules! run {
+        ($binary:literal, $handler:expr, $req:expr) => {{
+            let answer = env.call($handler, $req).await;
+            used.entry($binary).or_default().extend(env.recorder.take());
+            answer
+        }};
+    }
+    let at = |method: &str, body: Option<serde_json::Value>, image: Option<&str>| {
+        let req = storefront_tests::request(method, "/i", body.as_ref(), Some(admin));
+        let mut params = vec![("id", product)];
+        params.extend(image.map(|i| ("imageId", i)));
+        storefront_tests::routed(req, &params, &[])
+    };
+    let declare = |bytes: &[u8]| {
+        at("POST", Some(serde_json::json!({"contentType": "image/png", "contentLength": bytes.len()})), None)
+    };
+    let picture = tiny_png();
+    let created = run!("create-image-upload", create_image_upload, declare(&picture));
+    assert_eq!(created.status, 201, "{:#}", created.body);
+    send(&created, &picture).await;
+    let image = created.body["imageId"].as_str().unwrap().to_owned();
+    let done = run!("complete-image-upload", complete_image_upload, at("POST", None, Some(&image)));
+    assert_eq!(done.status, 200, "{:#}", done.body);
+    // Bytes that are no image are deleted.
+    let junk = b"not an image".to_vec();
+    let refused = run!("create-image-upload", create_image_upload, declare(&junk));
+    send(&refused, &junk).await;
+    let refused_id = refused.body["imageId"].as_str().unwrap().to_owned();
+    let answer = run!("complete-image-upload", complete_image_upload, at("POST", None, Some(&refused_id)));
+    assert_eq!(answer.code(), "invalid_image");
+    // Two uploads begun while there was room for one: the second is copied, then cannot be
+    // attached, and its copy is deleted.
+    let mut begun = Vec::new();
+    for _ in 0..storefront::domain::MAX_IMAGES {
+        let more = env.call(create_image_upload, declare(&picture)).await;
+        assert_eq!(more.status, 201, "{:#}", more.body);
+        send(&more, &picture).await;
+        begun.push(more.body["imageId"].as_str().unwrap().to_owned());
+    }
+    let extra = begun.pop().unwrap();
+    for more in &begun {
+        assert_eq!(env.call(complete_image_upload, at("POST", None, Some(more))).await.status, 200);
+    }
+    env.recorder.take();
+    let full = run!("complete-image-upload", complete_image_upload, at("POST", None, Some(&extra)));
+    assert_eq!(full.code(), "too_many_images");
+    let listed = env.call(storefront::api::catalog::admin_get_product, at("GET", None, None)).await;
+    let reversed: Vec<serde_json::Value> =
+        listed.body["images"].as_array().unwrap().iter().rev().map(|i| serde_json::json!({"id": i["id"]})).collect();
+    env.recorder.take();
+    let arranged =
+        run!("update-images", update_images, at("PATCH", Some(serde_json::json!({"images": reversed})), None));
+    assert_eq!(arranged.status, 200, "{:#}", arranged.body);
+    assert_eq!(run!("delete-image", delete_image, at("DELETE", None, Some(&image))).status, 204);
+    used
+}
+
+/// A 1×1 PNG.
+fn tiny_png() -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, 1, 1);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.write_header().unwrap().write_image_data(&[10, 20, 30]).unwrap();
+    out
+}
+
+/// Sends the bytes of an upload to its presigned URL, as an admin's client would.
+async fn send(created: &storefront_tests::Answer, bytes: &[u8]) {
+    let upload = &created.body["upload"];
+    let headers: Vec<(String, String)> = upload["headers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect();
+    let (status, _) =
+        storefront_tests::http_send("PUT", upload["url"].as_str().unwrap(), &headers, bytes.to_vec()).await;
+    assert_eq!(status, 200);
+}
+
 /// Drives every function through the paths that need the most of DynamoDB, records what each
 /// call needed, and compares it with what template.yaml grants that function: no function may
 /// be refused in AWS (dynoxide has no IAM), and none may hold a permission it never uses.
@@ -174,6 +263,10 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
         &[],
     );
     assert_eq!(run!("archive-variant", archive_variant, gone).status, 204);
+
+    for (binary, needed) in Box::pin(drive_images(&env, &admin, &tee_id)).await {
+        used.entry(binary).or_default().extend(needed);
+    }
 
     {
         use storefront::api::{cart::*, checkout::*, discounts::*, jobs::*, orders::*, webhooks::*};
@@ -290,9 +383,9 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
     // Every disagreement at once, so that one run says all that must change.
     let wrong: Vec<String> = used
         .iter()
-        .filter(|(binary, needed)| &storefront_tests::granted_dynamodb_actions(binary) != *needed)
+        .filter(|(binary, needed)| &storefront_tests::granted_actions(binary) != *needed)
         .map(|(binary, needed)| {
-            format!("{binary}: granted {:?}, used {needed:?}", storefront_tests::granted_dynamodb_actions(binary))
+            format!("{binary}: granted {:?}, used {needed:?}", storefront_tests::granted_actions(binary))
         })
         .collect();
     assert!(wrong.is_empty(), "granted vs used:\n{}", wrong.join("\n"));
@@ -392,4 +485,37 @@ async fn a_request_that_would_outlast_its_lambda_deadline_answers_503_before_it(
         took >= std::time::Duration::from_millis(800) && took < std::time::Duration::from_millis(1_400),
         "{took:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_image_sample_events_drive_their_functions() {
+    use storefront::api::catalog::create_product;
+    use storefront::api::images::*;
+    let Shop { env, admin } = Shop::open().await;
+    let created = env.call(create_product, event("create-product", Some(&admin))).await;
+    let product = created.body["id"].as_str().unwrap().to_owned();
+    let with = |name: &str, image: &str| {
+        event_with(
+            name,
+            &[
+                ("REPLACE_WITH_PRODUCT_ID", &product),
+                ("REPLACE_WITH_ACCESS_TOKEN", &admin),
+                ("REPLACE_WITH_IMAGE_ID", image),
+            ],
+        )
+    };
+    let picture = tiny_png();
+    let declared = event_json("create-image-upload")["body"].as_str().map(str::to_owned).unwrap();
+    assert!(declared.contains(&format!("\"contentLength\":{}", picture.len())), "the event declares the test's PNG");
+    let ticket = env.call(create_image_upload, with("create-image-upload", "")).await;
+    assert_eq!(ticket.status, 201, "{:#}", ticket.body);
+    send(&ticket, &picture).await;
+    let image = ticket.body["imageId"].as_str().unwrap().to_owned();
+    let done = env.call(complete_image_upload, with("complete-image-upload", &image)).await;
+    assert_eq!(done.status, 200, "{:#}", done.body);
+    assert_eq!(done.body["images"][0]["alt"], "The mouse from above");
+    let edited = env.call(update_images, with("update-images", &image)).await;
+    assert_eq!(edited.status, 200, "{:#}", edited.body);
+    assert_eq!(edited.body["images"][0]["alt"], "The wireless mouse, from above");
+    assert_eq!(env.call(delete_image, with("delete-image", &image)).await.status, 204);
 }

@@ -190,7 +190,7 @@ fn the_local_router_serves_exactly_the_routes_api_gateway_serves() {
 }
 
 #[test]
-fn functions_get_only_the_dynamodb_actions_they_need_on_the_table() {
+fn functions_get_only_the_actions_they_need_on_the_table_and_the_image_bucket() {
     let t = template();
     for (id, f) in functions_in_template(&t) {
         for policy in f["Properties"]["Policies"].as_vec().unwrap() {
@@ -220,6 +220,14 @@ fn functions_get_only_the_dynamodb_actions_they_need_on_the_table() {
                         assert!(
                             resource == "Table.Arn" || resource == "${Table.Arn}/index/*",
                             "{id}: DynamoDB access outside the table and its indexes: {resource}"
+                        );
+                    } else if actions.iter().any(|a| a.starts_with("s3:")) {
+                        assert!(actions.iter().all(|a| a.starts_with("s3:")), "{id}: {actions:?}");
+                        assert!(
+                            resource == "ImagesBucket.Arn"
+                                || resource == "${ImagesBucket.Arn}/incoming/*"
+                                || resource == "${ImagesBucket.Arn}/images/*",
+                            "{id}: S3 access outside the image bucket's prefixes: {resource}"
                         );
                     } else {
                         assert_eq!(actions, ["secretsmanager:GetSecretValue"], "{id}");

@@ -227,6 +227,7 @@ impl World {
                 price_cents: parse_price(price).expect("price"),
                 stock: Stock::parse(500_000).expect("stock"),
                 active: true,
+                image_id: None,
             }],
         };
         for p in &demo {
@@ -281,6 +282,7 @@ impl World {
                     price_cents: parse_price(1500).expect("price"),
                     stock: Stock::parse(100).expect("stock"),
                     active: true,
+                    image_id: None,
                 })
                 .collect(),
         };

@@ -31,6 +31,26 @@ pub struct Config {
     pub webhook_secret: Option<SecretSource>,
     /// How long an order may await payment before expiry cancels it (`PAYMENT_WINDOW_MINUTES`, default 30).
     pub payment_window_minutes: i64,
+    pub images: ImageSettings,
+}
+
+/// Where product images are kept and served from.
+#[derive(Debug, Clone, Default)]
+pub struct ImageSettings {
+    /// The bucket uploads go to (`IMAGES_BUCKET`); only the image routes need it.
+    pub bucket: Option<String>,
+    /// What an image's object key is appended to in its URL (`IMAGE_BASE_URL`: the CDN's
+    /// address; locally the bucket's). Empty: URLs are paths.
+    pub base_url: String,
+    /// Path-style bucket addressing, for an S3-compatible server named by `AWS_ENDPOINT_URL_S3`.
+    pub path_style: bool,
+}
+
+impl ImageSettings {
+    /// The URL an object key is served at.
+    pub fn url(&self, key: &str) -> String {
+        format!("{}/{key}", self.base_url.trim_end_matches('/'))
+    }
 }
 
 /// Where a secret comes from.
@@ -57,13 +77,15 @@ impl Config {
             pricing: crate::domain::PricingRules::default(),
             webhook_secret: None,
             payment_window_minutes: 30,
+            images: ImageSettings::default(),
         }
     }
 
     /// Reads `TABLE_NAME`, `JWT_ISSUER`, `JWT_AUDIENCE`, one of `JWT_SECRET_ARN` / `JWT_KEY_FILE`,
     /// `CURSOR_SECRET`, `STORE_CURRENCY`, the pricing variables (`SHIPPING_STANDARD_CENTS`,
     /// `SHIPPING_EXPRESS_CENTS`, `FREE_SHIPPING_FROM_CENTS`, `TAX_RATES_BPS`), one of
-    /// `PAYMENT_WEBHOOK_SECRET_ARN` / `PAYMENT_WEBHOOK_SECRET`, and `PAYMENT_WINDOW_MINUTES`.
+    /// `PAYMENT_WEBHOOK_SECRET_ARN` / `PAYMENT_WEBHOOK_SECRET`, `PAYMENT_WINDOW_MINUTES`, and
+    /// the image settings (`IMAGES_BUCKET`, `IMAGE_BASE_URL`, `AWS_ENDPOINT_URL_S3`).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
     }
@@ -113,7 +135,13 @@ impl Config {
                 .filter(|m| (1..=10_080).contains(m))
                 .ok_or_else(|| ConfigError("PAYMENT_WINDOW_MINUTES must be 1 to 10080".into()))?,
         };
+        let images = ImageSettings {
+            bucket: get("IMAGES_BUCKET"),
+            base_url: get("IMAGE_BASE_URL").unwrap_or_default(),
+            path_style: get("AWS_ENDPOINT_URL_S3").is_some(),
+        };
         Ok(Self {
+            images,
             webhook_secret,
             payment_window_minutes,
             pricing,

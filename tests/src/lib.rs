@@ -53,8 +53,104 @@ pub fn function_binaries() -> std::collections::BTreeSet<String> {
 pub struct TestEnv {
     pub app: App,
     pub endpoint: String,
-    /// What the app's DynamoDB calls needed since the last `take`.
+    /// What the app's DynamoDB and S3 calls needed since the last `take`.
     pub recorder: Recorder,
+    /// The image bucket's server.
+    pub s3: ImageBucket,
+}
+
+pub const IMAGES_BUCKET: &str = "storefront-test-images";
+
+/// An S3-compatible server (the local stack's) with the image bucket, its objects in a
+/// directory of its own that goes when the test ends.
+pub struct ImageBucket {
+    pub endpoint: String,
+    pub dir: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl ImageBucket {
+    async fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!("storefront-test-s3-{}", ulid::Ulid::new()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let endpoint = format!("http://{}", listener.local_addr().expect("bound address"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let root = dir.clone();
+        tokio::spawn(async move {
+            let prefix = storefront::store::keys::IMAGES_PREFIX;
+            let stopped = async {
+                let _ = stopped.await;
+            };
+            storefront_local::s3::serve(listener, &root, IMAGES_BUCKET, prefix, stopped).await.expect("S3 server");
+        });
+        Self { endpoint, dir, stop: Some(stop) }
+    }
+
+    /// The keys of the objects in the bucket, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        fn walk(dir: &std::path::Path, base: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, base, out);
+                } else if let Ok(rel) = path.strip_prefix(base)
+                    && !rel.to_string_lossy().contains(".s3s")
+                {
+                    out.push(rel.to_string_lossy().into_owned());
+                }
+            }
+        }
+        let mut keys = Vec::new();
+        let base = self.dir.join(IMAGES_BUCKET);
+        walk(&base, &base, &mut keys);
+        keys.sort();
+        keys
+    }
+}
+
+impl Drop for ImageBucket {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A client of the S3 at `endpoint`, configured as the local stack configures its functions'.
+fn s3_client(endpoint: &str, recorder: Recorder) -> aws_sdk_s3::Client {
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            storefront_local::s3::ACCESS_KEY,
+            storefront_local::s3::SECRET_KEY,
+            None,
+            None,
+            "tests",
+        ))
+        .interceptor(recorder)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// Sends an HTTP request as a browser or `curl` would (no AWS signature of its own): the
+/// status and body of the answer.
+pub async fn http_send(method: &str, url: &str, headers: &[(String, String)], body: Vec<u8>) -> (u16, Vec<u8>) {
+    use http_body_util::BodyExt;
+    let mut request = hyper::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let request = request.body(http_body_util::Full::new(hyper::body::Bytes::from(body))).expect("a request");
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let answer = client.request(request).await.expect("an answer");
+    let status = answer.status().as_u16();
+    let bytes = answer.into_body().collect().await.expect("a body").to_bytes().to_vec();
+    (status, bytes)
 }
 
 /// A client of the DynamoDB at `endpoint`, configured as the functions configure theirs.
@@ -74,8 +170,9 @@ fn recording_client(endpoint: &str, recorder: Recorder) -> aws_sdk_dynamodb::Cli
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-/// Records the IAM permission every DynamoDB call needs, as `(action, "table" | "index")`:
-/// what a function's policy must grant. A transaction needs the action of each of its items.
+/// Records the IAM permission every DynamoDB and S3 call needs, as `(action, "table" | "index")`
+/// and `(action, "incoming/*" | "images/*" | "bucket")`: what a function's policy must grant. A
+/// transaction needs the action of each of its items.
 #[derive(Debug, Clone, Default)]
 pub struct Recorder(std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<(String, String)>>>);
 
@@ -116,6 +213,31 @@ impl aws_sdk_dynamodb::config::Intercept for Recorder {
             create_table::CreateTableInput => "dynamodb:CreateTable",
             update_time_to_live::UpdateTimeToLiveInput => "dynamodb:UpdateTimeToLive",
         );
+        // S3 actions, by the key prefix (`incoming/*`, `images/*`) or `bucket` they apply to.
+        let mut s3: Vec<(&str, String)> = Vec::new();
+        let prefix = |key: Option<&str>| format!("{}/*", key.unwrap_or_default().split('/').next().unwrap_or_default());
+        {
+            use aws_sdk_s3::operation::*;
+            if let Some(put) = input.downcast_ref::<put_object::PutObjectInput>() {
+                s3.push(("s3:PutObject", prefix(put.key())));
+            }
+            if let Some(head) = input.downcast_ref::<head_object::HeadObjectInput>() {
+                // Without ListBucket, S3 answers 403 instead of 404 for a missing key.
+                s3.push(("s3:GetObject", prefix(head.key())));
+                s3.push(("s3:ListBucket", "bucket".into()));
+            }
+            if let Some(get) = input.downcast_ref::<get_object::GetObjectInput>() {
+                s3.push(("s3:GetObject", prefix(get.key())));
+            }
+            if let Some(copy) = input.downcast_ref::<copy_object::CopyObjectInput>() {
+                let source = copy.copy_source().and_then(|s| s.split_once('/')).map(|(_, key)| key);
+                s3.push(("s3:GetObject", prefix(source)));
+                s3.push(("s3:PutObject", prefix(copy.key())));
+            }
+            if let Some(delete) = input.downcast_ref::<delete_object::DeleteObjectInput>() {
+                s3.push(("s3:DeleteObject", prefix(delete.key())));
+            }
+        }
         if let Some(query) = input.downcast_ref::<query::QueryInput>() {
             needed.push(("dynamodb:Query", if query.index_name.is_some() { "index" } else { "table" }));
         }
@@ -137,13 +259,14 @@ impl aws_sdk_dynamodb::config::Intercept for Recorder {
         }
         let mut recorded = self.0.lock().unwrap_or_else(|e| e.into_inner());
         recorded.extend(needed.into_iter().map(|(a, r)| (a.to_owned(), r.to_owned())));
+        recorded.extend(s3.into_iter().map(|(a, r)| (a.to_owned(), r)));
         Ok(())
     }
 }
 
-/// The DynamoDB permissions template.yaml grants the function built from `binary`,
-/// as `(action, "table" | "index")`.
-pub fn granted_dynamodb_actions(binary: &str) -> std::collections::BTreeSet<(String, String)> {
+/// The DynamoDB and S3 permissions template.yaml grants the function built from `binary`, as
+/// [`Recorder`] records them.
+pub fn granted_actions(binary: &str) -> std::collections::BTreeSet<(String, String)> {
     use yaml_rust2::{Yaml, YamlLoader};
     let raw = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
     let template = YamlLoader::load_from_str(&raw).expect("YAML").remove(0);
@@ -161,9 +284,16 @@ pub fn granted_dynamodb_actions(binary: &str) -> std::collections::BTreeSet<(Str
         }
         for policy in resource["Properties"]["Policies"].as_vec().into_iter().flatten() {
             for statement in policy["Statement"].as_vec().into_iter().flatten() {
-                for action in list(&statement["Action"]).into_iter().filter(|a| a.starts_with("dynamodb:")) {
+                let services = |a: &String| a.starts_with("dynamodb:") || a.starts_with("s3:");
+                for action in list(&statement["Action"]).into_iter().filter(services) {
                     for target in list(&statement["Resource"]) {
-                        let kind = if target.ends_with("/index/*") { "index" } else { "table" };
+                        let kind = if action.starts_with("s3:") {
+                            target.split_once("}/").map_or("bucket", |(_, objects)| objects)
+                        } else if target.ends_with("/index/*") {
+                            "index"
+                        } else {
+                            "table"
+                        };
                         granted.insert((action.clone(), kind.to_owned()));
                     }
                 }
@@ -192,7 +322,15 @@ impl TestEnv {
         let key = SigningKey::new(TEST_KID, TEST_SECRET).expect("valid test key");
         let mut config = Config::new(table, KeySource::Inline(KeyRing::single(key)), TEST_CURSOR_SECRET);
         config.webhook_secret = Some(storefront::config::SecretSource::Value(TEST_WEBHOOK_SECRET.into()));
-        Self { app: App::new(config, store, Clock::system(), None), endpoint, recorder }
+        let s3 = ImageBucket::start().await;
+        config.images = storefront::config::ImageSettings {
+            bucket: Some(IMAGES_BUCKET.into()),
+            base_url: format!("{}/{IMAGES_BUCKET}", s3.endpoint),
+            path_style: true,
+        };
+        let objects = storefront::store::Objects::new(s3_client(&s3.endpoint, recorder.clone()), IMAGES_BUCKET);
+        let app = App::new(config, store, Clock::system(), None).with_objects(objects);
+        Self { app, endpoint, recorder, s3 }
     }
 
     /// Calls a handler exactly as its Lambda function would, and decodes the answer.

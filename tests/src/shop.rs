@@ -19,6 +19,7 @@ use storefront::api::catalog::{
 };
 use storefront::api::checkout::{place_order, quote};
 use storefront::api::discounts::{create_discount, list_discounts};
+use storefront::api::images::{complete_image_upload, create_image_upload, delete_image, update_images};
 use storefront::api::orders::{admin_list_orders, admin_update_order, cancel_order, get_order, list_orders};
 use storefront::api::webhooks::payment_webhook;
 use storefront::domain::Role;
@@ -213,6 +214,68 @@ impl Shop {
     pub async fn adjust_variant_stock(&self, variant: &str, delta: i64) -> Answer {
         let body = json!({"delta": delta});
         self.env.call(adjust_variant_stock, self.variant_request("POST", variant, "/stock", Some(&body))).await
+    }
+
+    fn image_request(
+        &self,
+        method: &str,
+        product: &str,
+        image: Option<&str>,
+        tail: &str,
+        body: Option<&Value>,
+    ) -> Request {
+        let path = match image {
+            Some(image) => format!("/products/{product}/images/{image}{tail}"),
+            None => format!("/products/{product}/images"),
+        };
+        let req = request(method, &path, body, Some(&self.admin));
+        let mut params = vec![("id", product)];
+        params.extend(image.map(|i| ("imageId", i)));
+        routed(req, &params, &[])
+    }
+
+    /// `POST /products/{id}/images` as the admin.
+    pub async fn create_image_upload(&self, product: &str, body: Value) -> Answer {
+        self.env.call(create_image_upload, self.image_request("POST", product, None, "", Some(&body))).await
+    }
+
+    /// `POST /products/{id}/images/{imageId}/complete` as the admin.
+    pub async fn complete_image_upload(&self, product: &str, image: &str) -> Answer {
+        self.env.call(complete_image_upload, self.image_request("POST", product, Some(image), "/complete", None)).await
+    }
+
+    /// `PATCH /products/{id}/images` as the admin.
+    pub async fn update_images(&self, product: &str, body: Value) -> Answer {
+        self.env.call(update_images, self.image_request("PATCH", product, None, "", Some(&body))).await
+    }
+
+    /// `DELETE /products/{id}/images/{imageId}` as the admin.
+    pub async fn delete_image(&self, product: &str, image: &str) -> Answer {
+        self.env.call(delete_image, self.image_request("DELETE", product, Some(image), "", None)).await
+    }
+
+    /// Sends `bytes` to the upload URL of a created upload, as `curl -T` would: the status.
+    pub async fn send_upload(&self, created: &Answer, bytes: &[u8]) -> u16 {
+        let upload = &created.body["upload"];
+        let headers: Vec<(String, String)> = upload["headers"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+            .collect();
+        let url = upload["url"].as_str().unwrap_or_else(|| panic!("no upload URL in {:#}", created.body));
+        crate::http_send(upload["method"].as_str().unwrap_or("PUT"), url, &headers, bytes.to_vec()).await.0
+    }
+
+    /// Uploads `bytes` as an image of `product` (declared `content_type`) and completes it:
+    /// the answer of the completion.
+    pub async fn upload_image(&self, product: &str, content_type: &str, bytes: &[u8], alt: &str) -> Answer {
+        let body = json!({"contentType": content_type, "contentLength": bytes.len(), "alt": alt});
+        let created = self.create_image_upload(product, body).await;
+        assert_eq!(created.status, 201, "{:#}", created.body);
+        assert_eq!(self.send_upload(&created, bytes).await, 200, "the presigned upload is accepted");
+        let image = created.body["imageId"].as_str().unwrap().to_owned();
+        self.complete_image_upload(product, &image).await
     }
 
     /// A variant's `(onHand, reserved, available)`, as the admin reads them.

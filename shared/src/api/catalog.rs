@@ -6,8 +6,9 @@ use crate::app::catalog::{
 };
 use crate::app::{App, AppError, Resource};
 use crate::domain::{
-    CategorySlug, Choice, Description, Invalid, ItemId, MAX_OPTIONS, OptionName, OptionValue, Options, ProductId,
-    ProductName, ProductOption, SearchQuery, Sku, Sort, Stock, StockDelta, VariantChange, VariantId, parse_price,
+    CategorySlug, Choice, Description, ImageId, Invalid, ItemId, MAX_OPTIONS, OptionName, OptionValue, Options,
+    ProductId, ProductName, ProductOption, SearchQuery, Sku, Sort, Stock, StockDelta, VariantChange, VariantId,
+    parse_price,
 };
 use crate::http::{self, ApiError, Body, JsonBody, Query, Request, Response};
 use serde::Serialize;
@@ -26,7 +27,7 @@ fn list_body(page: &ProductPage) -> ProductList<'_> {
 }
 
 /// The `{id}` of the path; anything that is not a product id is simply not found.
-fn product_id(req: &Request) -> Result<ProductId, ApiError> {
+pub(super) fn product_id(req: &Request) -> Result<ProductId, ApiError> {
     http::path_param(req, "id").and_then(ProductId::parse).ok_or_else(|| AppError::NotFound(Resource::Product).into())
 }
 
@@ -39,11 +40,11 @@ fn variant_id(req: &Request) -> Result<VariantId, ApiError> {
         .ok_or_else(|| AppError::NotFound(Resource::Variant).into())
 }
 
-fn if_match(req: &Request) -> Option<String> {
+pub(super) fn if_match(req: &Request) -> Option<String> {
     req.headers().get("if-match").map(|v| v.to_str().unwrap_or("\"\"").to_owned())
 }
 
-fn shown(status: u16, shown: &Shown) -> Result<Response<Body>, ApiError> {
+pub(super) fn shown(status: u16, shown: &Shown) -> Result<Response<Body>, ApiError> {
     http::json_with(status, &shown.view, Some(&shown.etag))
 }
 
@@ -101,7 +102,17 @@ fn new_variant(body: &mut JsonBody) -> Option<NewVariant> {
     let price_cents = body.integer("priceCents", parse_price);
     let stock = body.optional_integer("stock", Stock::parse).or(Stock::parse(0).ok());
     let active = body.optional_bool("active").unwrap_or(true);
-    Some(NewVariant { sku: sku?, options, price_cents: price_cents?, stock: stock?, active })
+    let image_id = body.optional_value("imageId", parse_image_ref).flatten();
+    Some(NewVariant { sku: sku?, options, price_cents: price_cents?, stock: stock?, active, image_id })
+}
+
+/// A variant's `imageId`: one of the product's images, or `null` for none.
+fn parse_image_ref(value: Value) -> Result<Option<ImageId>, Invalid> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(raw) => ImageId::parse(&raw).map(Some).ok_or_else(|| Invalid::new("is not an image id")),
+        _ => Err(Invalid::new("must be an image id or null")),
+    }
 }
 
 /// `true` or `false`.
@@ -164,9 +175,14 @@ pub async fn create_product(app: &App, req: Request) -> Result<Response<Body>, A
             body.invalid("variants", Invalid::new("a product with options needs its variants"));
         }
         match (sku, price_cents, stock) {
-            (Some(sku), Some(price_cents), Some(stock)) => {
-                Some(vec![NewVariant { sku, options: Choice::default(), price_cents, stock, active: true }])
-            }
+            (Some(sku), Some(price_cents), Some(stock)) => Some(vec![NewVariant {
+                sku,
+                options: Choice::default(),
+                price_cents,
+                stock,
+                active: true,
+                image_id: None,
+            }]),
             _ => None,
         }
     } else {
@@ -242,6 +258,7 @@ pub async fn update_variant(app: &App, req: Request) -> Result<Response<Body>, A
         options: body.optional_value("options", parse_choice),
         price_cents: body.optional_integer("priceCents", parse_price),
         active: body.optional_bool("active"),
+        image_id: body.optional_value("imageId", parse_image_ref),
     };
     let on_hand = body.optional_integer("onHand", Stock::parse);
     body.finish(())?;

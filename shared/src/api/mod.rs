@@ -6,6 +6,7 @@ pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod discounts;
+pub mod images;
 pub mod jobs;
 pub mod orders;
 pub mod webhooks;

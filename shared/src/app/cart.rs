@@ -16,6 +16,8 @@ pub struct CartLineView {
     pub sku: Sku,
     pub name: String,
     pub options: Choice,
+    /// The URL of the variant's picture (its own image, else its product's first), if any.
+    pub image: Option<String>,
     pub unit_price_cents: Money,
     pub quantity: Quantity,
     pub line_total_cents: Money,
@@ -95,6 +97,7 @@ async fn view(app: &App, cart: &Cart) -> Result<CartView, AppError> {
             sku: line.variant.sku.clone(),
             name: line.product.name.as_str().to_owned(),
             options: line.variant.options.clone(),
+            image: super::catalog::picture(&line.product, &line.variant, &app.config.images),
             unit_price_cents: line.variant.price_cents,
             quantity: line.quantity,
             line_total_cents: line.variant.price_cents.times(line.quantity.units()),

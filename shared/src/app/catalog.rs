@@ -1,6 +1,8 @@
 //! The catalog: browse, search and manage products and their variants; category counts; stock.
 
 use super::{App, AppError, FieldError, Resource, Shortage, cursor};
+use crate::config::ImageSettings;
+use crate::domain::{AltText, Image, ImageId};
 use crate::domain::{
     CategorySlug, ChangeRefused, Choice, Currency, Description, Inventory, ItemId, Listing, Money, Options, PriceRange,
     Product, ProductChange, ProductId, ProductName, SearchQuery, Sku, Sort, Stock, StockDelta, Timestamp, Unresolved,
@@ -56,6 +58,38 @@ pub struct VariantView {
     pub reserved: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub available: Option<i64>,
+    /// The product image that shows this variant, if one does.
+    pub image_id: Option<ImageId>,
+}
+
+/// An image as shown: where the CDN serves it, and what it is.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageView {
+    pub id: ImageId,
+    pub url: String,
+    pub alt: AltText,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl ImageView {
+    pub fn of(product: ProductId, image: &Image, settings: &ImageSettings) -> Self {
+        Self {
+            id: image.id,
+            url: settings.url(&crate::store::image_path(product, image)),
+            alt: image.alt.clone(),
+            width: image.width,
+            height: image.height,
+        }
+    }
+}
+
+/// The URL of the picture that shows a variant: its own image, else the product's first.
+pub fn picture(product: &Product, variant: &Variant, settings: &ImageSettings) -> Option<String> {
+    let image =
+        variant.image_id.and_then(|id| product.images.iter().find(|i| i.id == id)).or(product.images.first())?;
+    Some(settings.url(&crate::store::image_path(product.id, image)))
 }
 
 /// A product as shown. `sku`, `priceCents` and `stock` describe the one variant of a product
@@ -78,6 +112,7 @@ pub struct ProductView {
     pub active: bool,
     pub options: Options,
     pub variants: Vec<VariantView>,
+    pub images: Vec<ImageView>,
     pub price_range: Option<PriceRange>,
     pub version: i64,
     pub created_at: Timestamp,
@@ -93,6 +128,7 @@ pub struct Shown {
 
 fn show(
     product: &Product,
+    settings: &ImageSettings,
     audience: Audience,
     stock: impl Fn(&Variant) -> Option<Inventory>,
     in_stock: impl Fn(&Variant) -> bool,
@@ -115,6 +151,7 @@ fn show(
                 on_hand: inventory.filter(|_| admin).map(|i| i.on_hand),
                 reserved: inventory.filter(|_| admin).map(|i| i.reserved),
                 available: inventory.filter(|_| admin).map(|i| i.available()),
+                image_id: v.image_id,
             }
         })
         .collect();
@@ -135,6 +172,7 @@ fn show(
         active: product.active,
         options: product.options.clone(),
         variants,
+        images: product.images.iter().map(|i| ImageView::of(product.id, i, settings)).collect(),
         price_range,
         version: product.version,
         created_at: product.created_at,
@@ -143,15 +181,16 @@ fn show(
 }
 
 /// A product with its stock, for `audience`.
-pub fn shown(stocked: &Stocked, audience: Audience) -> Shown {
-    let view =
-        show(&stocked.product, audience, |v| Some(stocked.inventory(v.id)), |v| stocked.inventory(v.id).in_stock());
+pub fn shown(stocked: &Stocked, settings: &ImageSettings, audience: Audience) -> Shown {
+    let (stock, in_stock) =
+        (|v: &Variant| Some(stocked.inventory(v.id)), |v: &Variant| stocked.inventory(v.id).in_stock());
+    let view = show(&stocked.product, settings, audience, stock, in_stock);
     Shown { view, etag: stocked.etag() }
 }
 
 /// A product as a listing shows it.
-pub fn summary(listed: &Listed, audience: Audience) -> ProductView {
-    show(&listed.product, audience, |_| None, |v| listed.in_stock.contains(&v.id))
+pub fn summary(listed: &Listed, settings: &ImageSettings, audience: Audience) -> ProductView {
+    show(&listed.product, settings, audience, |_| None, |v| listed.in_stock.contains(&v.id))
 }
 
 /// A page of products and the cursor of the next one.
@@ -179,6 +218,8 @@ pub struct NewVariant {
     /// Units on the shelf to begin with.
     pub stock: Stock,
     pub active: bool,
+    /// One of the product's images (a new product has none yet).
+    pub image_id: Option<crate::domain::ImageId>,
 }
 
 /// A new product, as an admin describes it: options and 1 to [`MAX_NEW_VARIANTS`] variants
@@ -218,7 +259,10 @@ fn page_result(
 ) -> Result<ProductPage, AppError> {
     let page = page.ok_or(AppError::InvalidCursor)?;
     let next_cursor = page.next.map(|p| cursor::encode(&app.config.cursor_secret, fingerprint, &p)).transpose()?;
-    Ok(ProductPage { items: page.items.iter().map(|l| summary(l, audience)).collect(), next_cursor })
+    Ok(ProductPage {
+        items: page.items.iter().map(|l| summary(l, &app.config.images, audience)).collect(),
+        next_cursor,
+    })
 }
 
 /// Active products, newest first or by price, by category, in stock and/or word-prefix search.
@@ -259,13 +303,13 @@ pub async fn list_all(app: &App, limit: usize, cursor: Option<String>) -> Result
 /// An active product with its stock; archived ones are not found.
 pub async fn product(app: &App, id: ProductId) -> Result<Shown, AppError> {
     let stocked = app.store.stocked(id).await?.filter(|s| s.product.active).ok_or_else(not_found)?;
-    Ok(shown(&stocked, Audience::Shopper))
+    Ok(shown(&stocked, &app.config.images, Audience::Shopper))
 }
 
 /// Any product, archived too, with its shelf counts (admins).
 pub async fn any_product(app: &App, id: ProductId) -> Result<Shown, AppError> {
     let stocked = app.store.stocked(id).await?.ok_or_else(not_found)?;
-    Ok(shown(&stocked, Audience::Admin))
+    Ok(shown(&stocked, &app.config.images, Audience::Admin))
 }
 
 pub async fn categories(app: &App) -> Result<Vec<Category>, AppError> {
@@ -291,6 +335,12 @@ pub async fn create(app: &App, new: NewProduct) -> Result<Shown, AppError> {
             "a product without options has exactly one variant",
         )]));
     }
+    if let Some(i) = new.variants.iter().position(|v| v.image_id.is_some()) {
+        return Err(AppError::Validation(vec![FieldError::new(
+            format!("variants[{i}].imageId"),
+            "a new product has no images yet: attach them, then name one on the variant",
+        )]));
+    }
     let now = app.clock.now();
     let id = ProductId::new();
     let variants: Vec<Variant> = new
@@ -303,6 +353,7 @@ pub async fn create(app: &App, new: NewProduct) -> Result<Shown, AppError> {
             options: v.options.clone(),
             price_cents: v.price_cents,
             active: v.active,
+            image_id: None,
         })
         .collect();
     for (i, variant) in variants.iter().enumerate() {
@@ -320,6 +371,7 @@ pub async fn create(app: &App, new: NewProduct) -> Result<Shown, AppError> {
         active: new.active,
         options: new.options,
         variants,
+        images: Vec::new(),
         version: 1,
         created_at: now,
         updated_at: now,
@@ -358,7 +410,7 @@ pub struct VariantPatch {
 /// `if_match` naming versions (ETags), only to one of them: otherwise 412. Without it (or
 /// with `*`), the change is decided again from the latest version if another write got in
 /// between. `added` is the units on hand of a variant the change adds.
-async fn edit(
+pub(super) async fn edit(
     app: &App,
     id: ProductId,
     if_match: Option<&str>,
@@ -384,6 +436,13 @@ async fn edit(
                 return Ok(current);
             }
             Err(ChangeRefused::NoSuchVariant) => return Err(AppError::NotFound(Resource::Variant)),
+            Err(ChangeRefused::NoSuchImage(id)) => {
+                return Err(AppError::Validation(vec![FieldError::new(
+                    "imageId",
+                    format!("{id} is not an image of this product"),
+                )]));
+            }
+            Err(ChangeRefused::TooManyImages) => return Err(AppError::TooManyImages),
             // Each request that can break a rule names the options it brings `options`.
             Err(ChangeRefused::Rule(rule)) => return Err(refused(rule, "options")),
         };
@@ -437,6 +496,7 @@ pub async fn update(app: &App, id: ProductId, patch: ProductPatch, if_match: Opt
             options: patch.options.clone(),
             variant,
             add: None,
+            images: None,
         };
         Ok((change, None))
     })
@@ -469,6 +529,7 @@ pub async fn add_variant(app: &App, id: ProductId, new: NewVariant, if_match: Op
             options: new.options.clone(),
             price_cents: new.price_cents,
             active: new.active,
+            image_id: new.image_id,
         };
         Ok((ProductChange { add: Some(variant), ..Default::default() }, Some(new.stock.units())))
     })

@@ -142,6 +142,7 @@ async fn place_holding_key(
                     sku: l.variant.sku.clone(),
                     name: l.product.name.as_str().to_owned(),
                     options: l.variant.options.clone(),
+                    image: super::catalog::picture(&l.product, &l.variant, &app.config.images),
                     unit_price_cents: l.variant.price_cents,
                     quantity: l.quantity,
                     line_total_cents: l.variant.price_cents.times(l.quantity.units()),

@@ -16,6 +16,8 @@ pub struct App {
     /// Loaded on first use, so functions that never touch tokens never pay for the keys.
     tokens: OnceCell<Tokens>,
     webhook_secret: OnceCell<String>,
+    /// Built on first use: only the image routes reach the bucket.
+    objects: std::sync::OnceLock<crate::store::Objects>,
 }
 
 /// Amazon Trust Services' root CAs: every AWS endpoint chains to one of them.
@@ -50,7 +52,35 @@ pub fn aws_timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
 
 impl App {
     pub fn new(config: Config, store: Store, clock: Clock, sdk: Option<SdkConfig>) -> Self {
-        Self { config, store, clock, sdk, tokens: OnceCell::new(), webhook_secret: OnceCell::new() }
+        Self {
+            config,
+            store,
+            clock,
+            sdk,
+            tokens: OnceCell::new(),
+            webhook_secret: OnceCell::new(),
+            objects: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The same app with its image bucket reached through `objects` (tests, tools).
+    pub fn with_objects(self, objects: crate::store::Objects) -> Self {
+        let _ = self.objects.set(objects);
+        self
+    }
+
+    /// The image bucket.
+    pub fn objects(&self) -> Result<&crate::store::Objects, AppError> {
+        if let Some(objects) = self.objects.get() {
+            return Ok(objects);
+        }
+        let bucket =
+            self.config.images.bucket.as_ref().ok_or_else(|| AppError::Internal("IMAGES_BUCKET is not set".into()))?;
+        let sdk = self.sdk.as_ref().ok_or_else(|| AppError::Internal("no AWS configuration".into()))?;
+        let config = aws_sdk_s3::config::Builder::from(sdk).force_path_style(self.config.images.path_style).build();
+        Ok(self
+            .objects
+            .get_or_init(|| crate::store::Objects::new(aws_sdk_s3::Client::from_conf(config), bucket.clone())))
     }
 
     /// Reads configuration and AWS settings from the environment. Makes no network call:

@@ -37,6 +37,7 @@ pub enum Resource {
     Variant,
     Order,
     Discount,
+    Image,
 }
 
 /// Why an operation did not succeed. `http::problem` turns each into one HTTP answer.
@@ -94,6 +95,12 @@ pub enum AppError {
     AmountMismatch,
     #[error("invalid cursor")]
     InvalidCursor,
+    #[error("no bytes were uploaded for this image yet")]
+    ImageNotUploaded,
+    #[error("the uploaded bytes are not an acceptable image")]
+    InvalidImage(crate::domain::Rejected),
+    #[error("the product has as many images as it may")]
+    TooManyImages,
     /// A service storefront depends on is overloaded or out of reach for now; the request may
     /// be sent again shortly. The detail is logged, never shown.
     #[error("unavailable: {0}")]

@@ -8,6 +8,7 @@ mod context;
 mod cursor;
 pub mod discounts;
 mod error;
+pub mod images;
 pub mod lifecycle;
 pub mod migrate;
 

@@ -1,8 +1,8 @@
 //! The catalog: products, their fields' rules, stock arithmetic and word-prefix search.
 
 use super::{
-    Choice, Invalid, ItemId, MAX_VARIANTS, Options, PriceRange, ProductId, Text, Timestamp, Variant, VariantId,
-    VariantRule, check_variants,
+    Choice, Image, ImageId, Invalid, ItemId, MAX_IMAGES, MAX_VARIANTS, Options, PriceRange, ProductId, Text, Timestamp,
+    Variant, VariantId, VariantRule, check_variants,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -213,6 +213,8 @@ pub struct Product {
     pub active: bool,
     pub options: Options,
     pub variants: Vec<Variant>,
+    /// In the order the shop shows them; the first is the product's picture.
+    pub images: Vec<Image>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -234,6 +236,8 @@ struct StoredProduct {
     options: Options,
     #[serde(default)]
     variants: Vec<Variant>,
+    #[serde(default)]
+    images: Vec<Image>,
     sku: Option<Sku>,
     price_cents: Option<Money>,
     version: i64,
@@ -250,6 +254,7 @@ impl From<StoredProduct> for Product {
                 options: Choice::default(),
                 price_cents,
                 active: true,
+                image_id: None,
             }],
             _ => p.variants,
         };
@@ -262,6 +267,7 @@ impl From<StoredProduct> for Product {
             active: p.active,
             options: p.options,
             variants,
+            images: p.images,
             version: p.version,
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -361,6 +367,8 @@ pub struct VariantChange {
     pub options: Option<Choice>,
     pub price_cents: Option<Money>,
     pub active: Option<bool>,
+    /// `Some(None)` takes the variant's image away.
+    pub image_id: Option<Option<ImageId>>,
 }
 
 impl VariantChange {
@@ -377,6 +385,9 @@ impl VariantChange {
         if let Some(v) = self.active {
             variant.active = v;
         }
+        if let Some(v) = self.image_id {
+            variant.image_id = v;
+        }
     }
 }
 
@@ -392,6 +403,8 @@ pub struct ProductChange {
     pub variant: Option<(VariantId, VariantChange)>,
     /// A variant to add.
     pub add: Option<Variant>,
+    /// The product's images, all of them, in order: variants showing one left out show none.
+    pub images: Option<Vec<Image>>,
 }
 
 /// Why a change cannot be made to a product.
@@ -399,6 +412,10 @@ pub struct ProductChange {
 pub enum ChangeRefused {
     NoSuchVariant,
     Rule(VariantRule),
+    /// A variant would show an image the product does not have.
+    NoSuchImage(ImageId),
+    /// The product would have more than [`MAX_IMAGES`] images.
+    TooManyImages,
 }
 
 impl ProductChange {
@@ -420,6 +437,12 @@ impl ProductChange {
         if let Some(v) = &self.options {
             next.options = v.clone();
         }
+        if let Some(images) = &self.images {
+            next.images = images.clone();
+            for variant in &mut next.variants {
+                variant.image_id = variant.image_id.filter(|id| images.iter().any(|i| i.id == *id));
+            }
+        }
         if let Some((id, change)) = &self.variant {
             let variant = next.variants.iter_mut().find(|v| v.id == *id).ok_or(ChangeRefused::NoSuchVariant)?;
             change.apply(variant);
@@ -431,6 +454,14 @@ impl ProductChange {
             return Ok(None);
         }
         check_variants(&next.options, &next.variants).map_err(ChangeRefused::Rule)?;
+        if next.images.len() > MAX_IMAGES && next.images.len() > product.images.len() {
+            return Err(ChangeRefused::TooManyImages);
+        }
+        if let Some(missing) =
+            next.variants.iter().filter_map(|v| v.image_id).find(|id| !next.images.iter().any(|i| i.id == *id))
+        {
+            return Err(ChangeRefused::NoSuchImage(missing));
+        }
         next.version = product.version + 1;
         next.updated_at = now;
         Ok(Some(next))
@@ -700,6 +731,29 @@ mod tests {
         assert!(p.matches_if_match(&format!("\"{}-v1-s7\"", p.id)));
     }
 
+    #[test]
+    fn images_come_and_go_with_the_variants_that_show_them() {
+        use super::super::{AltText, ImageFormat};
+        let p = sample();
+        let now = p.updated_at;
+        let only = p.variants[0].id;
+        let image =
+            Image { id: ImageId::new(), format: ImageFormat::Png, alt: AltText::default(), width: 2, height: 3 };
+        let show = |id| ProductChange {
+            variant: Some((only, VariantChange { image_id: Some(Some(id)), ..Default::default() })),
+            ..Default::default()
+        };
+        assert_eq!(show(image.id).apply(&p, now), Err(ChangeRefused::NoSuchImage(image.id)), "not the product's");
+        let attach = ProductChange { images: Some(vec![image.clone()]), ..Default::default() };
+        let with = attach.apply(&p, now).unwrap().unwrap();
+        let shown = show(image.id).apply(&with, now).unwrap().unwrap();
+        assert_eq!(shown.variants[0].image_id, Some(image.id));
+        let removed = ProductChange { images: Some(Vec::new()), ..Default::default() }.apply(&shown, now).unwrap();
+        assert_eq!(removed.unwrap().variants[0].image_id, None, "a removed image shows no variant");
+        let many = ProductChange { images: Some(vec![image; MAX_IMAGES + 1]), ..Default::default() };
+        assert_eq!(many.apply(&p, now), Err(ChangeRefused::TooManyImages));
+    }
+
     fn sample() -> Product {
         let id = ProductId::new();
         Product {
@@ -716,7 +770,9 @@ mod tests {
                 options: Choice::default(),
                 price_cents: Money::from_cents(2499),
                 active: true,
+                image_id: None,
             }],
+            images: Vec::new(),
             version: 1,
             created_at: Timestamp::from_unix_millis(0),
             updated_at: Timestamp::from_unix_millis(0),

@@ -61,6 +61,11 @@ ulid_id!(
     "product"
 );
 ulid_id!(
+    /// A product image's id (also the name of its object in the image bucket).
+    ImageId,
+    "image"
+);
+ulid_id!(
     /// An order's id.
     OrderId,
     "order"

@@ -38,6 +38,7 @@ mod catalog;
 mod discount;
 mod email;
 mod ids;
+mod image;
 pub mod lifecycle;
 mod order;
 pub mod pricing;
@@ -54,7 +55,11 @@ pub use catalog::{
 };
 pub use discount::{Discount, DiscountCode, MAX_PERCENT_OFF, NewDiscount, parse_max_redemptions, parse_min_subtotal};
 pub use email::Email;
-pub use ids::{OrderId, ProductId, UserId};
+pub use ids::{ImageId, OrderId, ProductId, UserId};
+pub use image::{
+    AltText, Image, ImageEdit, ImageFormat, MAX_IMAGE_BYTES, MAX_IMAGES, Rejected, UPLOAD_SECONDS, Upload, arrange,
+    inspect, parse_content_length,
+};
 pub use lifecycle::{
     ADMIN_SETTABLE, Actor, Effects, HistoryEntry, InvalidTransition, OrderChange, admin_status, tracking_allowed,
 };

@@ -141,6 +141,8 @@ pub struct OrderLine {
     pub sku: Sku,
     pub name: String,
     pub options: Choice,
+    /// The URL of the variant's picture when it was sold, if it had one.
+    pub image: Option<String>,
     pub unit_price_cents: Money,
     pub quantity: Quantity,
     pub line_total_cents: Money,
@@ -157,6 +159,8 @@ struct StoredOrderLine {
     name: String,
     #[serde(default)]
     options: Choice,
+    #[serde(default)]
+    image: Option<String>,
     unit_price_cents: Money,
     quantity: Quantity,
     line_total_cents: Money,
@@ -170,6 +174,7 @@ impl From<StoredOrderLine> for OrderLine {
             sku: l.sku,
             name: l.name,
             options: l.options,
+            image: l.image,
             unit_price_cents: l.unit_price_cents,
             quantity: l.quantity,
             line_total_cents: l.line_total_cents,

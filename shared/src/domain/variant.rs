@@ -242,6 +242,9 @@ pub struct Variant {
     pub price_cents: Money,
     /// False once archived: hidden from shoppers, kept for orders.
     pub active: bool,
+    /// The product image that shows this variant, if one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<super::ImageId>,
 }
 
 /// Why a variant cannot join (or stay in) a product.
@@ -433,6 +436,7 @@ mod tests {
 
     fn variant(product: ProductId, n: u32, sku: &str, pairs: &[(&str, &str)]) -> Variant {
         Variant {
+            image_id: None,
             id: VariantId::new(product, n),
             sku: Sku::parse(sku).unwrap(),
             options: choice(pairs),

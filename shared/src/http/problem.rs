@@ -81,6 +81,7 @@ problem_kinds! {
     VariantNotFound => 404, "variant_not_found", "Not found";
     OrderNotFound => 404, "order_not_found", "Not found";
     DiscountNotFound => 404, "discount_not_found", "Not found";
+    ImageNotFound => 404, "image_not_found", "Not found";
     EmailTaken => 409, "email_taken", "Email taken";
     SkuTaken => 409, "sku_taken", "SKU taken";
     VariantExists => 409, "variant_exists", "Variant exists";
@@ -90,11 +91,14 @@ problem_kinds! {
     DiscountCodeTaken => 409, "discount_code_taken", "Discount code taken";
     RequestInProgress => 409, "request_in_progress", "Request in progress";
     InvalidTransition => 409, "invalid_transition", "Invalid transition";
+    ImageNotUploaded => 409, "image_not_uploaded", "Image not uploaded";
+    TooManyImages => 409, "too_many_images", "Too many images";
     VersionMismatch => 412, "version_mismatch", "Version mismatch";
     PayloadTooLarge => 413, "payload_too_large", "Payload too large";
     UnsupportedMediaType => 415, "unsupported_media_type", "Unsupported media type";
     ValidationFailed => 422, "validation_failed", "Validation failed";
     CartFull => 422, "cart_full", "Cart full";
+    InvalidImage => 422, "invalid_image", "Invalid image";
     VariantRequired => 422, "variant_required", "Variant required";
     InvalidDiscount => 422, "invalid_discount", "Invalid discount";
     UnsupportedCountry => 422, "unsupported_country", "Unsupported country";
@@ -221,6 +225,7 @@ impl From<AppError> for ApiError {
                 Resource::Variant => ApiError::of(Kind::VariantNotFound, "The product has no such variant."),
                 Resource::Order => ApiError::of(Kind::OrderNotFound, "No such order."),
                 Resource::Discount => ApiError::of(Kind::DiscountNotFound, "No discount has this code."),
+                Resource::Image => ApiError::of(Kind::ImageNotFound, "The product has no such image or upload."),
             },
             AppError::SkuTaken => ApiError::of(Kind::SkuTaken, "Another variant already has this SKU."),
             AppError::VariantExists { variant_id } => {
@@ -281,6 +286,16 @@ impl From<AppError> for ApiError {
             AppError::AmountMismatch => {
                 ApiError::of(Kind::AmountMismatch, "The payment's amount or currency is not the order's total.")
             }
+            AppError::ImageNotUploaded => ApiError::of(
+                Kind::ImageNotUploaded,
+                "Nothing was uploaded for this image yet: send the bytes to the upload URL, then complete it.",
+            ),
+            AppError::InvalidImage(rejected) => ApiError::of(Kind::InvalidImage, rejected.message())
+                .with("reason", serde_json::Value::String(rejected.reason().to_owned())),
+            AppError::TooManyImages => ApiError::of(
+                Kind::TooManyImages,
+                format!("A product has at most {} images; delete one first.", crate::domain::MAX_IMAGES),
+            ),
             AppError::Unavailable(detail) => ApiError::unavailable(detail),
             AppError::Internal(detail) => ApiError::internal(detail),
         }

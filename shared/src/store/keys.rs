@@ -5,8 +5,8 @@
 use super::item::s;
 use super::schema::{GSI1, GSI2, GSI3, IndexSpec, PK, SK};
 use crate::domain::{
-    CategorySlug, Discount, DiscountCode, Email, Listing, Order, OrderId, OrderStatus, Product, ProductId, Sku, UserId,
-    VariantId,
+    CategorySlug, Discount, DiscountCode, Email, Image, ImageId, Listing, Order, OrderId, OrderStatus, Product,
+    ProductId, Sku, UserId, VariantId,
 };
 use std::collections::HashMap;
 
@@ -93,6 +93,26 @@ pub fn idempotency(user: UserId, idempotency_key: &str) -> Key {
 pub fn payment_event(event_id: &str) -> Key {
     key(format!("PAYMENT_EVENT#{event_id}"), "EVENT")
 }
+
+/// An image upload that was declared and not yet completed.
+pub fn upload(image: ImageId) -> Key {
+    key(format!("UPLOAD#{image}"), "UPLOAD")
+}
+
+/// Where an upload's bytes land in the image bucket: a prefix nobody reads from outside, and
+/// that the bucket's lifecycle rule empties of what is never completed.
+pub fn incoming_object(product: ProductId, image: ImageId) -> String {
+    format!("{INCOMING_PREFIX}{product}/{image}")
+}
+
+pub const INCOMING_PREFIX: &str = "incoming/";
+
+/// Where a verified image is served from (the CDN serves this prefix only).
+pub fn image_object(product: ProductId, image: &Image) -> String {
+    format!("{IMAGES_PREFIX}{product}/{}.{}", image.id, image.format.extension())
+}
+
+pub const IMAGES_PREFIX: &str = "images/";
 
 /// The sort key that lists a product among others, oldest first (queries read it backwards).
 fn newest_first(product: &Product) -> String {

@@ -5,6 +5,7 @@
 
 mod admin;
 mod catalog;
+mod images;
 mod inventory;
 mod item;
 pub mod keys;
@@ -17,7 +18,9 @@ mod tx;
 mod users;
 
 pub use catalog::{Listed, Shelf, ShelfChange, StockOutcome, Stocked, WriteOutcome};
+pub use images::{Arrived, Objects, Presigned};
 pub use inventory::StockLevel;
+pub use keys::image_object as image_path;
 pub use lifecycle::Changed;
 pub use migrate::Migrated;
 pub(crate) use migrate::legacy_variant;
@@ -29,25 +32,28 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use item::Item;
 
-/// What can go wrong talking to the table. Expected outcomes (a taken email, a missing item)
+/// What can go wrong talking to the table (or the image bucket). Expected outcomes (a taken email, a missing item)
 /// are part of each method's `Ok` value, not errors.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// DynamoDB is overloaded or out of reach for now (throttling, a timeout, a conflict that
     /// outlasted its retries): the same request may well succeed in a moment.
-    #[error("dynamodb {operation} unavailable: {detail}")]
+    #[error("{operation} unavailable: {detail}")]
     Unavailable { operation: &'static str, detail: String },
     /// DynamoDB refused or failed the call for a reason a retry will not cure (validation of
     /// our own request, a missing table, …).
-    #[error("dynamodb {operation}: {detail}")]
+    #[error("{operation}: {detail}")]
     Backend { operation: &'static str, detail: String },
     /// An item did not decode: stored data does not have the shape this code expects.
     #[error("corrupt item {key}: {detail}")]
     Corrupt { key: String, detail: String },
 }
 
-/// DynamoDB error codes that say "not now" rather than "not this request".
+/// DynamoDB and S3 error codes that say "not now" rather than "not this request".
 const TRANSIENT_CODES: &[&str] = &[
+    "SlowDown",
+    "InternalError",
+    "RequestTimeout",
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
     "RequestLimitExceeded",

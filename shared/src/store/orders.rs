@@ -394,6 +394,9 @@ fn compact_line(fields: &mut HashMap<String, AttributeValue>) {
     {
         stored.insert("o".into(), AttributeValue::M(options));
     }
+    if let Some(image @ AttributeValue::S(_)) = fields.remove("image") {
+        stored.insert("i".into(), image);
+    }
     *fields = stored;
 }
 
@@ -413,6 +416,9 @@ fn expand_line(fields: &mut HashMap<String, AttributeValue>) {
         line.insert("lineTotalCents".into(), n(total));
     }
     line.insert("options".into(), fields.remove("o").unwrap_or_else(|| AttributeValue::M(HashMap::new())));
+    if let Some(image) = fields.remove("i") {
+        line.insert("image".into(), image);
+    }
     *fields = line;
 }
 

@@ -5,7 +5,9 @@
 //!    (8000), persisting under the data directory;
 //! 2. the table, created from the same definition `template.yaml` declares, if missing;
 //! 3. a JWT signing key under the data directory, if missing;
-//! 4. the admin account from `STOREFRONT_ADMIN_EMAIL` / `STOREFRONT_ADMIN_PASSWORD` (idempotent),
+//! 4. an S3-compatible server (s3s) on `127.0.0.1:$STOREFRONT_S3_PORT` (9002) with the image
+//!    bucket, its objects under the data directory;
+//! 5. the admin account from `STOREFRONT_ADMIN_EMAIL` / `STOREFRONT_ADMIN_PASSWORD` (idempotent),
 //!    and a demo catalog (tools/local/demo-catalog.json) when the catalog is empty.
 //!
 //! so that a plain `cargo lambda watch` serves the functions against it with the environment in
@@ -24,14 +26,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use storefront::app::catalog::{self, NewProduct, NewVariant};
-use storefront::app::{App, AppError, accounts};
+use storefront::app::{App, AppError, accounts, images};
 use storefront::auth::{KeyRing, SigningKey};
 use storefront::clock::Clock;
-use storefront::config::{Config, KeySource};
+use storefront::config::{Config, ImageSettings, KeySource};
 use storefront::domain::{
-    CategorySlug, Choice, Description, Email, Options, Password, PersonName, ProductName, Role, Sku, Stock, parse_price,
+    AltText, CategorySlug, Choice, Description, Email, ImageFormat, OptionName, OptionValue, Options, Password,
+    PersonName, ProductName, ProductOption, Role, Sku, Stock, VariantChange, parse_price,
 };
-use storefront::store::Store;
+use storefront::store::{Objects, Store};
 use storefront_local::functions::{self, Functions};
 use storefront_local::gateway;
 
@@ -40,6 +43,8 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 struct Settings {
     port: u16,
     db_port: u16,
+    s3_port: u16,
+    bucket: String,
     data_dir: PathBuf,
     table: String,
     admin_email: String,
@@ -63,6 +68,8 @@ impl Settings {
         Ok(Self {
             port: port("STOREFRONT_PORT", "9000")?,
             db_port: port("STOREFRONT_DB_PORT", "8000")?,
+            s3_port: port("STOREFRONT_S3_PORT", "9002")?,
+            bucket: fixed("IMAGES_BUCKET"),
             data_dir: PathBuf::from(env_or("STOREFRONT_DATA_DIR", ".local")),
             table: env_or("STOREFRONT_TABLE", &fixed("TABLE_NAME")),
             admin_email: env_or("STOREFRONT_ADMIN_EMAIL", "admin@storefront.local"),
@@ -121,6 +128,10 @@ async fn run(only_db: bool) -> Result<(), Error> {
         .await
         .map_err(|_| format!("port {} is in use; set STOREFRONT_DB_PORT to another", settings.db_port))?;
 
+    let s3_listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.s3_port))
+        .await
+        .map_err(|_| format!("port {} is in use; set STOREFRONT_S3_PORT to another", settings.s3_port))?;
+
     let db_path = data_dir.join("dynamodb.sqlite");
     step(&format!("starting DynamoDB (dynoxide) with data in {}", db_path.display()));
     let db = dynoxide::Database::new(&db_path.to_string_lossy())
@@ -130,6 +141,23 @@ async fn run(only_db: bool) -> Result<(), Error> {
     let db_server = tokio::spawn(dynoxide::server::serve_with_shutdown(db_listener, db, async {
         let _ = db_stopped.await;
     }));
+
+    let s3_dir = data_dir.join("s3");
+    let s3 = format!("http://127.0.0.1:{}", settings.s3_port);
+    step(&format!("starting S3 (s3s) with the image bucket {} in {}", settings.bucket, s3_dir.display()));
+    let (stop_s3, s3_stopped) = tokio::sync::oneshot::channel::<()>();
+    let s3_server = {
+        let (dir, bucket) = (s3_dir.clone(), settings.bucket.clone());
+        let prefix = storefront::store::keys::IMAGES_PREFIX;
+        tokio::spawn(async move {
+            storefront_local::s3::serve(s3_listener, &dir, &bucket, prefix, async {
+                let _ = s3_stopped.await;
+            })
+            .await
+            .map_err(|e| e.to_string())
+        })
+    };
+    let image_base_url = format!("{s3}/{}", settings.bucket);
 
     let store = Store::new(local_client(&dynamodb), settings.table.clone());
     if store.ensure_table().await? {
@@ -141,8 +169,11 @@ async fn run(only_db: bool) -> Result<(), Error> {
     let key_file = data_dir.join("jwt-key.json");
     let key = signing_key(&key_file)?;
     let cursor_secret = local_env.get("CURSOR_SECRET").cloned().unwrap_or_default();
-    let config = Config::new(settings.table.clone(), KeySource::Inline(KeyRing::single(key)), cursor_secret);
-    let app = App::new(config, store, Clock::system(), None);
+    let mut config = Config::new(settings.table.clone(), KeySource::Inline(KeyRing::single(key)), cursor_secret);
+    config.images =
+        ImageSettings { bucket: Some(settings.bucket.clone()), base_url: image_base_url.clone(), path_style: true };
+    let objects = Objects::new(s3_client(&s3), settings.bucket.clone());
+    let app = App::new(config, store, Clock::system(), None).with_objects(objects);
     seed_admin(&app, &settings).await?;
     if storefront::app::migrate::needed(&app).await? {
         // Data of a version before products had variants: what `storefront-admin migrate`
@@ -156,8 +187,8 @@ async fn run(only_db: bool) -> Result<(), Error> {
     let outcome = match api {
         None => {
             println!(
-                "DynamoDB is ready at {dynamodb} (table {}; admin: {}); serve the functions against it with \
-                 `PATH=\"$PWD/.venv/bin:$PATH\" cargo lambda watch`; Ctrl-C stops it",
+                "DynamoDB is ready at {dynamodb} (table {}; admin: {}; S3: {s3}); serve the functions against \
+                 it with `PATH=\"$PWD/.venv/bin:$PATH\" cargo lambda watch`; Ctrl-C stops it",
                 settings.table, settings.admin_email
             );
             shutdown_signal().await;
@@ -171,12 +202,17 @@ async fn run(only_db: bool) -> Result<(), Error> {
             env.insert("JWT_KEY_FILE".into(), key_file.display().to_string());
             env.insert("PAYMENT_WEBHOOK_SECRET".into(), settings.webhook_secret.clone());
             env.insert("PAYMENT_WINDOW_MINUTES".into(), settings.payment_window_minutes.clone());
+            env.insert("AWS_ENDPOINT_URL_S3".into(), s3.clone());
+            env.insert("IMAGES_BUCKET".into(), settings.bucket.clone());
+            env.insert("IMAGE_BASE_URL".into(), image_base_url.clone());
             serve(listener, &manifest, env, &settings, &dynamodb).await
         }
     };
     step("stopping");
     let _ = stop_db.send(());
+    let _ = stop_s3.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), db_server).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), s3_server).await;
     outcome
 }
 
@@ -247,6 +283,24 @@ fn local_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
+fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            storefront_local::s3::ACCESS_KEY,
+            storefront_local::s3::SECRET_KEY,
+            None,
+            None,
+            "storefront-local",
+        ))
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
 /// Reads the local signing key, or creates one (readable by this user only).
 fn signing_key(path: &Path) -> Result<SigningKey, Error> {
     if path.exists() {
@@ -285,34 +339,121 @@ async fn seed_admin(app: &App, settings: &Settings) -> Result<(), Error> {
     Ok(())
 }
 
-/// Fills an empty catalog with the demo products, so there is something to browse.
+/// Fills an empty catalog with the demo products, so there is something to browse: products
+/// sold one way and products sold in options, and for these generated pictures, uploaded the
+/// way an admin's client uploads them (presigned PUT, then complete).
 async fn seed_catalog(app: &App) -> Result<(), Error> {
     if !app.store.catalog_is_empty().await? {
         step("catalog has products; not seeding the demo catalog");
         return Ok(());
     }
     let demo: Vec<serde_json::Value> = serde_json::from_str(include_str!("../demo-catalog.json"))?;
+    let mut pictures = 0;
     for entry in &demo {
-        let text = |field: &str| entry[field].as_str().unwrap_or_default().to_owned();
-        let number = |field: &str| entry[field].as_i64().unwrap_or(-1);
-        let one_way = NewVariant {
-            sku: Sku::parse(&text("sku"))?,
-            options: Choice::default(),
-            price_cents: parse_price(number("priceCents"))?,
-            stock: Stock::parse(number("stock"))?,
-            active: true,
+        let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_owned();
+        let variant = |v: &serde_json::Value| -> Result<NewVariant, Error> {
+            let mut choice = BTreeMap::new();
+            for (name, value) in v["options"].as_object().into_iter().flatten() {
+                choice.insert(OptionName::parse(name)?, OptionValue::parse(&text(value))?);
+            }
+            Ok(NewVariant {
+                sku: Sku::parse(&text(&v["sku"]))?,
+                options: Choice::new(choice),
+                price_cents: parse_price(v["priceCents"].as_i64().unwrap_or(-1))?,
+                stock: Stock::parse(v["stock"].as_i64().unwrap_or(-1))?,
+                active: true,
+                image_id: None,
+            })
+        };
+        let mut options = Vec::new();
+        for option in entry["options"].as_array().into_iter().flatten() {
+            let values = option["values"].as_array().into_iter().flatten();
+            options.push(ProductOption {
+                name: OptionName::parse(&text(&option["name"]))?,
+                values: values.map(|v| OptionValue::parse(&text(v))).collect::<Result<_, _>>()?,
+            });
+        }
+        let variants = match entry["variants"].as_array() {
+            Some(variants) => variants.iter().map(variant).collect::<Result<Vec<_>, _>>()?,
+            None => vec![variant(entry)?],
         };
         let product = NewProduct {
-            name: ProductName::parse(&text("name"))?,
-            description: Description::parse(&text("description"))?,
-            category: CategorySlug::parse(&text("category"))?,
+            name: ProductName::parse(&text(&entry["name"]))?,
+            description: Description::parse(&text(&entry["description"]))?,
+            category: CategorySlug::parse(&text(&entry["category"]))?,
             active: true,
-            options: Options::default(),
-            variants: vec![one_way],
+            options: Options::parse(options)?,
+            variants,
         };
-        catalog::create(app, product).await.map_err(|e| format!("seeding {}: {e}", text("sku")))?;
+        let name = text(&entry["name"]);
+        let created = catalog::create(app, product).await.map_err(|e| format!("seeding {name}: {e}"))?;
+        for picture in entry["images"].as_array().into_iter().flatten() {
+            seed_picture(app, &created.view, picture).await.map_err(|e| format!("a picture of {name}: {e}"))?;
+            pictures += 1;
+        }
     }
-    step(&format!("seeded the demo catalog ({} products)", demo.len()));
+    step(&format!("seeded the demo catalog ({} products, {pictures} pictures)", demo.len()));
+    Ok(())
+}
+
+/// Uploads a generated picture of a demo product, attaches it, and shows it on the variants
+/// whose options `shows` names.
+async fn seed_picture(app: &App, product: &catalog::ProductView, picture: &serde_json::Value) -> Result<(), Error> {
+    let rgb: Vec<u8> =
+        picture["rgb"].as_array().into_iter().flatten().filter_map(|c| c.as_u64()).map(|c| c as u8).collect();
+    let [r, g, b] = rgb[..] else { return Err("rgb must be three numbers".into()) };
+    let png = demo_picture([r, g, b])?;
+    let alt = AltText::parse(picture["alt"].as_str().unwrap_or_default())?;
+    let ticket = images::begin(app, product.id, ImageFormat::Png, png.len() as i64, alt).await?;
+    upload(&ticket.upload, png).await?;
+    images::complete(app, product.id, ticket.image_id).await?;
+    let Some(shows) = picture["shows"].as_object() else { return Ok(()) };
+    for variant in &product.variants {
+        let shown = shows.iter().all(|(name, value)| {
+            let name = OptionName::parse(name).ok();
+            name.and_then(|n| variant.options.value(&n).map(|v| Some(v.as_str()) == value.as_str())).unwrap_or(false)
+        });
+        if shown {
+            let change = VariantChange { image_id: Some(Some(ticket.image_id)), ..Default::default() };
+            let patch = catalog::VariantPatch { change, on_hand: None };
+            catalog::update_variant(app, variant.id, patch, None).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A 96×96 PNG: a product-coloured square with a lighter band, small and recognisable.
+fn demo_picture([r, g, b]: [u8; 3]) -> Result<Vec<u8>, Error> {
+    const SIDE: u32 = 96;
+    let light = |c: u8| c.saturating_add((255 - c) / 2);
+    let mut pixels = Vec::with_capacity((SIDE * SIDE * 3) as usize);
+    for y in 0..SIDE {
+        for _ in 0..SIDE {
+            let band = (36..60).contains(&y);
+            pixels.extend(if band { [light(r), light(g), light(b)] } else { [r, g, b] });
+        }
+    }
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, SIDE, SIDE);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.write_header()?.write_image_data(&pixels)?;
+    Ok(out)
+}
+
+/// Sends a presigned upload, as an admin's client would.
+async fn upload(presigned: &storefront::store::Presigned, bytes: Vec<u8>) -> Result<(), Error> {
+    use http_body_util::Full;
+    let mut request = hyper::Request::builder().method(presigned.method.as_str()).uri(presigned.url.as_str());
+    for (name, value) in &presigned.headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let request = request.body(Full::new(hyper::body::Bytes::from(bytes)))?;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let answer = client.request(request).await?;
+    if !answer.status().is_success() {
+        return Err(format!("the upload was answered {}", answer.status()).into());
+    }
     Ok(())
 }
 
