@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 db_port=$(free_port)
+s3_port=$(free_port)
 data=$(mktemp -d)
 log="$data/run.log"
 base="http://127.0.0.1:$port"
@@ -31,7 +32,7 @@ trap cleanup EXIT
 start_stack() {
   : > "$log"
   # A one-minute payment window, so the expiry walkthrough below needs to wait only a minute.
-  STOREFRONT_PORT=$port STOREFRONT_DB_PORT=$db_port STOREFRONT_DATA_DIR="$data/local" PAYMENT_WINDOW_MINUTES=1 \
+  STOREFRONT_PORT=$port STOREFRONT_DB_PORT=$db_port STOREFRONT_S3_PORT=$s3_port STOREFRONT_DATA_DIR="$data/local" PAYMENT_WINDOW_MINUTES=1 \
     setsid make --no-print-directory run >"$log" 2>&1 < /dev/null &
   pid=$!
   for _ in $(seq 1 600); do
@@ -110,7 +111,7 @@ invoked=$(.venv/bin/cargo-lambda lambda invoke register --data-file events/regis
 check "the README's cargo lambda invoke of events/register.json registers Ada" python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); assert r["statusCode"] == 201, r' <<<"$invoked"
 
 echo "--- catalog"
-check "make run seeds the demo catalog" grep -q "seeded the demo catalog (50 products)" "$log"
+check "make run seeds the demo catalog" grep -q "seeded the demo catalog (50 products, 6 pictures)" "$log"
 call GET /products
 check "the catalog lists 20 products by default, newest first" test "$status" = 200 -a "$(json "['items'].__len__()")" = 20
 check "the product list conforms to openapi's ProductList" conforms ProductList
@@ -142,6 +143,23 @@ check "an admin edit with a stale If-Match is 412" test "$status" = 412 -a "$(js
 call GET "/admin/products/$mouse" "" "$admin"
 call PATCH "/products/$mouse" '{"priceCents": 1999}' "$admin" "if-match: $(header etag)"
 check "an admin edit with the current ETag is 200" test "$status" = 200 -a "$(json "['priceCents']")" = 1999
+call GET "/products?q=bottle"
+bottle=$(json "['items'][0]['id']")
+call GET "/products/$bottle"
+check "a demo product in options has its generated pictures, conforming to Product" test "$(json "len(v['images'])")" = 3 -a "$(json "sum(1 for x in v['variants'] if x['imageId'])")" = 6
+check "the demo bottle conforms to openapi's Product" conforms Product
+picture=$(json "['images'][0]['url']")
+check "a demo picture opens, from the local S3, as a PNG" test "$(curl -s -o "$data/picture" -w '%{http_code} %{content_type}' "$picture")" = "200 image/png"
+call POST "/products/$mouse/images" "{\"contentType\":\"image/png\",\"contentLength\":$(wc -c < "$data/picture"),\"alt\":\"Mouse\"}" "$admin"
+check "an admin declares an image upload: 201" test "$status" = 201
+check "the upload conforms to openapi's ImageUpload" conforms ImageUpload
+image=$(json "['imageId']")
+check "the bucket takes the presigned PUT" test "$(curl -s -o /dev/null -w '%{http_code}' -T "$data/picture" -H 'content-type: image/png' "$(json "['upload']['url']")")" = 200
+call POST "/products/$mouse/images/$image/complete" "" "$admin"
+check "completing attaches it" test "$status" = 200 -a "$(json "v['images'][0]['width']")" = 96
+check "the product with its image conforms to Product" conforms Product
+call DELETE "/products/$mouse/images/$image" "" "$admin"
+check "deleting the image answers 204" test "$status" = 204
 call POST /products '{"sku":"X-1","name":"X","priceCents":1,"category":"x","stock":1}' "$token"
 check "a customer creating a product is 403 forbidden" test "$status" = 403 -a "$(json "['code']")" = forbidden
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the README's walkthroughs exactly as written against the local stack, started as `make run`
 # starts it. Only the ports change, to free ones: the API's (`127.0.0.1:9000` and
-# `--invoke-port 9000` in the commands) and DynamoDB's (STOREFRONT_DB_PORT), so a developer's
+# `--invoke-port 9000` in the commands), DynamoDB's (STOREFRONT_DB_PORT) and S3's
+# (STOREFRONT_S3_PORT; the walkthroughs take image URLs from answers), so a developer's
 # `make run` or `make db` can keep running. The stack gets the one-minute payment window the
 # expiry walkthrough asks for, so its `PAYMENT_WINDOW_MINUTES=1 make run` block is not run.
 #
@@ -14,9 +15,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-read -r port db_port < <(python3 -c '
+read -r port db_port s3_port < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(2)]
+socks = [socket.socket() for _ in range(3)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))')
@@ -72,7 +73,7 @@ while read -r name; do walkthroughs+=("$name"); done < "$data/walkthroughs/manif
 echo "--- ${#walkthroughs[@]} walkthroughs, $(cat "$data"/walkthroughs/*.sh | grep -c 'curl ') curl commands: ${walkthroughs[*]}"
 
 echo "--- starting the stack on 127.0.0.1:$port (DynamoDB on 127.0.0.1:$db_port)"
-STOREFRONT_PORT=$port STOREFRONT_DB_PORT=$db_port STOREFRONT_DATA_DIR="$data/local" PAYMENT_WINDOW_MINUTES=1 \
+STOREFRONT_PORT=$port STOREFRONT_DB_PORT=$db_port STOREFRONT_S3_PORT=$s3_port STOREFRONT_DATA_DIR="$data/local" PAYMENT_WINDOW_MINUTES=1 \
   setsid make --no-print-directory run >"$data/run.log" 2>&1 </dev/null &
 pid=$!
 ready=""
@@ -155,6 +156,12 @@ for run in 1 2; do
   check "catalog: shoppers no longer find the archived product" has catalog '"code":"product_not_found"'
   check "catalog: admins still see it, inactive" has catalog '"active":false'
 
+  check "variants: the presigned upload names the signed headers" has options-variants-and-stock '^\{"method":"PUT","headers":\["content-length","content-type"\]\}$'
+  check "variants: the bucket takes the upload" has options-variants-and-stock '^200$'
+  check "variants: completing attaches the 96×96 picture" has options-variants-and-stock '^\{"alt":"Classic Tee, blue","width":96,"height":96\}$'
+  check "variants: the image URL opens, as a PNG" has options-variants-and-stock '^200 image/png$'
+  check "variants: bytes that are no image are invalid_image" has options-variants-and-stock '"code":"invalid_image".*"reason":"not_an_image"'
+  check "variants: the cart line shows the variant's picture" has options-variants-and-stock '^\{"image":true\}$'
   check "variants: the tee has 4 variants from 1900 to 2300, 15 in stock" has options-variants-and-stock '^\{"priceCents":1900,"priceRange":\{"minCents":1900,"maxCents":2300\},"stock":15\}$'
   check "variants: each variant is shown with its options" has options-variants-and-stock '"options":\{"Colour":"Blue","Size":"L"\},"priceCents":2300,"stock":2\}$'
   check "variants: 'red tee' finds the Classic Tee" has options-variants-and-stock '^\["Classic Tee"\]$'

@@ -101,8 +101,20 @@ impl Objects {
             .presigned(config)
             .await
             .map_err(|e| StoreError::backend("presign PutObject", e))?;
-        let headers = request.headers().map(|(name, value)| (name.to_owned(), value.to_owned())).collect();
-        Ok(Presigned { url: request.uri().to_owned(), method: request.method().to_owned(), headers })
+        // The headers the signature covers (the host is the URL's); the SDK would also send
+        // others, such as a trace id, that the client has no need of.
+        let url = request.uri().to_owned();
+        let signed = url
+            .split(['?', '&'])
+            .find_map(|pair| pair.strip_prefix("X-Amz-SignedHeaders="))
+            .map(|list| list.replace("%3B", ";").to_ascii_lowercase())
+            .unwrap_or_default();
+        let headers = request
+            .headers()
+            .filter(|(name, _)| signed.split(';').any(|s| s == name.to_ascii_lowercase()))
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        Ok(Presigned { url, method: request.method().to_owned(), headers })
     }
 
     /// What was uploaded for an image, if it is at most `max` bytes (a HEAD, then a GET).
