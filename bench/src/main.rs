@@ -291,8 +291,17 @@ async fn main() {
 
     let data_dir = std::env::temp_dir().join(format!("storefront-bench-{}", std::process::id()));
     std::fs::create_dir_all(&data_dir).expect("a temporary directory");
+    println!("==> starting the S3-compatible server of the image bucket");
+    let s3_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let s3 = format!("http://{}", s3_listener.local_addr().expect("an address"));
+    let s3_dir = data_dir.join("s3");
+    tokio::spawn(async move {
+        let prefix = storefront::store::keys::IMAGES_PREFIX;
+        let forever = std::future::pending::<()>();
+        storefront_local::s3::serve(s3_listener, &s3_dir, scenarios::IMAGES_BUCKET, prefix, forever).await
+    });
     println!("==> seeding the data set (demo catalog + thousands of products, users and orders)");
-    let mut world = scenarios::World::seed(&dynamodb, &data_dir).await;
+    let mut world = scenarios::World::seed(&dynamodb, &s3, &data_dir).await;
     println!("    seeded in {:.1}s", started.elapsed().as_secs_f64());
     println!("==> timing DynamoDB's own floor (a bare SDK client, no function)");
     let floors = floors::measure(&scenarios::sdk_client(&dynamodb), scenarios::TABLE, world.sample_product()).await;
@@ -313,6 +322,9 @@ async fn main() {
         ("JWT_KEY_FILE", world.key_file.display().to_string()),
         ("CURSOR_SECRET", scenarios::CURSOR_SECRET.into()),
         ("PAYMENT_WEBHOOK_SECRET", scenarios::WEBHOOK_SECRET.into()),
+        ("AWS_ENDPOINT_URL_S3", s3.clone()),
+        ("IMAGES_BUCKET", scenarios::IMAGES_BUCKET.into()),
+        ("IMAGE_BASE_URL", scenarios::image_settings(&s3).base_url),
         ("LOG_LEVEL", "info".into()),
     ]
     .into_iter()

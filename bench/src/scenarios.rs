@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use storefront::app::catalog::{self, Browse, NewProduct, NewVariant};
 use storefront::app::checkout::{self, Checkout};
-use storefront::app::{App, lifecycle};
+use storefront::app::{App, images, lifecycle};
 use storefront::auth::{KeyRing, Principal, SigningKey};
 use storefront::clock::Clock;
 use storefront::config::{Config, KeySource, SecretSource};
@@ -17,12 +17,36 @@ use storefront::store::Store;
 pub const TABLE: &str = "storefront-bench";
 pub const CURSOR_SECRET: &str = "bench-cursor-secret-bench-cursor-secret-0123456789";
 pub const WEBHOOK_SECRET: &str = "whsec_bench_secret";
+pub const IMAGES_BUCKET: &str = "storefront-bench-images";
+
+/// Where the functions find the image bucket and say its images are served from.
+pub fn image_settings(s3: &str) -> storefront::config::ImageSettings {
+    storefront::config::ImageSettings {
+        bucket: Some(IMAGES_BUCKET.into()),
+        base_url: format!("{s3}/{IMAGES_BUCKET}"),
+        path_style: true,
+    }
+}
+
+fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+    let credentials =
+        Credentials::new(storefront_local::s3::ACCESS_KEY, storefront_local::s3::SECRET_KEY, None, None, "bench");
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
 const PASSWORD: &str = "bench password 123";
 const EVENTS: usize = COLD_RUNS + 1 + WARM_RUNS + 1 + COUNTED_RUNS;
 
 /// Every measured function, reads first, then writes; `list-products?q` is the search mix
 /// of `list-products`.
-pub const ORDER: [&str; 35] = [
+pub const ORDER: [&str; 39] = [
     "hello",
     "get-product",
     "list-products",
@@ -49,6 +73,10 @@ pub const ORDER: [&str; 35] = [
     "update-variant",
     "adjust-variant-stock",
     "archive-variant",
+    "create-image-upload",
+    "complete-image-upload",
+    "update-images",
+    "delete-image",
     "create-discount",
     "update-discount",
     "place-order",
@@ -100,6 +128,11 @@ pub struct World {
     growing_pool: Vec<ProductId>,
     /// Products with 30 variants, of which `archive-variant` archives all but the first.
     variant_archive_pool: Vec<ProductId>,
+    /// Uploads sent and not completed, which `complete-image-upload` completes and
+    /// `delete-image` (measured after it) deletes.
+    upload_pool: Vec<(ProductId, ImageId)>,
+    /// Products with two images, whose order `update-images` swaps.
+    arrange_pool: Vec<(ProductId, ImageId, ImageId)>,
     cancel_pool: Vec<(OrderId, usize)>,
     webhook_pool: Vec<(OrderId, i64)>,
     ship_pool: Vec<OrderId>,
@@ -177,7 +210,7 @@ pub fn sdk_client(dynamodb: &str) -> aws_sdk_dynamodb::Client {
 }
 
 impl World {
-    pub async fn seed(dynamodb: &str, dir: &Path) -> Self {
+    pub async fn seed(dynamodb: &str, s3: &str, dir: &Path) -> Self {
         let store = Store::new(sdk_client(dynamodb), TABLE);
         store.ensure_table().await.expect("table");
         let key = SigningKey::generate("bench");
@@ -185,7 +218,9 @@ impl World {
         std::fs::write(&key_file, key.to_json()).expect("key file");
         let mut config = Config::new(TABLE, KeySource::Inline(KeyRing::single(key)), CURSOR_SECRET);
         config.webhook_secret = Some(SecretSource::Value(WEBHOOK_SECRET.into()));
-        let app = App::new(config, store, Clock::system(), None);
+        config.images = image_settings(s3);
+        let objects = storefront::store::Objects::new(s3_client(s3), IMAGES_BUCKET);
+        let app = App::new(config, store, Clock::system(), None).with_objects(objects);
 
         let hash = storefront::auth::hash_password(&Password::parse_new(PASSWORD).expect("password")).expect("hash");
         let new_user = |n: String, role: Role| User {
@@ -231,11 +266,13 @@ impl World {
             }],
         };
         for p in &demo {
+            // A demo product sold in options is measured as sold one way, as its first variant.
+            let first = if p["variants"].is_array() { &p["variants"][0] } else { p };
             let product = new_product(
-                p["sku"].as_str().unwrap_or_default().into(),
+                first["sku"].as_str().unwrap_or_default().into(),
                 p["name"].as_str().unwrap_or_default().into(),
                 p["category"].as_str().unwrap_or("books"),
-                p["priceCents"].as_i64().unwrap_or(100),
+                first["priceCents"].as_i64().unwrap_or(100),
             );
             products.push(catalog::create(&app, product).await.expect("demo product").view.id);
         }
@@ -302,6 +339,42 @@ impl World {
             growing_pool.len() + variant_archive_pool.len()
         );
 
+        // Pictures: uploads sent to the bucket and left to complete (19 to a product, so each
+        // product has room), and products with two images to swap.
+        let picture = |shade: u8| -> Vec<u8> {
+            let mut out = Vec::new();
+            let mut encoder = png::Encoder::new(&mut out, 64, 48);
+            encoder.set_color(png::ColorType::Rgb);
+            encoder.write_header().expect("png").write_image_data(&[shade; 64 * 48 * 3]).expect("png");
+            out
+        };
+        let upload = async |product: ProductId, shade: u8| -> ImageId {
+            let bytes = picture(shade);
+            let alt = AltText::parse("A bench picture").expect("alt");
+            let ticket = images::begin(&app, product, ImageFormat::Png, bytes.len() as i64, alt).await.expect("upload");
+            storefront_local::s3::send(&ticket.upload, bytes).await.expect("sent");
+            ticket.image_id
+        };
+        let mut upload_pool = Vec::new();
+        for k in 0..EVENTS.div_ceil(19) {
+            let product = new_product(format!("PICTURED-{k}"), format!("Pictured Item {k}"), "books", 900);
+            let id = catalog::create(&app, product).await.expect("product").view.id;
+            for n in 0..19.min(EVENTS - upload_pool.len()) {
+                upload_pool.push((id, upload(id, n as u8).await));
+            }
+        }
+        let mut arrange_pool = Vec::new();
+        for k in 0..50 {
+            let product = new_product(format!("ARRANGED-{k}"), format!("Arranged Item {k}"), "books", 900);
+            let id = catalog::create(&app, product).await.expect("product").view.id;
+            let (a, b) = (upload(id, 1).await, upload(id, 2).await);
+            for image in [a, b] {
+                images::complete(&app, id, image).await.expect("attached");
+            }
+            arrange_pool.push((id, a, b));
+        }
+        println!("    pictures: {} uploads to complete, {} products to arrange", upload_pool.len(), arrange_pool.len());
+
         let mut world = Self {
             app,
             key_file,
@@ -312,6 +385,8 @@ impl World {
             archive_pool,
             growing_pool,
             variant_archive_pool,
+            upload_pool,
+            arrange_pool,
             cancel_pool: Vec::new(),
             webhook_pool: Vec::new(),
             ship_pool: Vec::new(),
@@ -433,6 +508,10 @@ impl World {
             "update-variant" => ("update-variant", &[200], Budget::Write, true),
             "adjust-variant-stock" => ("adjust-variant-stock", &[200], Budget::Write, true),
             "archive-variant" => ("archive-variant", &[204], Budget::Write, true),
+            "create-image-upload" => ("create-image-upload", &[201], Budget::Write, true),
+            "complete-image-upload" => ("complete-image-upload", &[200], Budget::Write, true),
+            "update-images" => ("update-images", &[200], Budget::Write, true),
+            "delete-image" => ("delete-image", &[204], Budget::Write, true),
             "create-discount" => ("create-discount", &[201], Budget::Write, true),
             "update-discount" => ("update-discount", &[200], Budget::Write, true),
             "place-order" => ("place-order", &[201], Budget::PlaceOrder, true),
@@ -501,6 +580,26 @@ impl World {
                     http("DELETE", "/products/x/variants/y", &[], &[("id", p.clone()), ("variantId", format!("{p}-{}", i % 29 + 2))], &bearer(&admin), None)
                 }
                 "archive-product" => http("DELETE", "/products/x", &[], &[("id", self.archive_pool[i].to_string())], &bearer(&admin), None),
+                "create-image-upload" => {
+                    let body = json!({"contentType": "image/png", "contentLength": 4000 + i, "alt": "A bench picture"});
+                    http("POST", "/products/x/images", &[], &[("id", product(i))], &bearer(&admin), Some(body.to_string()))
+                }
+                "complete-image-upload" | "delete-image" => {
+                    let (p, image) = self.upload_pool[i];
+                    let params = [("id", p.to_string()), ("imageId", image.to_string())];
+                    match name {
+                        "delete-image" => http("DELETE", "/products/x/images/y", &[], &params, &bearer(&admin), None),
+                        _ => http("POST", "/products/x/images/y/complete", &[], &params, &bearer(&admin), None),
+                    }
+                }
+                "update-images" => {
+                    let pool = self.arrange_pool.len();
+                    let (p, a, b) = self.arrange_pool[i % pool];
+                    // Each visit of a product swaps its two images (they start a, b).
+                    let order = if (i / pool).is_multiple_of(2) { [b, a] } else { [a, b] };
+                    let body = json!({"images": [{"id": order[0].to_string()}, {"id": order[1].to_string()}]});
+                    http("PATCH", "/products/x/images", &[], &[("id", p.to_string())], &bearer(&admin), Some(body.to_string()))
+                }
                 "create-discount" => http("POST", "/discounts", &[], &[], &bearer(&admin), Some(json!({"code": format!("B{run}X{i}"), "percentOff": 5}).to_string())),
                 "update-discount" => http("PATCH", "/discounts/x", &[], &[("code", format!("SEED{}", i % 50))], &bearer(&admin), Some(json!({"active": i % 2 == 0}).to_string())),
                 "place-order" => {

@@ -405,7 +405,7 @@ async fn seed_picture(app: &App, product: &catalog::ProductView, picture: &serde
     let png = demo_picture([r, g, b])?;
     let alt = AltText::parse(picture["alt"].as_str().unwrap_or_default())?;
     let ticket = images::begin(app, product.id, ImageFormat::Png, png.len() as i64, alt).await?;
-    upload(&ticket.upload, png).await?;
+    storefront_local::s3::send(&ticket.upload, png).await?;
     images::complete(app, product.id, ticket.image_id).await?;
     let Some(shows) = picture["shows"].as_object() else { return Ok(()) };
     for variant in &product.variants {
@@ -439,22 +439,6 @@ fn demo_picture([r, g, b]: [u8; 3]) -> Result<Vec<u8>, Error> {
     encoder.set_depth(png::BitDepth::Eight);
     encoder.write_header()?.write_image_data(&pixels)?;
     Ok(out)
-}
-
-/// Sends a presigned upload, as an admin's client would.
-async fn upload(presigned: &storefront::store::Presigned, bytes: Vec<u8>) -> Result<(), Error> {
-    use http_body_util::Full;
-    let mut request = hyper::Request::builder().method(presigned.method.as_str()).uri(presigned.url.as_str());
-    for (name, value) in &presigned.headers {
-        request = request.header(name.as_str(), value.as_str());
-    }
-    let request = request.body(Full::new(hyper::body::Bytes::from(bytes)))?;
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
-    let answer = client.request(request).await?;
-    if !answer.status().is_success() {
-        return Err(format!("the upload was answered {}", answer.status()).into());
-    }
-    Ok(())
 }
 
 async fn shutdown_signal() {

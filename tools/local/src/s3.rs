@@ -61,3 +61,22 @@ pub async fn serve(
         });
     }
 }
+
+/// Sends a presigned request with `body`, as an admin's client would (the local stack's demo
+/// pictures, the benchmark's uploads).
+pub async fn send(
+    presigned: &storefront::store::Presigned,
+    body: Vec<u8>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut request = hyper::Request::builder().method(presigned.method.as_str()).uri(presigned.url.as_str());
+    for (name, value) in &presigned.headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let request = request.body(http_body_util::Full::new(hyper::body::Bytes::from(body)))?;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let answer = client.request(request).await?;
+    if !answer.status().is_success() {
+        return Err(format!("the upload was answered {}", answer.status()).into());
+    }
+    Ok(())
+}
