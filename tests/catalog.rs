@@ -185,6 +185,68 @@ async fn paging_returns_every_product_exactly_once_while_products_are_added() {
     assert_eq!(all.last().map(String::as_str), Some("Product 0"), "oldest last");
 }
 
+/// The same for the listings in stock and by price, alone and together, with a category.
+#[tokio::test(flavor = "multi_thread")]
+async fn in_stock_and_price_listings_page_exactly_once_while_products_are_added() {
+    let shop = Arc::new(Shop::open().await);
+    // Prices interleave with those of the products added while paging; every third has none.
+    for i in 0..24i64 {
+        let stock = if i % 3 == 0 { 0 } else { 2 };
+        shop.product(&format!("P-{i}")).name(&format!("Product {i}")).price(100 + 10 * i).stock(stock).create().await;
+    }
+    for query in [
+        vec![("inStock", "true")],
+        vec![("inStock", "true"), ("sort", "price_asc")],
+        vec![("sort", "price_desc"), ("category", "x")],
+        vec![("inStock", "true"), ("sort", "price_desc"), ("category", "x")],
+    ] {
+        let run = query.iter().map(|(k, v)| format!("{k}{v}")).collect::<String>();
+        let adder = {
+            let (shop, run) = (shop.clone(), run.clone());
+            tokio::spawn(async move {
+                for i in 0..12i64 {
+                    let sku = format!("N-{run}-{i}");
+                    shop.product(&sku).name(&sku).price(95 + 20 * i).stock(i % 2).create().await;
+                }
+            })
+        };
+        let mut seen: Vec<(String, i64)> = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut q = query.clone();
+            q.push(("limit", "4"));
+            if let Some(c) = &cursor {
+                q.push(("cursor", c));
+            }
+            let page = shop.list_products(&q).await;
+            assert_eq!(page.status, 200, "{:#}", page.body);
+            for p in page.body["items"].as_array().unwrap() {
+                seen.push((p["name"].as_str().unwrap().to_owned(), p["priceCents"].as_i64().unwrap()));
+            }
+            match page.body["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+            tokio::task::yield_now().await;
+        }
+        adder.await.unwrap();
+        let names: BTreeSet<&String> = seen.iter().map(|(n, _)| n).collect();
+        assert_eq!(names.len(), seen.len(), "{query:?}: a product appeared twice: {seen:?}");
+        let in_stock_only = query.contains(&("inStock", "true"));
+        for i in 0..24 {
+            let expected = !in_stock_only || i % 3 != 0;
+            assert_eq!(seen.iter().any(|(n, _)| *n == format!("Product {i}")), expected, "{query:?}: Product {i}");
+        }
+        let prices: Vec<i64> = seen.iter().map(|(_, p)| *p).collect();
+        if query.contains(&("sort", "price_asc")) {
+            assert!(prices.windows(2).all(|w| w[0] <= w[1]), "{query:?}: cheapest first: {prices:?}");
+        }
+        if query.contains(&("sort", "price_desc")) {
+            assert!(prices.windows(2).all(|w| w[0] >= w[1]), "{query:?}: dearest first: {prices:?}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn limit_must_be_1_to_100_and_cursors_must_be_this_querys() {
     let shop = Shop::open().await;

@@ -56,10 +56,10 @@ async fn cart_lines_are_validated() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_cart_holds_at_most_50_products_and_expires_after_30_days() {
+async fn a_cart_holds_at_most_32_products_and_expires_after_30_days() {
     let shop = Shop::open().await;
     let c = shop.customer(1).await;
-    for i in 0..50 {
+    for i in 0..32 {
         let p = shop.product(&format!("P{i}")).price(100).stock(5).create().await;
         assert_eq!(shop.put_cart_item(&c, &p, json!(1)).await.status, 200);
     }
@@ -392,4 +392,26 @@ async fn a_key_whose_holder_stopped_before_placing_is_taken_over_and_places_one_
     assert_eq!(placed.body["id"], order_id.to_string(), "the order id the key was taken with");
     assert_eq!(shop.place_order(&c, Some("k"), &body).await.body, placed.body);
     assert_eq!(shop.stock(&product).await, 4);
+}
+
+/// The largest order there can be, selling out every line with a discount (the largest
+/// transactions: a stock write per line, two listing writes per product, the redemption, the
+/// order, the cart), is placed and cancelled, not refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_cart_that_sells_out_every_line_is_ordered_and_cancelled() {
+    let shop = Shop::open().await;
+    let c = shop.customer(1).await;
+    let mut products = Vec::new();
+    for i in 0..storefront::domain::Cart::MAX_LINES {
+        let p = shop.product(&format!("LAST{i}")).price(100).stock(1).create().await;
+        assert_eq!(shop.put_cart_item(&c, &p, json!(1)).await.status, 200);
+        products.push(p);
+    }
+    assert_eq!(shop.create_discount(json!({"code": "FULL10", "percentOff": 10})).await.status, 201);
+    let order = shop.place_order(&c, Some("everything"), &checkout("US", "standard", Some("FULL10"))).await;
+    assert_eq!(order.status, 201, "{:#}", order.body);
+    assert!(shop.listing(&[("inStock", "true")]).await.is_empty(), "every product sold out");
+    let cancelled = shop.cancel_order(&c, order.body["id"].as_str().unwrap()).await;
+    assert_eq!(cancelled.status, 200, "{:#}", cancelled.body);
+    assert_eq!(shop.listing(&[("inStock", "true")]).await.len(), products.len(), "every product back");
 }

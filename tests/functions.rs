@@ -226,6 +226,12 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
     let change = serde_json::json!({"sku": "WM-200", "name": "Silent Rodent", "category": "peripherals"});
     let updated = run!("update-product", update_product, routed(json_req("PATCH", "/p", change, Some(&admin)), &id));
     assert_eq!(updated.status, 200, "{:#}", updated.body);
+    // Off sale and back: the variants go back on sale only while the product is that version.
+    for active in [false, true] {
+        let flip = serde_json::json!({"active": active});
+        let flipped = run!("update-product", update_product, routed(json_req("PATCH", "/p", flip, Some(&admin)), &id));
+        assert_eq!(flipped.status, 200, "{:#}", flipped.body);
+    }
     run!(
         "adjust-stock",
         adjust_stock,

@@ -397,3 +397,31 @@ async fn search_finds_products_by_their_option_values() {
     assert_eq!(shop.search("navy").await, ["Tee TEE"]);
     assert_eq!(shop.search("red").await, ["Red Mug", "Tee TEE"]);
 }
+
+/// An unarchive puts its variants back on sale after its product write; if the product was
+/// archived again in between, that late step must not sell units of an archived product.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_late_unarchive_does_not_put_an_archived_products_variants_back_on_sale() {
+    use storefront::domain::{ProductId, VariantId};
+    let shop = Shop::open().await;
+    let mug = shop.product("MUG").stock(3).create().await;
+    let id = ProductId::parse(&mug).unwrap();
+    let on_sale = shop.env.app.store.product(id).await.unwrap().unwrap();
+    assert_eq!(shop.archive_product(&mug).await.status, 204);
+    shop.env.app.store.sync_sellable(&on_sale).await.unwrap();
+    let stock = storefront_tests::dynamodb_client(&shop.env.endpoint)
+        .get_item()
+        .table_name(&shop.env.app.config.table_name)
+        .set_key(Some(storefront::store::keys::stock(VariantId::new(id, 1))))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(stock["sellable"].as_bool(), Ok(&false), "still off sale");
+    // The unarchive itself puts it back on sale.
+    assert_eq!(shop.update_product(&mug, json!({"active": true}), None).await.status, 200);
+    let c = shop.customer(1).await;
+    assert_eq!(shop.put_cart_item(&c, &mug, 1).await.status, 200);
+}

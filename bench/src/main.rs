@@ -310,8 +310,9 @@ async fn main() {
     }
     let env: Vec<(String, String)> = [
         ("PATH", std::env::var("PATH").unwrap_or_default()),
-        ("AWS_ACCESS_KEY_ID", "bench".into()),
-        ("AWS_SECRET_ACCESS_KEY", "bench".into()),
+        // The image bucket's server checks signatures, with the local stack's key.
+        ("AWS_ACCESS_KEY_ID", storefront_local::s3::ACCESS_KEY.into()),
+        ("AWS_SECRET_ACCESS_KEY", storefront_local::s3::SECRET_KEY.into()),
         ("AWS_REGION", "us-east-1".into()),
         ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.clone()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into()),

@@ -447,7 +447,8 @@ pub(super) async fn edit(
             Err(ChangeRefused::Rule(rule)) => return Err(refused(rule, "options")),
         };
         // Off sale before the product says so, on sale only after (see `sync_sellable`).
-        if current.active && !next.active {
+        let archiving = current.active && !next.active;
+        if archiving {
             app.store.sync_sellable(&next).await?;
         }
         match app.store.replace_product(&current, &next, added).await? {
@@ -458,7 +459,15 @@ pub(super) async fn edit(
                 return Ok(next);
             }
             WriteOutcome::SkuTaken => return Err(AppError::SkuTaken),
-            WriteOutcome::Stale if pinned.is_some() => return Err(AppError::VersionMismatch),
+            WriteOutcome::Stale if pinned.is_some() => {
+                // The archive asked for will not happen: the stock items say what the product
+                // says again. (Any other failure leaves them off sale, never on; repeating the
+                // archive, or an unarchive, mends them.)
+                if archiving && let Some(fresh) = app.store.product(id).await? {
+                    app.store.sync_sellable(&fresh).await?;
+                }
+                return Err(AppError::VersionMismatch);
+            }
             WriteOutcome::Stale => continue,
         }
     }
@@ -519,7 +528,7 @@ pub async fn add_variant(app: &App, id: ProductId, new: NewVariant, if_match: Op
         if current.options.is_empty() {
             return Err(AppError::Validation(vec![FieldError::new(
                 "options",
-                "a product without options has one variant; give the product options first",
+                "a product sold without options has exactly one variant; sell it in options as a new product with options and variants",
             )]));
         }
         let variant_id = current.next_variant_id().map_err(|rule| refused(rule, "options"))?;

@@ -35,6 +35,10 @@ async fn price(app: &App, who: &Principal, checkout: &Checkout) -> Result<Priced
     if cart.is_empty() {
         return Err(AppError::CartEmpty);
     }
+    // A cart filled when carts held more: remove some lines first (its order could not commit).
+    if cart.lines.len() > crate::domain::Cart::MAX_LINES {
+        return Err(AppError::CartFull);
+    }
     let lines = super::cart::stocked(app, &cart).await?;
     let short: Vec<Shortage> = lines.iter().filter(|l| !l.covered()).map(Stocked::shortage).collect();
     if !short.is_empty() {

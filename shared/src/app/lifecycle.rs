@@ -156,6 +156,9 @@ pub struct ExpiryReport {
     pub cancelled: usize,
     /// Overdue orders that changed (paid, cancelled) before expiry reached them.
     pub skipped: usize,
+    /// Overdue orders that could not be cancelled for a reason of their own (logged, each with
+    /// its id); the next run tries them again.
+    pub failed: usize,
 }
 
 /// Cancels (and restocks) every order that has awaited payment longer than the payment window.
@@ -181,9 +184,16 @@ pub async fn expire(app: &App) -> Result<ExpiryReport, AppError> {
                 tracking_number: None,
                 event_id: None,
             };
-            match app.store.change_order(change, app.clock.now()).await? {
-                Changed::Done(_) => report.cancelled += 1,
-                Changed::Stale | Changed::EventSeen | Changed::Short(_) => report.skipped += 1,
+            match app.store.change_order(change, app.clock.now()).await {
+                Ok(Changed::Done(_)) => report.cancelled += 1,
+                Ok(Changed::Stale | Changed::EventSeen | Changed::Short(_)) => report.skipped += 1,
+                // DynamoDB is busy: stop here; the next run goes on from the oldest.
+                Err(err @ crate::store::StoreError::Unavailable { .. }) => return Err(err.into()),
+                // One order that cannot be cancelled must not hold back the others.
+                Err(err) => {
+                    tracing::error!(order_id = %order.id, error = %err, "expiry could not cancel an overdue order");
+                    report.failed += 1;
+                }
             }
         }
         match next {

@@ -245,7 +245,7 @@ impl From<AppError> for ApiError {
                     .with("items", serde_json::to_value(items).unwrap_or_default())
             }
             AppError::CartFull => {
-                ApiError::of(Kind::CartFull, format!("A cart holds at most {} different products.", Cart::MAX_LINES))
+                ApiError::of(Kind::CartFull, format!("A cart holds at most {} different variants.", Cart::MAX_LINES))
             }
             AppError::CartEmpty => ApiError::of(Kind::CartEmpty, "The cart has nothing to order."),
             AppError::PriceChanged => {

@@ -2,7 +2,7 @@
 //! in `keys`; docs/data-model.md describes them).
 
 use super::inventory::{Move, StockLevel, listing_flags, stock_item, stock_level};
-use super::item::{Item, b, decode, encode, n, number, refused, s, text};
+use super::item::{Item, b, decode, encode, n, number, s, text};
 use super::keys::{self, Partition};
 use super::page::{Page, Position};
 use super::schema::{PK, SK};
@@ -327,22 +327,32 @@ impl Store {
     /// the variant active). Archiving runs this before the product changes and unarchiving
     /// after, so that no order can reserve units of an archived product even while this runs;
     /// if it is cut short, some variants stay off sale (never on), and running it again mends it.
+    /// Putting a variant on sale is conditional on the product still being this version: a
+    /// product changed since (archived again, say) is left to the change that moved it.
     pub async fn sync_sellable(&self, product: &Product) -> Result<(), StoreError> {
+        #[derive(PartialEq)]
+        enum Syncing {
+            Stock,
+            Product,
+        }
         for variant in &product.variants {
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(keys::stock(variant.id)))
-                .update_expression("SET sellable = :on")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":on", b(product.sells(variant)))
-                .send()
-                .await;
-            match result {
-                Ok(_) => {}
-                Err(err) if refused(&err).is_some() => {}
-                Err(err) => return Err(StoreError::backend("UpdateItem", err)),
+            let on = product.sells(variant);
+            let stock = Write::update(keys::stock(variant.id), "SET sellable = :on")
+                .when("attribute_exists(pk)")
+                .value(":on", b(on));
+            let mut tx = Transaction::new();
+            tx.add(Syncing::Stock, stock);
+            if on {
+                let same = Write::check(keys::product(product.id))
+                    .when("version = :version")
+                    .value(":version", n(product.version));
+                tx.add(Syncing::Product, same);
+            }
+            match tx.commit(self, None).await? {
+                Ok(()) => {}
+                Err(refused) if refused.by(&Syncing::Product) => return Ok(()),
+                // A variant without a stock item (a product not yet migrated) has nothing to say.
+                Err(_) => {}
             }
         }
         Ok(())
@@ -412,7 +422,8 @@ impl Store {
             for flags in listing_flags(variant.product(), &[shelf])? {
                 tx.add(Name::Product, flags);
             }
-            // A delta is not idempotent: the transaction's token makes a resent attempt a no-op.
+            // A delta is not idempotent: alone, the write is never resent after it may have been
+            // applied; with listing flags, the transaction's token makes a resent attempt a no-op.
             match tx.commit(self, None).await? {
                 Ok(()) => {
                     // The counts as decided (orders may have moved `reserved` since; the next

@@ -7,17 +7,21 @@ use super::{MAX_RETRIES, Store, StoreError, backoff};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
+#[derive(Clone)]
 enum Kind {
     Put(Item),
     Update(Item, String),
     Delete(Item),
+    /// Writes nothing: only its condition must hold (in a transaction of other writes).
+    Check(Item),
 }
 
-/// One write of a transaction: a put, an update or a delete, with its condition and the
-/// placeholders its expressions use.
+/// One write of a transaction: a put, an update, a delete or a condition check, with its
+/// condition and the placeholders its expressions use.
+#[derive(Clone)]
 pub(crate) struct Write {
     kind: Kind,
     condition: Option<String>,
@@ -41,6 +45,11 @@ impl Write {
 
     pub(crate) fn delete(key: Item) -> Self {
         Self::new(Kind::Delete(key))
+    }
+
+    /// A condition on another item, which the transaction does not change.
+    pub(crate) fn check(key: Item) -> Self {
+        Self::new(Kind::Check(key))
     }
 
     /// Only if `condition` holds; otherwise the whole transaction is refused.
@@ -96,6 +105,7 @@ impl Write {
                 write.update(guarded!(Update::builder().set_key(Some(key)).update_expression(expression)))
             }
             Kind::Delete(key) => write.delete(guarded!(Delete::builder().set_key(Some(key)))),
+            Kind::Check(key) => write.condition_check(guarded!(ConditionCheck::builder().set_key(Some(key)))),
         }
         .build())
     }
@@ -106,8 +116,26 @@ impl Write {
     /// Sends a write on its own: half the cost of a transaction of one. The SDK does not resend
     /// it (a write such as a delta may not be applied twice, and a lone write has no token
     /// that would make a resend harmless); a failure in transit is a 503 the caller decides
-    /// about. A failed condition is `Err` with the old item when it asked for it.
+    /// about. An answer that says the write was not applied (throttling, or the item is in
+    /// another transaction) is sent again up to [`MAX_RETRIES`] times after a backoff. A
+    /// failed condition is `Err` with the old item when it asked for it.
     async fn send_alone(self, store: &Store) -> Result<Result<(), Option<Item>>, StoreError> {
+        let mut attempt = 0;
+        loop {
+            match self.clone().send_once(store).await {
+                Err((_, true)) if attempt < MAX_RETRIES => {
+                    attempt += 1;
+                    backoff(attempt).await;
+                }
+                Err((err, _)) => return Err(err),
+                Ok(outcome) => return Ok(outcome),
+            }
+        }
+    }
+
+    /// One attempt; an error says whether DynamoDB refused it without applying it, for now.
+    async fn send_once(self, store: &Store) -> Result<Result<(), Option<Item>>, (StoreError, bool)> {
+        use aws_sdk_dynamodb::error::ProvideErrorMetadata;
         let no_resend = || {
             aws_sdk_dynamodb::Config::builder().retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
         };
@@ -131,7 +159,11 @@ impl Write {
                     Ok(_) => Ok(Ok(())),
                     Err(err) => match super::item::refused(&err) {
                         Some(old) => Ok(Err(old)),
-                        None => Err(StoreError::backend($operation, err)),
+                        None => {
+                            let code = err.as_service_error().and_then(|e| e.code());
+                            let not_applied = code.is_some_and(|c| NOT_APPLIED.contains(&c));
+                            Err((StoreError::backend($operation, err), not_applied))
+                        }
                     },
                 }
             };
@@ -142,9 +174,25 @@ impl Write {
                 send!(client.update_item().set_key(Some(key)).update_expression(expression), "UpdateItem")
             }
             Kind::Delete(key) => send!(client.delete_item().set_key(Some(key)), "DeleteItem"),
+            Kind::Check(_) => Err((
+                StoreError::Backend {
+                    operation: "ConditionCheck",
+                    detail: "a condition check writes nothing alone".into(),
+                },
+                false,
+            )),
         }
     }
 }
+
+/// Errors of a single write that DynamoDB answers without applying it, and that may pass in a
+/// moment: a resend cannot apply it twice.
+const NOT_APPLIED: &[&str] = &[
+    "TransactionConflictException",
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+];
 
 pub(crate) struct Transaction<N> {
     writes: Vec<(N, Write)>,
