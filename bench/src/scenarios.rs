@@ -28,19 +28,6 @@ pub fn image_settings(s3: &str) -> storefront::config::ImageSettings {
     }
 }
 
-fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
-    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-    let credentials =
-        Credentials::new(storefront_local::s3::ACCESS_KEY, storefront_local::s3::SECRET_KEY, None, None, "bench");
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
 const PASSWORD: &str = "bench password 123";
 const EVENTS: usize = COLD_RUNS + 1 + WARM_RUNS + 1 + COUNTED_RUNS;
 
@@ -219,7 +206,7 @@ impl World {
         let mut config = Config::new(TABLE, KeySource::Inline(KeyRing::single(key)), CURSOR_SECRET);
         config.webhook_secret = Some(SecretSource::Value(WEBHOOK_SECRET.into()));
         config.images = image_settings(s3);
-        let objects = storefront::store::Objects::new(s3_client(s3), IMAGES_BUCKET);
+        let objects = storefront::store::Objects::new(storefront_local::s3::client(s3, None), IMAGES_BUCKET);
         let app = App::new(config, store, Clock::system(), None).with_objects(objects);
 
         let hash = storefront::auth::hash_password(&Password::parse_new(PASSWORD).expect("password")).expect("hash");

@@ -117,26 +117,6 @@ impl Drop for ImageBucket {
     }
 }
 
-/// A client of the S3 at `endpoint`, configured as the local stack configures its functions'.
-fn s3_client(endpoint: &str, recorder: Recorder) -> aws_sdk_s3::Client {
-    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            storefront_local::s3::ACCESS_KEY,
-            storefront_local::s3::SECRET_KEY,
-            None,
-            None,
-            "tests",
-        ))
-        .interceptor(recorder)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
-
 /// Sends an HTTP request as a browser or `curl` would (no AWS signature of its own): the
 /// status and body of the answer.
 pub async fn http_send(method: &str, url: &str, headers: &[(String, String)], body: Vec<u8>) -> (u16, Vec<u8>) {
@@ -328,7 +308,13 @@ impl TestEnv {
             base_url: format!("{}/{IMAGES_BUCKET}", s3.endpoint),
             path_style: true,
         };
-        let objects = storefront::store::Objects::new(s3_client(&s3.endpoint, recorder.clone()), IMAGES_BUCKET);
+        let objects = storefront::store::Objects::new(
+            storefront_local::s3::client(
+                &s3.endpoint,
+                Some(aws_sdk_s3::config::SharedInterceptor::new(recorder.clone())),
+            ),
+            IMAGES_BUCKET,
+        );
         let app = App::new(config, store, Clock::system(), None).with_objects(objects);
         Self { app, endpoint, recorder, s3 }
     }

@@ -172,7 +172,7 @@ async fn run(only_db: bool) -> Result<(), Error> {
     let mut config = Config::new(settings.table.clone(), KeySource::Inline(KeyRing::single(key)), cursor_secret);
     config.images =
         ImageSettings { bucket: Some(settings.bucket.clone()), base_url: image_base_url.clone(), path_style: true };
-    let objects = Objects::new(s3_client(&s3), settings.bucket.clone());
+    let objects = Objects::new(storefront_local::s3::client(&s3, None), settings.bucket.clone());
     let app = App::new(config, store, Clock::system(), None).with_objects(objects);
     seed_admin(&app, &settings).await?;
     if storefront::app::migrate::needed(&app).await? {
@@ -281,24 +281,6 @@ fn local_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
         .credentials_provider(Credentials::new("local", "local", None, None, "storefront-local"))
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
-}
-
-fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
-    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            storefront_local::s3::ACCESS_KEY,
-            storefront_local::s3::SECRET_KEY,
-            None,
-            None,
-            "storefront-local",
-        ))
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
 }
 
 /// Reads the local signing key, or creates one (readable by this user only).

@@ -13,6 +13,23 @@ use std::path::Path;
 pub const ACCESS_KEY: &str = "local";
 pub const SECRET_KEY: &str = "local";
 
+/// A client of the local S3 server at `endpoint`, as the functions' own is configured locally
+/// (path-style, the local key); `interceptor` sees every call (the tests record IAM actions).
+pub fn client(endpoint: &str, interceptor: Option<aws_sdk_s3::config::SharedInterceptor>) -> aws_sdk_s3::Client {
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+    let credentials = Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "storefront-local");
+    let mut config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials);
+    if let Some(interceptor) = interceptor {
+        config = config.interceptor(interceptor);
+    }
+    aws_sdk_s3::Client::from_conf(config.build())
+}
+
 /// Anonymous reads of published images; everything else needs a signature.
 struct PublishedImagesOnly {
     prefix: &'static str,
