@@ -34,7 +34,8 @@ async fn an_admin_creates_a_product_and_shoppers_read_it() {
     for field in ["onHand", "reserved", "available"] {
         shown["variants"][0].as_object_mut().unwrap().remove(field);
     }
-    assert_eq!(read.body, shown, "shoppers see the same, without the shelf counts");
+    assert_eq!(shown.as_object_mut().unwrap().remove("lowStockThreshold"), Some(json!(5)), "admins see the threshold");
+    assert_eq!(read.body, shown, "shoppers see the same, without the shelf counts or the threshold");
     assert_eq!(read.header("cache-control"), Some("public, max-age=60"));
 }
 

@@ -181,6 +181,10 @@ async fn a_payment_racing_a_cancel_has_exactly_one_winner_and_stock_agrees() {
             }
             other => panic!("unexpected status {other}"),
         }
+        let ours = |events: Vec<serde_json::Value>| events.iter().filter(|e| e["subject"]["id"] == o["id"]).count();
+        let paid = ours(shop.env.events_of("order.paid").await);
+        let cancelled = ours(shop.env.events_of("order.cancelled").await);
+        assert_eq!(paid + cancelled, 1, "exactly one of order.paid and order.cancelled");
     }
 }
 
@@ -234,6 +238,9 @@ async fn two_concurrent_expiry_runs_cancel_each_overdue_order_once() {
         cancelled += run.await.unwrap().unwrap()["cancelled"].as_u64().unwrap();
     }
     assert_eq!(cancelled, 30, "each overdue order cancelled by exactly one run");
+    let expired = shop.env.events_of("order.cancelled").await;
+    assert_eq!(expired.len(), 30, "one order.cancelled per expired order");
+    assert!(expired.iter().all(|e| e["data"]["reason"] == "expired"));
     for o in &orders {
         let after = shop.get_order(&shop.admin, &id(o)).await.body;
         assert_eq!(after["status"], "cancelled");

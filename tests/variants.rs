@@ -149,6 +149,10 @@ async fn fifty_buyers_of_a_ten_unit_variant_make_exactly_ten_orders_and_leave_th
     }
     assert_eq!(placed, 10);
     assert_eq!(shop.counts(&wanted).await, (10, 10, 0));
+    assert_eq!(shop.env.events_of("order.placed").await.len(), 10, "one order.placed per order");
+    let low = shop.env.events_of("inventory.low").await;
+    assert_eq!(low.len(), 1, "the variant fell to its threshold once: {low:#?}");
+    assert_eq!(low[0]["data"]["variantId"], wanted.as_str());
     for n in [1, 2, 4, 5, 6] {
         assert_eq!(shop.counts(&format!("{tee}-{n}")).await, (10, 0, 10), "variant {n} is untouched");
     }

@@ -219,17 +219,17 @@ impl World {
             default_shipping_address: None,
         };
         let admin = new_user("admin".into(), Role::Admin);
-        app.store.insert_user(&admin, &hash, app.clock.now()).await.expect("admin");
+        app.store.insert_user(&admin, &hash, &[], app.clock.now()).await.expect("admin");
         let mut customers = Vec::new();
         let mut buyers = Vec::new();
         for i in 0..1000 {
             let u = new_user(format!("customer{i}"), Role::Customer);
-            app.store.insert_user(&u, &hash, app.clock.now()).await.expect("customer");
+            app.store.insert_user(&u, &hash, &[], app.clock.now()).await.expect("customer");
             customers.push(u);
         }
         for i in 0..EVENTS {
             let u = new_user(format!("buyer{i}"), Role::Customer);
-            app.store.insert_user(&u, &hash, app.clock.now()).await.expect("buyer");
+            app.store.insert_user(&u, &hash, &[], app.clock.now()).await.expect("buyer");
             buyers.push(u);
         }
         println!("    users: {} customers, {} buyers", customers.len(), buyers.len());
@@ -238,6 +238,7 @@ impl World {
         let demo: Vec<Value> =
             serde_json::from_str(include_str!("../../tools/local/demo-catalog.json")).expect("demo catalog");
         let new_product = |sku: String, name: String, category: &str, price: i64| NewProduct {
+            low_stock_threshold: storefront::domain::DEFAULT_LOW_STOCK_THRESHOLD,
             name: ProductName::parse(&name).expect("name"),
             description: Description::parse("A product of the benchmark catalog.").expect("description"),
             category: CategorySlug::parse(category).expect("category"),
@@ -294,6 +295,7 @@ impl World {
             Choice::new([size, colour].into_iter().collect())
         };
         let tee = |sku: String, variants: usize| NewProduct {
+            low_stock_threshold: storefront::domain::DEFAULT_LOW_STOCK_THRESHOLD,
             name: ProductName::parse("Bench Tee").expect("name"),
             description: Description::parse("A product sold in options.").expect("description"),
             category: CategorySlug::parse("apparel").expect("category"),

@@ -16,6 +16,7 @@ use storefront::config::{Config, KeySource};
 use storefront::http::{ApiError, Response};
 use storefront::store::Store;
 
+pub mod events;
 mod shop;
 pub use shop::{NewProduct, Shop, checkout, id, payment_event};
 
@@ -57,6 +58,7 @@ pub struct TestEnv {
     pub recorder: Recorder,
     /// The image bucket's server.
     pub s3: ImageBucket,
+    pub table: String,
 }
 
 pub const IMAGES_BUCKET: &str = "storefront-test-images";
@@ -297,6 +299,7 @@ impl TestEnv {
         };
         let recorder = Recorder::default();
         let store = Store::new(recording_client(&endpoint, recorder.clone()), table.clone());
+        let table_name = table.clone();
         store.ensure_table().await.expect("table created");
         recorder.take();
         let key = SigningKey::new(TEST_KID, TEST_SECRET).expect("valid test key");
@@ -316,7 +319,17 @@ impl TestEnv {
             IMAGES_BUCKET,
         );
         let app = App::new(config, store, Clock::system(), None).with_objects(objects);
-        Self { app, endpoint, recorder, s3 }
+        Self { app, endpoint, recorder, s3, table: table_name }
+    }
+
+    /// Every event the changes so far wrote, oldest first, each checked against asyncapi.yaml.
+    pub async fn events(&self) -> Vec<Value> {
+        events::in_table(&dynamodb_client(&self.endpoint), &self.table).await
+    }
+
+    /// The events of one type so far.
+    pub async fn events_of(&self, kind: &str) -> Vec<Value> {
+        self.events().await.into_iter().filter(|e| e["type"] == kind).collect()
     }
 
     /// Calls a handler exactly as its Lambda function would, and decodes the answer.

@@ -6,9 +6,9 @@ use crate::app::catalog::{
 };
 use crate::app::{App, AppError, Resource};
 use crate::domain::{
-    CategorySlug, Choice, Description, ImageId, Invalid, ItemId, MAX_OPTIONS, OptionName, OptionValue, Options,
-    ProductId, ProductName, ProductOption, SearchQuery, Sku, Sort, Stock, StockDelta, VariantChange, VariantId,
-    parse_price,
+    CategorySlug, Choice, DEFAULT_LOW_STOCK_THRESHOLD, Description, ImageId, Invalid, ItemId, MAX_OPTIONS, OptionName,
+    OptionValue, Options, ProductId, ProductName, ProductOption, SearchQuery, Sku, Sort, Stock, StockDelta,
+    VariantChange, VariantId, parse_low_stock_threshold, parse_price,
 };
 use crate::http::{self, ApiError, Body, JsonBody, Query, Request, Response};
 use serde::Serialize;
@@ -170,6 +170,7 @@ pub async fn create_product(app: &App, req: Request) -> Result<Response<Body>, A
     let stock = one_way.then(|| body.integer("stock", Stock::parse)).flatten();
     let active = body.optional_bool("active").unwrap_or(true);
     let options = body.optional_value("options", parse_options).unwrap_or_default();
+    let low_stock_threshold = body.optional_integer("lowStockThreshold", parse_low_stock_threshold);
     let variants = if one_way {
         if !options.is_empty() {
             body.invalid("variants", Invalid::new("a product with options needs its variants"));
@@ -194,7 +195,8 @@ pub async fn create_product(app: &App, req: Request) -> Result<Response<Body>, A
         body.optional_objects("variants", MAX_NEW_VARIANTS, new_variant)
     };
     let (name, category, variants) = body.finish((name, category, variants))?;
-    let new = NewProduct { name, description, category, active, options, variants };
+    let low_stock_threshold = low_stock_threshold.unwrap_or(DEFAULT_LOW_STOCK_THRESHOLD);
+    let new = NewProduct { name, description, category, active, options, variants, low_stock_threshold };
     shown(201, &catalog::create(app, new).await?)
 }
 
@@ -212,6 +214,7 @@ pub async fn update_product(app: &App, req: Request) -> Result<Response<Body>, A
         sku: body.optional_string("sku", Sku::parse),
         price_cents: body.optional_integer("priceCents", parse_price),
         stock: body.optional_integer("stock", Stock::parse),
+        low_stock_threshold: body.optional_integer("lowStockThreshold", parse_low_stock_threshold),
     };
     body.finish(())?;
     shown(200, &catalog::update(app, id, patch, if_match(&req).as_deref()).await?)

@@ -3,7 +3,7 @@
 use super::{App, AppError};
 use crate::auth::{self, IssuedToken, Principal};
 use crate::domain::ProfileChange;
-use crate::domain::{Email, Password, PersonName, Role, User, UserId};
+use crate::domain::{Email, Event, Password, PersonName, Role, User, UserId};
 use crate::store::LoginAttempt;
 
 /// Failed logins allowed per email within one window.
@@ -36,7 +36,10 @@ pub async fn create_user(
     let hash = auth::hash_password(password).map_err(|e| AppError::Internal(e.to_string()))?;
     let now = app.clock.now();
     let user = User { id: UserId::new(), email, name, role, created_at: now, default_shipping_address: None };
-    if app.store.insert_user(&user, &hash, now).await? { Ok(user) } else { Err(AppError::EmailTaken) }
+    // Other systems hear of customers signing up (admins are made by the shop's own tools).
+    let events: Vec<Event> =
+        (role == Role::Customer).then(|| Event::customer_registered(user.id, &user, now)).into_iter().collect();
+    if app.store.insert_user(&user, &hash, &events, now).await? { Ok(user) } else { Err(AppError::EmailTaken) }
 }
 
 pub async fn login(app: &App, email: Email, password: Password) -> Result<Session, AppError> {

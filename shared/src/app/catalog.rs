@@ -4,9 +4,9 @@ use super::{App, AppError, FieldError, Resource, Shortage, cursor};
 use crate::config::ImageSettings;
 use crate::domain::{AltText, Image, ImageId};
 use crate::domain::{
-    CategorySlug, ChangeRefused, Choice, Currency, Description, Inventory, ItemId, Listing, Money, Options, PriceRange,
-    Product, ProductChange, ProductId, ProductName, SearchQuery, Sku, Sort, Stock, StockDelta, Timestamp, Unresolved,
-    Variant, VariantChange, VariantId, VariantRule,
+    CategorySlug, ChangeRefused, Choice, Currency, Description, Event, EventType, Inventory, ItemId, Listing, LowStock,
+    Money, Options, PriceRange, Product, ProductChange, ProductId, ProductName, SearchQuery, Sku, Sort, Stock,
+    StockDelta, Timestamp, Unresolved, Variant, VariantChange, VariantId, VariantRule,
 };
 use crate::store::{Listed, Page, ShelfChange, StockOutcome, Stocked, WriteOutcome};
 use serde::Serialize;
@@ -114,6 +114,9 @@ pub struct ProductView {
     pub variants: Vec<VariantView>,
     pub images: Vec<ImageView>,
     pub price_range: Option<PriceRange>,
+    /// Admins only: where a variant counts as running low.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub low_stock_threshold: Option<i64>,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -174,6 +177,7 @@ fn show(
         variants,
         images: product.images.iter().map(|i| ImageView::of(product.id, i, settings)).collect(),
         price_range,
+        low_stock_threshold: admin.then_some(product.low_stock_threshold),
         version: product.version,
         created_at: product.created_at,
         updated_at: product.updated_at,
@@ -191,6 +195,13 @@ pub fn shown(stocked: &Stocked, settings: &ImageSettings, audience: Audience) ->
 /// A product as a listing shows it.
 pub fn summary(listed: &Listed, settings: &ImageSettings, audience: Audience) -> ProductView {
     show(&listed.product, settings, audience, |_| None, |v| listed.in_stock.contains(&v.id))
+}
+
+/// The event of a product change: the product as admins' listings show it (no counts, which
+/// sales change without an event of the product's own).
+fn product_event(app: &App, kind: EventType, listed: &Listed) -> Event {
+    let view = summary(listed, &app.config.images, Audience::Admin);
+    Event::product(kind, listed.product.id, view, listed.product.updated_at)
 }
 
 /// A page of products and the cursor of the next one.
@@ -232,6 +243,7 @@ pub struct NewProduct {
     pub active: bool,
     pub options: Options,
     pub variants: Vec<NewVariant>,
+    pub low_stock_threshold: i64,
 }
 
 fn not_found() -> AppError {
@@ -372,12 +384,17 @@ pub async fn create(app: &App, new: NewProduct) -> Result<Shown, AppError> {
         options: new.options,
         variants,
         images: Vec::new(),
+        low_stock_threshold: new.low_stock_threshold,
         version: 1,
         created_at: now,
         updated_at: now,
     };
     let on_hand: Vec<i64> = new.variants.iter().map(|v| v.stock.units()).collect();
-    match app.store.insert_product(&product, &on_hand).await? {
+    let in_stock = product.variants.iter().zip(&on_hand).filter(|(_, units)| **units > 0).map(|(v, _)| v.id).collect();
+    let listed = Listed { product, in_stock };
+    let created = product_event(app, EventType::ProductCreated, &listed);
+    let product = listed.product;
+    match app.store.insert_product(&product, &on_hand, &[created]).await? {
         WriteOutcome::Written => any_product(app, id).await,
         WriteOutcome::SkuTaken => Err(AppError::SkuTaken),
         WriteOutcome::Stale => Err(AppError::Internal(format!("product id collision: {id}"))),
@@ -397,6 +414,7 @@ pub struct ProductPatch {
     pub price_cents: Option<Money>,
     /// A shelf count: the units on hand.
     pub stock: Option<Stock>,
+    pub low_stock_threshold: Option<i64>,
 }
 
 /// A change to a variant as an admin asks for it; `on_hand` is a shelf count.
@@ -418,7 +436,7 @@ pub(super) async fn edit(
 ) -> Result<Product, AppError> {
     let pinned = if_match.filter(|h| h.trim() != "*");
     for _ in 0..super::MAX_DECISIONS {
-        let current = app.store.product(id).await?.ok_or_else(not_found)?;
+        let Listed { product: current, in_stock } = app.store.listed_product(id).await?.ok_or_else(not_found)?;
         if let Some(header) = pinned
             && !current.matches_if_match(header)
         {
@@ -451,7 +469,17 @@ pub(super) async fn edit(
         if archiving {
             app.store.sync_sellable(&next).await?;
         }
-        match app.store.replace_product(&current, &next, added).await? {
+        let kind = if archiving { EventType::ProductArchived } else { EventType::ProductUpdated };
+        let mut listed = Listed { product: next, in_stock };
+        if let (Some(units), Some(new)) = (added, listed.product.variants.last())
+            && units > 0
+            && current.variant(new.id).is_none()
+        {
+            listed.in_stock.insert(new.id);
+        }
+        let event = product_event(app, kind, &listed);
+        let next = listed.product;
+        match app.store.replace_product(&current, &next, added, &[event]).await? {
             WriteOutcome::Written => {
                 if next.active && !current.active {
                     app.store.sync_sellable(&next).await?;
@@ -506,12 +534,13 @@ pub async fn update(app: &App, id: ProductId, patch: ProductPatch, if_match: Opt
             variant,
             add: None,
             images: None,
+            low_stock_threshold: patch.low_stock_threshold,
         };
         Ok((change, None))
     })
     .await?;
     if let (Some(stock), Some(only)) = (patch.stock, product.single()) {
-        count(app, only.id, stock).await?;
+        count(app, &product, only.id, stock).await?;
     }
     any_product(app, id).await
 }
@@ -554,13 +583,13 @@ pub async fn update_variant(
     if_match: Option<&str>,
 ) -> Result<Shown, AppError> {
     let id = variant.product();
-    edit(app, id, if_match, |current| {
+    let product = edit(app, id, if_match, |current| {
         current.variant(variant).ok_or(AppError::NotFound(Resource::Variant))?;
         Ok((ProductChange { variant: Some((variant, patch.change.clone())), ..Default::default() }, None))
     })
     .await?;
     if let Some(stock) = patch.on_hand {
-        count(app, variant, stock).await?;
+        count(app, &product, variant, stock).await?;
     }
     any_product(app, id).await
 }
@@ -594,8 +623,16 @@ pub async fn resolve(app: &App, item: ItemId) -> Result<(Product, VariantId), Ap
     Ok((product, variant))
 }
 
-async fn shelve(app: &App, variant: VariantId, change: ShelfChange) -> Result<(), AppError> {
-    match app.store.adjust_stock(variant, change, Stock::MAX, app.clock.now()).await? {
+async fn shelve(app: &App, product: &Product, variant: VariantId, change: ShelfChange) -> Result<(), AppError> {
+    let sku = product.variant(variant).ok_or(AppError::NotFound(Resource::Variant))?.sku.to_string();
+    let low = LowStock {
+        product_id: product.id,
+        variant_id: variant,
+        sku,
+        name: product.name.as_str().to_owned(),
+        threshold: product.low_stock_threshold,
+    };
+    match app.store.adjust_stock(&low, change, Stock::MAX, app.clock.now()).await? {
         StockOutcome::Adjusted(_) => Ok(()),
         StockOutcome::NotFound => Err(AppError::NotFound(Resource::Variant)),
         StockOutcome::Insufficient { on_hand } => Err(AppError::InsufficientStock {
@@ -617,14 +654,14 @@ async fn shelve(app: &App, variant: VariantId, change: ShelfChange) -> Result<()
 }
 
 /// Sets a variant's units on hand to a shelf count.
-async fn count(app: &App, variant: VariantId, stock: Stock) -> Result<(), AppError> {
-    shelve(app, variant, ShelfChange::To(stock.units())).await
+async fn count(app: &App, product: &Product, variant: VariantId, stock: Stock) -> Result<(), AppError> {
+    shelve(app, product, variant, ShelfChange::To(stock.units())).await
 }
 
 /// `POST /products/{id}/stock` and `POST /products/{id}/variants/{variantId}/stock`: adds
 /// `delta` to the units on hand, atomically.
 pub async fn adjust_stock(app: &App, item: ItemId, delta: StockDelta) -> Result<Shown, AppError> {
     let (product, variant) = resolve(app, item).await?;
-    shelve(app, variant, ShelfChange::By(delta.units())).await?;
+    shelve(app, &product, variant, ShelfChange::By(delta.units())).await?;
     any_product(app, product.id).await
 }

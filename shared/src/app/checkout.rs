@@ -175,6 +175,7 @@ async fn place_holding_key(
                 price: l.variant.price_cents,
                 quantity: l.quantity.units(),
                 seen_available: l.inventory.available(),
+                low_at: l.product.low_stock_threshold,
             })
             .collect();
         let token = format!("{order_id}-{round}");

@@ -215,9 +215,28 @@ pub struct Product {
     pub variants: Vec<Variant>,
     /// In the order the shop shows them; the first is the product's picture.
     pub images: Vec<Image>,
+    /// A variant whose available units fall to this or below is reported (`inventory.low`).
+    pub low_stock_threshold: i64,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// The low-stock threshold of a product that does not set its own.
+pub const DEFAULT_LOW_STOCK_THRESHOLD: i64 = 5;
+
+/// A product's low-stock threshold as a client gives it: 0 (report selling out only) to
+/// [`Stock::MAX`].
+pub fn parse_low_stock_threshold(units: i64) -> Result<i64, Invalid> {
+    if (0..=Stock::MAX).contains(&units) {
+        Ok(units)
+    } else {
+        Err(Invalid::new(format!("must be a whole number of units from 0 to {}", Stock::MAX)))
+    }
+}
+
+fn default_low_stock_threshold() -> i64 {
+    DEFAULT_LOW_STOCK_THRESHOLD
 }
 
 /// A product as stored. One written before products had variants has a top-level `sku` and
@@ -238,6 +257,8 @@ struct StoredProduct {
     variants: Vec<Variant>,
     #[serde(default)]
     images: Vec<Image>,
+    #[serde(default = "default_low_stock_threshold")]
+    low_stock_threshold: i64,
     sku: Option<Sku>,
     price_cents: Option<Money>,
     version: i64,
@@ -268,6 +289,7 @@ impl From<StoredProduct> for Product {
             options: p.options,
             variants,
             images: p.images,
+            low_stock_threshold: p.low_stock_threshold,
             version: p.version,
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -405,6 +427,7 @@ pub struct ProductChange {
     pub add: Option<Variant>,
     /// The product's images, all of them, in order: variants showing one left out show none.
     pub images: Option<Vec<Image>>,
+    pub low_stock_threshold: Option<i64>,
 }
 
 /// Why a change cannot be made to a product.
@@ -436,6 +459,9 @@ impl ProductChange {
         }
         if let Some(v) = &self.options {
             next.options = v.clone();
+        }
+        if let Some(v) = self.low_stock_threshold {
+            next.low_stock_threshold = v;
         }
         if let Some(images) = &self.images {
             next.images = images.clone();
@@ -773,6 +799,7 @@ mod tests {
                 image_id: None,
             }],
             images: Vec::new(),
+            low_stock_threshold: DEFAULT_LOW_STOCK_THRESHOLD,
             version: 1,
             created_at: Timestamp::from_unix_millis(0),
             updated_at: Timestamp::from_unix_millis(0),

@@ -70,6 +70,19 @@ ulid_id!(
     OrderId,
     "order"
 );
+ulid_id!(
+    /// An event's id (sorts by when it happened): the `webhook-id` of every delivery of the
+    /// event, and what its consumers deduplicate by.
+    EventId,
+    "event"
+);
+
+impl EventId {
+    /// The id of a ULID made elsewhere (by a monotonic generator).
+    pub(crate) fn from_ulid(ulid: Ulid) -> Self {
+        Self(ulid)
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -37,6 +37,7 @@ mod address;
 mod catalog;
 mod discount;
 mod email;
+mod event;
 mod ids;
 mod image;
 pub mod lifecycle;
@@ -49,13 +50,14 @@ mod variant;
 
 pub use address::{ADDRESS_FIELDS, Address, CountryCode};
 pub use catalog::{
-    CategoryCount, CategorySlug, ChangeRefused, Currency, Description, Listing, Money, Product, ProductChange,
-    ProductName, SearchQuery, Sku, Sort, Stock, StockDelta, Unresolved, VariantChange, index_prefixes, parse_price,
-    search_text, search_words,
+    CategoryCount, CategorySlug, ChangeRefused, Currency, DEFAULT_LOW_STOCK_THRESHOLD, Description, Listing, Money,
+    Product, ProductChange, ProductName, SearchQuery, Sku, Sort, Stock, StockDelta, Unresolved, VariantChange,
+    index_prefixes, parse_low_stock_threshold, parse_price, search_text, search_words,
 };
 pub use discount::{Discount, DiscountCode, MAX_PERCENT_OFF, NewDiscount, parse_max_redemptions, parse_min_subtotal};
 pub use email::Email;
-pub use ids::{ImageId, OrderId, ProductId, UserId};
+pub use event::{Event, EventType, LowStock, Subject};
+pub use ids::{EventId, ImageId, OrderId, ProductId, UserId};
 pub use image::{
     AltText, Image, ImageEdit, ImageFormat, MAX_IMAGE_BYTES, MAX_IMAGES, Rejected, UPLOAD_SECONDS, Upload, arrange,
     inspect, parse_content_length,
@@ -71,6 +73,7 @@ pub use user::{Password, ProfileChange, Role, User};
 pub use variant::{
     Choice, Crossing, Inventory, InventoryRefusal, ItemId, MAX_OPTION_VALUES, MAX_OPTIONS, MAX_VARIANTS, OptionName,
     OptionValue, Options, PriceRange, ProductOption, Variant, VariantId, VariantRule, check_variants, crossing,
+    crossing_at,
 };
 
 /// Why a client-supplied value was refused: a sentence fit to show to the client.

@@ -412,6 +412,14 @@ pub fn crossing(before: i64, delta: i64) -> (Crossing, Option<i64>, Option<i64>)
     }
 }
 
+/// [`crossing`] over `level` instead of zero: `In` when the units come to more than `level`,
+/// `Out` when they fall to it or below (a variant running low), with the band of `before`
+/// values that cross the same way.
+pub fn crossing_at(level: i64, before: i64, delta: i64) -> (Crossing, Option<i64>, Option<i64>) {
+    let (kind, lo, hi) = crossing(before - level, delta);
+    (kind, lo.map(|v| v + level), hi.map(|v| v + level))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -468,6 +476,8 @@ mod tests {
             }
         }
         assert_eq!(crossing(3, -3), (Crossing::Out, Some(1), Some(3)), "the last units of a reserve");
+        assert_eq!(crossing_at(5, 7, -2), (Crossing::Out, Some(6), Some(7)), "7 - 2 falls to a threshold of 5");
+        assert_eq!(crossing_at(5, 9, -2), (Crossing::None, Some(8), None), "9 - 2 stays above it");
         assert_eq!(crossing(5, -3), (Crossing::None, Some(4), None));
     }
 

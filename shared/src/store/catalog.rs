@@ -9,8 +9,8 @@ use super::schema::{PK, SK};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError};
 use crate::domain::{
-    CategoryCount, CategorySlug, Inventory, Listing, Product, ProductId, SearchQuery, Sort, Timestamp, Variant,
-    VariantId, index_prefixes, search_text,
+    CategoryCount, CategorySlug, Event, Inventory, Listing, LowStock, Product, ProductId, SearchQuery, Sort, Timestamp,
+    Variant, VariantId, index_prefixes, search_text,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -162,6 +162,7 @@ enum Name {
     Stock,
     /// The product's copy in the price listings.
     Listing,
+    Outbox,
 }
 
 const NEW: &str = "attribute_not_exists(pk)";
@@ -191,7 +192,12 @@ fn set_all(key: keys::Key, item: Item, then: &str) -> Write {
 impl Store {
     /// Writes a new product with the stock of each variant (`on_hand`, in variant order),
     /// claims every SKU, counts it in its category and indexes its words, all in one transaction.
-    pub async fn insert_product(&self, product: &Product, on_hand: &[i64]) -> Result<WriteOutcome, StoreError> {
+    pub async fn insert_product(
+        &self,
+        product: &Product,
+        on_hand: &[i64],
+        events: &[Event],
+    ) -> Result<WriteOutcome, StoreError> {
         let mut item = product_item(product)?;
         let stocked: Vec<String> = product
             .variants
@@ -222,6 +228,7 @@ impl Store {
         for prefix in search_entries(product) {
             tx.add(Name::Search, Write::put(search_entry(product, &prefix)));
         }
+        tx.publish(Name::Outbox, events)?;
         self.write_product(tx).await
     }
 
@@ -235,6 +242,7 @@ impl Store {
         old: &Product,
         new: &Product,
         added: Option<i64>,
+        events: &[Event],
     ) -> Result<WriteOutcome, StoreError> {
         let mut tx = Transaction::new();
         let fresh: Vec<&Variant> = new.variants.iter().filter(|v| old.variant(v.id).is_none()).collect();
@@ -306,6 +314,7 @@ impl Store {
                 tx.add(Name::Search, Write::put(search_entry(new, prefix)));
             }
         }
+        tx.publish(Name::Outbox, events)?;
         self.write_product(tx).await
     }
 
@@ -362,6 +371,11 @@ impl Store {
         self.get_consistent(keys::product(id)).await?.map(decode).transpose()
     }
 
+    /// A product with the variants it lists as in stock (as listings show it), read consistently.
+    pub async fn listed_product(&self, id: ProductId) -> Result<Option<Listed>, StoreError> {
+        self.get_consistent(keys::product(id)).await?.map(listed).transpose()
+    }
+
     /// A product and the stock of all its variants: one consistent Query of its partition.
     pub async fn stocked(&self, id: ProductId) -> Result<Option<Stocked>, StoreError> {
         let items = self.query_all(Partition::Product(id), None, true).await?;
@@ -381,16 +395,18 @@ impl Store {
     }
 
     /// Changes a variant's units on hand atomically, unless the shelf would leave 0..=`max`.
-    /// Decided from a read (to know whether the variant crosses zero available, and for a
-    /// count by how much it changes); if the units moved so that the write would be another
-    /// one, decided again.
+    /// Decided from a read (to know whether the variant crosses zero available or its
+    /// low-stock threshold, and for a count by how much it changes); if the units moved so
+    /// that the write would be another one, decided again. Falling to the threshold writes
+    /// `inventory.low` (`low` names the variant) with the change.
     pub async fn adjust_stock(
         &self,
-        variant: VariantId,
+        low: &LowStock,
         change: ShelfChange,
         max: i64,
         now: Timestamp,
     ) -> Result<StockOutcome, StoreError> {
+        let variant = low.variant_id;
         for _ in 0..=super::MAX_RETRIES {
             let Some(seen) = self.get_consistent(keys::stock(variant)).await?.map(stock_level).transpose()? else {
                 return Ok(StockOutcome::NotFound);
@@ -409,7 +425,13 @@ impl Store {
             if d == 0 {
                 return Ok(StockOutcome::Adjusted(seen));
             }
-            let shelf = Move { variant, on_hand: d, reserved: 0, seen_available: seen.inventory.available() };
+            let shelf = Move {
+                variant,
+                on_hand: d,
+                reserved: 0,
+                seen_available: seen.inventory.available(),
+                low_at: Some(low.threshold),
+            };
             let write = match change {
                 ShelfChange::By(_) => shelf
                     .write("onHand >= :min AND onHand <= :max", now)
@@ -421,6 +443,9 @@ impl Store {
             tx.add(Name::Stock, write);
             for flags in listing_flags(variant.product(), &[shelf])? {
                 tx.add(Name::Product, flags);
+            }
+            if shelf.runs_low() {
+                tx.publish(Name::Outbox, &[Event::inventory_low(low, now)])?;
             }
             // A delta is not idempotent: alone, the write is never resent after it may have been
             // applied; with listing flags, the transaction's token makes a resent attempt a no-op.

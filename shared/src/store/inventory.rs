@@ -13,7 +13,7 @@ use super::StoreError;
 use super::item::{Item, b, decode, n, s};
 use super::keys;
 use super::tx::Write;
-use crate::domain::{Crossing, Inventory, Money, ProductId, Timestamp, VariantId, crossing};
+use crate::domain::{Crossing, Inventory, Money, ProductId, Timestamp, VariantId, crossing, crossing_at};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -70,6 +70,8 @@ pub(crate) struct Move {
     pub reserved: i64,
     /// The units available when the change was decided.
     pub seen_available: i64,
+    /// The product's low-stock threshold, where the change may report a variant running low.
+    pub low_at: Option<i64>,
 }
 
 impl Move {
@@ -77,11 +79,32 @@ impl Move {
         crossing(self.seen_available, self.on_hand - self.reserved).0
     }
 
-    /// The write: the counts change on `guards` (a condition over the stock item, whose
-    /// placeholders the caller adds) and on the units still crossing zero as decided.
-    pub(crate) fn write(&self, guards: &str, now: Timestamp) -> Write {
+    /// Whether the change makes the variant fall to or below its low-stock threshold.
+    pub(crate) fn runs_low(&self) -> bool {
+        self.low_at
+            .is_some_and(|at| crossing_at(at, self.seen_available, self.on_hand - self.reserved).0 == Crossing::Out)
+    }
+
+    /// The band of available units (inclusive) that make the same crossings of zero and of the
+    /// threshold as the units seen: the intersection of both bands (both hold the units seen).
+    fn band(&self) -> (Option<i64>, Option<i64>) {
         let delta = self.on_hand - self.reserved;
         let (_, lo, hi) = crossing(self.seen_available, delta);
+        let Some(at) = self.low_at else { return (lo, hi) };
+        let (_, low_lo, low_hi) = crossing_at(at, self.seen_available, delta);
+        let tighter = |a: Option<i64>, b: Option<i64>, pick: fn(i64, i64) -> i64| match (a, b) {
+            (Some(a), Some(b)) => Some(pick(a, b)),
+            (a, b) => a.or(b),
+        };
+        (tighter(lo, low_lo, i64::max), tighter(hi, low_hi, i64::min))
+    }
+
+    /// The write: the counts change on `guards` (a condition over the stock item, whose
+    /// placeholders the caller adds) and on the units still crossing zero (and the threshold)
+    /// as decided.
+    pub(crate) fn write(&self, guards: &str, now: Timestamp) -> Write {
+        let delta = self.on_hand - self.reserved;
+        let (lo, hi) = self.band();
         let mut condition = format!("attribute_exists(pk) AND ({guards})");
         if lo.is_some() {
             condition.push_str(" AND available >= :lo");

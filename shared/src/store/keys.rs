@@ -5,8 +5,8 @@
 use super::item::s;
 use super::schema::{GSI1, GSI2, GSI3, IndexSpec, PK, SK};
 use crate::domain::{
-    CategorySlug, Discount, DiscountCode, Email, Image, ImageId, Listing, Order, OrderId, OrderStatus, Product,
-    ProductId, Sku, UserId, VariantId,
+    CategorySlug, Discount, DiscountCode, Email, EventId, Image, ImageId, Listing, Order, OrderId, OrderStatus,
+    Product, ProductId, Sku, UserId, VariantId,
 };
 use std::collections::HashMap;
 
@@ -92,6 +92,11 @@ pub fn idempotency(user: UserId, idempotency_key: &str) -> Key {
 /// The marker that a payment provider's event was applied.
 pub fn payment_event(event_id: &str) -> Key {
     key(format!("PAYMENT_EVENT#{event_id}"), "EVENT")
+}
+
+/// The outbox item of one change's events, named by the first.
+pub fn outbox(first: EventId) -> Key {
+    key(format!("EVENT#{first}"), "EVENT")
 }
 
 /// An image upload that was declared and not yet completed.

@@ -13,7 +13,7 @@ use super::orders::decode_order;
 use super::page::{Page, Position};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError};
-use crate::domain::{Order, OrderChange, OrderStatus, ProductId, Timestamp, VariantId};
+use crate::domain::{Event, Order, OrderChange, OrderStatus, ProductId, Timestamp, VariantId};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::{BTreeSet, HashMap};
 
@@ -83,7 +83,8 @@ impl Store {
             // Available units do not change (both counts fall), so listings do not either.
             for line in &order.items {
                 let q = line.quantity.units();
-                let change = Move { variant: line.variant_id, on_hand: -q, reserved: -q, seen_available: 0 };
+                let change =
+                    Move { variant: line.variant_id, on_hand: -q, reserved: -q, seen_available: 0, low_at: None };
                 let ship = change.write("onHand >= :q AND reserved >= :q", now).value(":q", n(q));
                 tx.add(Changing::Stock(line.variant_id), ship);
             }
@@ -104,6 +105,7 @@ impl Store {
                     on_hand: 0,
                     reserved: -l.quantity.units(),
                     seen_available: seen.get(&l.variant_id).map_or(0, |s| s.inventory.available()),
+                    low_at: None,
                 })
                 .collect();
             for (line, release) in order.items.iter().zip(&moves) {
@@ -131,6 +133,8 @@ impl Store {
             item.insert("expiresAt".into(), n(now.unix_seconds() + EVENT_TTL_SECONDS));
             tx.add(Changing::Event, Write::put(item).when("attribute_not_exists(pk)"));
         }
+        let events: Vec<Event> = Event::order_changed(&change, &next, now).into_iter().collect();
+        tx.publish(Changing::Outbox, &events)?;
 
         match tx.commit(self, None).await? {
             Ok(()) => Ok(Changed::Done(Box::new(next))),
@@ -213,4 +217,5 @@ enum Changing {
     Listing,
     Redemption,
     Event,
+    Outbox,
 }

@@ -12,6 +12,7 @@ pub mod keys;
 mod lifecycle;
 mod migrate;
 mod orders;
+pub mod outbox;
 mod page;
 pub mod schema;
 mod tx;

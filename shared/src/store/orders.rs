@@ -7,7 +7,9 @@ use super::keys::{self, Partition};
 use super::page::{Page, Position};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError};
-use crate::domain::{Cart, Discount, DiscountCode, Money, Order, OrderId, ProductId, Timestamp, UserId, VariantId};
+use crate::domain::{
+    Cart, Discount, DiscountCode, Event, LowStock, Money, Order, OrderId, ProductId, Timestamp, UserId, VariantId,
+};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -64,6 +66,8 @@ pub struct LineCheck {
     pub price: Money,
     pub quantity: i64,
     pub seen_available: i64,
+    /// The product's low-stock threshold (`inventory.low` when the order takes the variant to it).
+    pub low_at: i64,
 }
 
 /// An order to place, with what its transaction checks and completes.
@@ -86,6 +90,7 @@ enum Placed {
     Discount,
     Order,
     Cart,
+    Outbox,
 }
 
 impl Store {
@@ -288,7 +293,13 @@ impl Store {
         let moves: Vec<Move> = placing
             .lines
             .iter()
-            .map(|l| Move { variant: l.variant, on_hand: 0, reserved: l.quantity, seen_available: l.seen_available })
+            .map(|l| Move {
+                variant: l.variant,
+                on_hand: 0,
+                reserved: l.quantity,
+                seen_available: l.seen_available,
+                low_at: Some(l.low_at),
+            })
             .collect();
         for (line, change) in placing.lines.iter().zip(&moves) {
             let take = change
@@ -321,6 +332,19 @@ impl Store {
             .when("version = :version")
             .value(":version", n(placing.cart_version));
         tx.add(Placed::Cart, empty);
+        let mut events = vec![Event::order_placed(order, now)];
+        for change in moves.iter().filter(|m| m.runs_low()) {
+            let Some(line) = order.items.iter().find(|l| l.variant_id == change.variant) else { continue };
+            let low = LowStock {
+                product_id: line.product_id,
+                variant_id: line.variant_id,
+                sku: line.sku.to_string(),
+                name: line.name.clone(),
+                threshold: change.low_at.unwrap_or_default(),
+            };
+            events.push(Event::inventory_low(&low, now));
+        }
+        tx.publish(Placed::Outbox, &events)?;
 
         let refused = match tx.commit(self, Some(placing.token)).await? {
             Ok(()) => return Ok(Ok(())),

@@ -9,7 +9,7 @@
 use super::item::{decode, encode, n, number, refused, s};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError, keys};
-use crate::domain::{Email, ProfileChange, Role, Timestamp, User, UserId};
+use crate::domain::{Email, Event, ProfileChange, Role, Timestamp, User, UserId};
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -47,11 +47,18 @@ pub enum LoginAttempt {
 impl Store {
     /// Creates a user and claims their email in one transaction.
     /// `Ok(false)` when the email is already taken (and nothing was written).
-    pub async fn insert_user(&self, user: &User, password_hash: &str, now: Timestamp) -> Result<bool, StoreError> {
+    pub async fn insert_user(
+        &self,
+        user: &User,
+        password_hash: &str,
+        events: &[Event],
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         #[derive(Debug, PartialEq)]
         enum Name {
             Profile,
             Email,
+            Outbox,
         }
         let profile = UserRecord { user: user.clone(), updated_at: now };
         let credentials = CredentialsRecord { user_id: user.id, password_hash: password_hash.to_owned() };
@@ -59,6 +66,7 @@ impl Store {
         let new = "attribute_not_exists(pk)";
         tx.add(Name::Profile, Write::put(encode(&profile, keys::user(user.id), "user")?).when(new));
         tx.add(Name::Email, Write::put(encode(&credentials, keys::credentials(&user.email), "credentials")?).when(new));
+        tx.publish(Name::Outbox, events)?;
         match tx.commit(self, None).await? {
             Ok(()) => Ok(true),
             Err(refused) if refused.by(&Name::Email) => Ok(false),

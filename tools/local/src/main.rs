@@ -360,6 +360,7 @@ async fn seed_catalog(app: &App) -> Result<(), Error> {
             None => vec![variant(entry)?],
         };
         let product = NewProduct {
+            low_stock_threshold: storefront::domain::DEFAULT_LOW_STOCK_THRESHOLD,
             name: ProductName::parse(&text(&entry["name"]))?,
             description: Description::parse(&text(&entry["description"]))?,
             category: CategorySlug::parse(&text(&entry["category"]))?,
