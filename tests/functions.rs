@@ -232,11 +232,15 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
         let flipped = run!("update-product", update_product, routed(json_req("PATCH", "/p", flip, Some(&admin)), &id));
         assert_eq!(flipped.status, 200, "{:#}", flipped.body);
     }
-    run!(
-        "adjust-stock",
-        adjust_stock,
-        routed(json_req("POST", "/p", serde_json::json!({"delta": 1}), Some(&admin)), &id)
-    );
+    for delta in [1, -21] {
+        // 25 + 1, then down to 5: the variant runs low, and its event is written with the change.
+        let adjusted = run!(
+            "adjust-stock",
+            adjust_stock,
+            routed(json_req("POST", "/p", serde_json::json!({"delta": delta}), Some(&admin)), &id)
+        );
+        assert_eq!(adjusted.status, 200, "{:#}", adjusted.body);
+    }
     run!(
         "admin-get-product",
         admin_get_product,
@@ -259,10 +263,13 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
     };
     let medium = serde_json::json!({"sku": "IAM-TEE-M", "options": {"Size": "M"}, "priceCents": 900, "stock": 2});
     assert_eq!(run!("create-variant", create_variant, variant("POST", medium, "1")).status, 201);
-    let cheaper = serde_json::json!({"sku": "IAM-TEE-MED", "priceCents": 800, "onHand": 3});
+    let cheaper = serde_json::json!({"sku": "IAM-TEE-MED", "priceCents": 800, "onHand": 9});
     assert_eq!(run!("update-variant", update_variant, variant("PATCH", cheaper, "2")).status, 200);
     let sold_out = serde_json::json!({"delta": -1});
     assert_eq!(run!("adjust-variant-stock", adjust_variant_stock, variant("POST", sold_out, "1")).status, 200);
+    let low = serde_json::json!({"delta": -5});
+    assert_eq!(run!("adjust-variant-stock", adjust_variant_stock, variant("POST", low, "2")).status, 200);
+    assert_eq!(env.events_of("inventory.low").await.len(), 2, "adjust-stock and adjust-variant-stock ran low");
     let gone = storefront_tests::routed(
         storefront_tests::request("DELETE", "/v", None, Some(&admin)),
         &[("id", &tee_id), ("variantId", &format!("{tee_id}-1"))],
