@@ -172,3 +172,110 @@ async fn the_schema_check_refuses_events_that_asyncapi_does_not_describe() {
     admin["data"]["role"] = json!("admin");
     assert!(refused(admin), "customer.registered is of customers only");
 }
+
+/// The emails written so far, parsed: `(message id, to, subject, plain text)`.
+fn emails(shop: &Shop) -> Vec<(String, String, String, String)> {
+    shop.env
+        .emails()
+        .values()
+        .map(|raw| {
+            let message = mail_parser::MessageParser::default().parse(raw).expect("an RFC 5322 message");
+            let to = message.to().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_owned();
+            let from = message.from().and_then(|a| a.first()).expect("a sender");
+            assert_eq!(from.name(), Some("storefront"), "the store's name");
+            assert!(message.body_html(0).is_some(), "an HTML part");
+            (
+                message.message_id().unwrap_or_default().to_owned(),
+                to,
+                message.subject().unwrap_or_default().to_owned(),
+                message.body_text(0).unwrap_or_default().into_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stream_publishes_every_event_on_the_bus_once_in_order() {
+    let shop = Shop::open().await;
+    let ada = shop.customer(1).await;
+    let p = shop.product("BUS").stock(20).create().await;
+    let o = shop.order(&ada, &p, 2, None).await;
+    assert_eq!(shop.pay(&o, "evt-bus").await.status, 200);
+    let written = shop.env.events().await;
+    let published = shop.env.publish().await;
+    let ids = |events: &[Value], path: &str| -> Vec<String> {
+        events.iter().map(|e| e.pointer(path).and_then(Value::as_str).unwrap_or_default().to_owned()).collect()
+    };
+    assert_eq!(ids(&published, "/detail/id"), ids(&written, "/id"), "every event, once, in the order written");
+    for event in &published {
+        assert_eq!(event["source"], "storefront");
+        assert_eq!(event["detail-type"], event["detail"]["type"]);
+    }
+    assert_eq!(shop.env.publish().await.len(), published.len(), "a second pass publishes nothing again");
+    let later = shop.order(&ada, &p, 1, None).await;
+    let more = shop.env.publish().await;
+    assert_eq!(more.len(), published.len() + 1);
+    assert_eq!(more.last().unwrap()["detail"]["data"]["id"], later["id"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn order_events_email_the_customer_at_most_once_each() {
+    let shop = Shop::open().await;
+    let ada = shop.customer(1).await;
+    let p = shop.product("MAIL").price(1250).stock(20).create().await;
+    let paid = shop.order(&ada, &p, 2, None).await;
+    assert_eq!(shop.pay(&paid, "evt-mail").await.status, 200);
+    let ship = json!({"status": "shipped", "trackingNumber": "1Z-MAIL-1"});
+    assert_eq!(shop.admin_update_order(&id(&paid), ship).await.status, 200);
+    let dropped = shop.order(&ada, &p, 1, None).await;
+    assert_eq!(shop.cancel_order(&ada, &id(&dropped)).await.status, 200);
+
+    let bus = shop.env.publish().await;
+    // Each event twice (a consumer invoked again with the same event): the second sends nothing.
+    for event in bus.iter().chain(bus.iter()) {
+        let answer = storefront::api::notifications::send_notifications(&shop.env.app, event.clone()).await;
+        assert!(answer.is_ok(), "{:?}", answer.err().map(|e| e.detail.clone()));
+    }
+    let mut got = emails(&shop);
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    let subjects: Vec<&str> = got.iter().map(|(_, _, s, _)| s.as_str()).collect();
+    assert_eq!(got.len(), 5, "two placed, paid, shipped, cancelled: {subjects:#?}");
+    assert!(got.iter().all(|(_, to, _, _)| to == "customer1@example.com"));
+    let about = |needle: &str| got.iter().filter(|(_, _, s, _)| s.contains(needle)).count();
+    assert_eq!((about("order"), about("Payment received"), about("on its way"), about("cancelled")), (5, 1, 1, 1));
+    let placed =
+        &got.iter().find(|(_, _, s, _)| s.starts_with("Your storefront order") && s.ends_with(&id(&paid))).unwrap().3;
+    assert!(placed.contains("2 x Product MAIL") && placed.contains("$25.00"), "lines and amounts: {placed}");
+    assert!(placed.contains(&format!(
+        "Total: ${}.{:02}",
+        paid["totalCents"].as_i64().unwrap() / 100,
+        paid["totalCents"].as_i64().unwrap() % 100
+    )));
+    let shipped = &got.iter().find(|(_, _, s, _)| s.contains("on its way")).unwrap().3;
+    assert!(shipped.contains("Tracking number: 1Z-MAIL-1"), "{shipped}");
+    let cancelled = &got.iter().find(|(_, _, s, _)| s.contains("cancelled")).unwrap().3;
+    assert!(cancelled.contains("as you asked"), "{cancelled}");
+    for (message_id, _, _, text) in &got {
+        assert!(message_id.ends_with("@storefront"), "{message_id}");
+        assert!(!text.contains("argon2") && !text.contains("Bearer"), "nothing secret in an email");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_email_that_could_not_be_sent_is_sent_when_the_event_comes_again() {
+    let shop = Shop::open().await;
+    let ada = shop.customer(1).await;
+    let p = shop.product("RETRY").stock(5).create().await;
+    shop.order(&ada, &p, 1, None).await;
+    let placed: Vec<Value> =
+        shop.env.publish().await.into_iter().filter(|e| e["detail-type"] == "order.placed").collect();
+    // Sending fails (the mail directory cannot be made): the claim is given back.
+    std::fs::create_dir_all(shop.env.emails.parent().unwrap()).unwrap();
+    std::fs::write(&shop.env.emails, "not a directory").unwrap();
+    let failed = storefront::api::notifications::send_notifications(&shop.env.app, placed[0].clone()).await;
+    assert!(failed.is_err(), "the invocation fails, so the bus retries it");
+    std::fs::remove_file(&shop.env.emails).unwrap();
+    let retried = storefront::api::notifications::send_notifications(&shop.env.app, placed[0].clone()).await;
+    assert_eq!(retried.map_err(|e| e.detail.clone()).unwrap()["sent"], true);
+    assert_eq!(shop.env.emails().len(), 1);
+}

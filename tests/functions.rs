@@ -391,6 +391,19 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
     );
     assert_eq!(archived.status, 204);
 
+    // The event pipeline: publish-events puts the outbox on the bus; send-notifications emails
+    // an order event (once failing to send, which gives its claim back, then sending).
+    env.recorder.take();
+    let published = env.publish().await;
+    used.entry("publish-events").or_default().extend(env.recorder.take());
+    let placed = published.iter().find(|e| e["detail-type"] == "order.placed").expect("an order.placed").clone();
+    std::fs::create_dir_all(env.emails.parent().unwrap()).unwrap();
+    std::fs::write(&env.emails, "not a directory").unwrap();
+    assert!(storefront::api::notifications::send_notifications(&env.app, placed.clone()).await.is_err());
+    std::fs::remove_file(&env.emails).unwrap();
+    assert!(storefront::api::notifications::send_notifications(&env.app, placed).await.is_ok());
+    used.entry("send-notifications").or_default().extend(env.recorder.take());
+
     let functions = storefront_tests::function_binaries();
     assert_eq!(used.keys().map(|k| k.to_string()).collect::<BTreeSet<_>>(), functions, "every function is exercised");
     // Every disagreement at once, so that one run says all that must change.

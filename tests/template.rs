@@ -58,7 +58,9 @@ fn template_routes(t: &Yaml) -> BTreeSet<(String, String, String)> {
 }
 
 /// Functions started by a schedule rather than a route.
-fn scheduled_functions(t: &Yaml) -> BTreeSet<String> {
+/// The functions that AWS services other than API Gateway invoke (a schedule, the table's
+/// stream, an event bus rule).
+fn event_functions(t: &Yaml) -> BTreeSet<String> {
     functions_in_template(t)
         .into_iter()
         .filter(|(_, f)| {
@@ -66,7 +68,7 @@ fn scheduled_functions(t: &Yaml) -> BTreeSet<String> {
                 .as_hash()
                 .into_iter()
                 .flatten()
-                .any(|(_, e)| e["Type"].as_str() == Some("Schedule"))
+                .any(|(_, e)| e["Type"].as_str() != Some("HttpApi"))
         })
         .map(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned())
         .collect()
@@ -136,6 +138,7 @@ fn the_table_in_template_yaml_is_the_table_the_code_creates() {
 
     assert_eq!(props["TimeToLiveSpecification"]["AttributeName"].as_str(), Some(spec.ttl_attribute));
     assert_eq!(props["TimeToLiveSpecification"]["Enabled"].as_bool(), Some(true));
+    assert_eq!(props["StreamSpecification"]["StreamViewType"].as_str(), Some(spec.stream_view_type));
 }
 
 #[test]
@@ -182,11 +185,12 @@ fn the_local_router_serves_exactly_the_routes_api_gateway_serves() {
     let cloud = template_routes(&t);
     assert_eq!(local_routes(), cloud);
     let routed: BTreeSet<String> = cloud.iter().map(|(_, _, f)| f.clone()).collect();
-    let scheduled = scheduled_functions(&t);
-    assert_eq!(scheduled, BTreeSet::from(["expire-orders".to_owned()]));
+    let invoked = event_functions(&t);
+    let expected_invoked = ["expire-orders", "publish-events", "send-notifications"];
+    assert_eq!(invoked, expected_invoked.iter().map(|f| f.to_string()).collect::<BTreeSet<_>>());
     let mut expected = storefront_tests::function_binaries();
-    expected.retain(|f| !scheduled.contains(f));
-    assert_eq!(routed, expected, "every function but the scheduled ones has a route, and every route a function");
+    expected.retain(|f| !invoked.contains(f));
+    assert_eq!(routed, expected, "every function but those events invoke has a route, and every route a function");
 }
 
 #[test]
@@ -228,6 +232,25 @@ fn functions_get_only_the_actions_they_need_on_the_table_and_the_image_bucket() 
                                 || resource == "${ImagesBucket.Arn}/incoming/*"
                                 || resource == "${ImagesBucket.Arn}/images/*",
                             "{id}: S3 access outside the image bucket's prefixes: {resource}"
+                        );
+                    } else if actions.iter().any(|a| a.starts_with("events:")) {
+                        assert_eq!(actions, ["events:PutEvents"], "{id}");
+                        assert_eq!(resource, "EventBus.Arn", "{id}: only the stack's bus");
+                    } else if actions.iter().any(|a| a.starts_with("sqs:")) {
+                        assert_eq!(actions, ["sqs:SendMessage"], "{id}");
+                        assert!(
+                            resource.ends_with("DeadLetterQueue.Arn"),
+                            "{id}: only a dead-letter queue: {resource}"
+                        );
+                    } else if actions.iter().any(|a| a.starts_with("ses:")) {
+                        assert_eq!(
+                            (id.as_str(), actions.as_slice()),
+                            ("SendNotificationsFunction", &["ses:SendEmail".to_owned()][..])
+                        );
+                        assert_eq!(
+                            statement["Condition"]["StringEquals"]["ses:FromAddress"].as_str(),
+                            Some("EmailSender"),
+                            "{id}: emails from the store's sender only"
                         );
                     } else {
                         assert_eq!(actions, ["secretsmanager:GetSecretValue"], "{id}");
@@ -286,5 +309,67 @@ fn openapi_documents_every_problem_code_the_functions_answer_with() {
         assert!(codes.insert(code), "{code} is in the table twice");
         assert!((400..600).contains(&status), "{code}: {status}");
         assert!(openapi.contains(&format!("`{code}`")), "openapi.yaml does not document {code}");
+    }
+}
+
+/// `(function, event type)` for every EventBridge rule of template.yaml (on the stack's bus,
+/// source `storefront`).
+fn template_rules(t: &Yaml) -> BTreeSet<(String, String)> {
+    let mut rules = BTreeSet::new();
+    for (id, f) in functions_in_template(t) {
+        let binary = f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
+        for (_, event) in f["Properties"]["Events"].as_hash().into_iter().flatten() {
+            if event["Type"].as_str() != Some("EventBridgeRule") {
+                continue;
+            }
+            let props = &event["Properties"];
+            assert_eq!(props["EventBusName"].as_str(), Some("EventBus"), "{id}: a rule of the stack's bus");
+            assert_eq!(strings(&props["Pattern"]["source"]), ["storefront"], "{id}: storefront's events only");
+            assert!(props["RetryPolicy"]["MaximumEventAgeInSeconds"].as_i64().is_some(), "{id}: retried");
+            assert_eq!(props["DeadLetterConfig"]["Type"].as_str(), Some("SQS"), "{id}: nothing dropped");
+            for kind in strings(&props["Pattern"]["detail-type"]) {
+                rules.insert((binary.clone(), kind));
+            }
+        }
+    }
+    rules
+}
+
+#[test]
+fn the_local_bus_routes_events_exactly_as_the_templates_rules_do() {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let local: BTreeSet<(String, String)> = storefront_local::bus::rules(&manifest)
+        .unwrap()
+        .into_iter()
+        .flat_map(|(function, types)| types.into_iter().map(move |kind| (function.clone(), kind)))
+        .collect();
+    let cloud = template_rules(&template());
+    assert!(!cloud.is_empty());
+    assert_eq!(local, cloud);
+    let documented: BTreeSet<String> = storefront_tests::events::documented_types().into_iter().collect();
+    for (function, kind) in &cloud {
+        assert!(documented.contains(kind), "{function} subscribes to {kind}, which asyncapi.yaml does not document");
+    }
+}
+
+#[test]
+fn the_stream_mapping_passes_new_outbox_items_only_in_the_cloud_and_locally() {
+    let t = template();
+    let function = &t["Resources"]["PublishEventsFunction"]["Properties"];
+    let mapping = &function["Events"]["Outbox"]["Properties"];
+    assert_eq!(mapping["Stream"].as_str(), Some("Table.StreamArn"));
+    assert_eq!(strings(&mapping["FunctionResponseTypes"]), ["ReportBatchItemFailures"]);
+    let pattern = mapping["FilterCriteria"]["Filters"][0]["Pattern"].as_str().expect("a filter pattern");
+    let cloud: serde_json::Value = serde_json::from_str(pattern).unwrap();
+    let local: serde_json::Value = serde_json::from_str(storefront::api::events::STREAM_FILTER).unwrap();
+    assert_eq!(cloud, local);
+    let outbox = serde_json::json!({"eventName": "INSERT", "dynamodb": {"NewImage": {"entity": {"S": "event"}}}});
+    assert!(storefront_local::stream::matches(&local, &outbox));
+    for other in [
+        serde_json::json!({"eventName": "REMOVE", "dynamodb": {"NewImage": {"entity": {"S": "event"}}}}),
+        serde_json::json!({"eventName": "INSERT", "dynamodb": {"NewImage": {"entity": {"S": "order"}}}}),
+        serde_json::json!({"eventName": "MODIFY", "dynamodb": {}}),
+    ] {
+        assert!(!storefront_local::stream::matches(&local, &other), "{other}");
     }
 }

@@ -32,6 +32,33 @@ pub struct Config {
     /// How long an order may await payment before expiry cancels it (`PAYMENT_WINDOW_MINUTES`, default 30).
     pub payment_window_minutes: i64,
     pub images: ImageSettings,
+    /// The event bus `publish-events` puts events on (`EVENT_BUS_NAME`); only it needs one.
+    pub event_bus: Option<String>,
+    pub emails: EmailSettings,
+}
+
+/// What customer emails say and how they leave.
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    /// The store's name, in every email (`STORE_NAME`, default `storefront`).
+    pub store_name: String,
+    /// The address emails come from: SES's verified sender identity (`EMAIL_SENDER`).
+    pub sender: String,
+    /// Where customers write to (`SUPPORT_EMAIL`, default the sender): Reply-To and the text.
+    pub support: String,
+    /// `EMAIL_DIR`: write each email as an `.eml` file here instead of sending it (locally).
+    pub directory: Option<PathBuf>,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        Self {
+            store_name: "storefront".into(),
+            sender: "orders@storefront.invalid".into(),
+            support: "orders@storefront.invalid".into(),
+            directory: None,
+        }
+    }
 }
 
 /// Where product images are kept and served from.
@@ -78,6 +105,8 @@ impl Config {
             webhook_secret: None,
             payment_window_minutes: 30,
             images: ImageSettings::default(),
+            event_bus: None,
+            emails: EmailSettings::default(),
         }
     }
 
@@ -85,7 +114,9 @@ impl Config {
     /// `CURSOR_SECRET`, `STORE_CURRENCY`, the pricing variables (`SHIPPING_STANDARD_CENTS`,
     /// `SHIPPING_EXPRESS_CENTS`, `FREE_SHIPPING_FROM_CENTS`, `TAX_RATES_BPS`), one of
     /// `PAYMENT_WEBHOOK_SECRET_ARN` / `PAYMENT_WEBHOOK_SECRET`, `PAYMENT_WINDOW_MINUTES`, and
-    /// the image settings (`IMAGES_BUCKET`, `IMAGE_BASE_URL`, `AWS_ENDPOINT_URL_S3`).
+    /// the image settings (`IMAGES_BUCKET`, `IMAGE_BASE_URL`, `AWS_ENDPOINT_URL_S3`), and
+    /// `EVENT_BUS_NAME`, and the email settings (`STORE_NAME`, `EMAIL_SENDER`, `SUPPORT_EMAIL`,
+    /// `EMAIL_DIR`).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
     }
@@ -142,6 +173,17 @@ impl Config {
         };
         Ok(Self {
             images,
+            event_bus: get("EVENT_BUS_NAME"),
+            emails: {
+                let defaults = EmailSettings::default();
+                let sender = get("EMAIL_SENDER").unwrap_or(defaults.sender);
+                EmailSettings {
+                    store_name: get("STORE_NAME").unwrap_or(defaults.store_name),
+                    support: get("SUPPORT_EMAIL").unwrap_or_else(|| sender.clone()),
+                    sender,
+                    directory: get("EMAIL_DIR").map(PathBuf::from),
+                }
+            },
             webhook_secret,
             payment_window_minutes,
             pricing,

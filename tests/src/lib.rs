@@ -59,6 +59,36 @@ pub struct TestEnv {
     /// The image bucket's server.
     pub s3: ImageBucket,
     pub table: String,
+    /// The event bus's server (the local stack's), and what it was given.
+    pub bus: EventBusServer,
+    /// Where the customer emails are written (one `.eml` file each).
+    pub emails: PathBuf,
+    /// The stream mapping's checkpoint.
+    checkpoint: PathBuf,
+}
+
+/// The local stack's event bus, on a port of its own, keeping every event it is given.
+pub struct EventBusServer {
+    pub endpoint: String,
+    pub received: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+impl EventBusServer {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let endpoint = format!("http://{}", listener.local_addr().expect("bound address"));
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = received.clone();
+        let sink: storefront_local::bus::Sink =
+            std::sync::Arc::new(move |event| keep.lock().unwrap_or_else(|e| e.into_inner()).push(event));
+        tokio::spawn(storefront_local::bus::serve(listener, sink, std::future::pending()));
+        Self { endpoint, received }
+    }
+
+    /// Every event the bus was given so far, as a rule's target receives it.
+    pub fn events(&self) -> Vec<Value> {
+        self.received.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 pub const IMAGES_BUCKET: &str = "storefront-test-images";
@@ -135,6 +165,17 @@ pub async fn http_send(method: &str, url: &str, headers: &[(String, String)], bo
     (status, bytes)
 }
 
+/// A client of the DynamoDB Streams API at `endpoint` (dynoxide, DynamoDB Local).
+pub fn streams_client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
+    let config = aws_sdk_dynamodbstreams::Config::builder()
+        .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_dynamodbstreams::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new("test", "test", None, None, "tests"))
+        .build();
+    aws_sdk_dynamodbstreams::Client::from_conf(config)
+}
+
 /// A client of the DynamoDB at `endpoint`, configured as the functions configure theirs.
 pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     recording_client(endpoint, Recorder::default())
@@ -152,8 +193,9 @@ fn recording_client(endpoint: &str, recorder: Recorder) -> aws_sdk_dynamodb::Cli
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-/// Records the IAM permission every DynamoDB and S3 call needs, as `(action, "table" | "index")`
-/// and `(action, "incoming/*" | "images/*" | "bucket")`: what a function's policy must grant. A
+/// Records the IAM permission every DynamoDB, S3 and EventBridge call needs, as `(action,
+/// "table" | "index")`, `(action, "incoming/*" | "images/*" | "bucket")` and `(action, "bus")`:
+/// what a function's policy must grant. A
 /// transaction needs the action of each of its items.
 #[derive(Debug, Clone, Default)]
 pub struct Recorder(std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<(String, String)>>>);
@@ -220,6 +262,9 @@ impl aws_sdk_dynamodb::config::Intercept for Recorder {
                 s3.push(("s3:DeleteObject", prefix(delete.key())));
             }
         }
+        if input.downcast_ref::<aws_sdk_eventbridge::operation::put_events::PutEventsInput>().is_some() {
+            needed.push(("events:PutEvents", "bus"));
+        }
         if let Some(query) = input.downcast_ref::<query::QueryInput>() {
             needed.push(("dynamodb:Query", if query.index_name.is_some() { "index" } else { "table" }));
         }
@@ -266,10 +311,13 @@ pub fn granted_actions(binary: &str) -> std::collections::BTreeSet<(String, Stri
         }
         for policy in resource["Properties"]["Policies"].as_vec().into_iter().flatten() {
             for statement in policy["Statement"].as_vec().into_iter().flatten() {
-                let services = |a: &String| a.starts_with("dynamodb:") || a.starts_with("s3:");
+                let services =
+                    |a: &String| a.starts_with("dynamodb:") || a.starts_with("s3:") || a.starts_with("events:");
                 for action in list(&statement["Action"]).into_iter().filter(services) {
                     for target in list(&statement["Resource"]) {
-                        let kind = if action.starts_with("s3:") {
+                        let kind = if action.starts_with("events:") {
+                            "bus"
+                        } else if action.starts_with("s3:") {
                             target.split_once("}/").map_or("bucket", |(_, objects)| objects)
                         } else if target.ends_with("/index/*") {
                             "index"
@@ -318,8 +366,52 @@ impl TestEnv {
             ),
             IMAGES_BUCKET,
         );
-        let app = App::new(config, store, Clock::system(), None).with_objects(objects);
-        Self { app, endpoint, recorder, s3, table: table_name }
+        let scratch = std::env::temp_dir().join(format!("storefront-test-{}", ulid::Ulid::new()));
+        let emails = scratch.join("emails");
+        config.emails.directory = Some(emails.clone());
+        let bus = EventBusServer::start().await;
+        let bus_client = storefront_local::bus::client(
+            &bus.endpoint,
+            Some(aws_sdk_eventbridge::config::SharedInterceptor::new(recorder.clone())),
+        );
+        let app = App::new(config, store, Clock::system(), None)
+            .with_objects(objects)
+            .with_bus(storefront::store::bus::EventBus::new(bus_client, "storefront-test-events"));
+        std::fs::create_dir_all(&scratch).expect("a scratch directory");
+        Self { app, endpoint, recorder, s3, table: table_name, bus, emails, checkpoint: scratch.join("checkpoint") }
+    }
+
+    /// Does what the stream's event source mapping does: hands every new outbox item of the
+    /// table's stream to `publish-events` (the handler, with this app), until the stream has
+    /// no more. Returns the events the bus holds now.
+    pub async fn publish(&self) -> Vec<Value> {
+        let mapping = storefront_local::stream::Mapping {
+            streams: streams_client(&self.endpoint),
+            dynamodb: dynamodb_client(&self.endpoint),
+            table: self.table.clone(),
+            checkpoint: self.checkpoint.clone(),
+        };
+        let publish = |event: Vec<u8>| async move {
+            let event: Value = serde_json::from_slice(&event).map_err(|e| e.to_string())?;
+            let answer =
+                storefront::api::events::publish_events(&self.app, event).await.map_err(|e| e.detail.clone())?;
+            Ok(answer.to_string().into_bytes())
+        };
+        mapping.drain(publish).await.expect("the stream is handed over");
+        self.bus.events()
+    }
+
+    /// The customer emails written so far, by file name (the event id), parsed as RFC 5322.
+    pub fn emails(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        let Ok(dir) = std::fs::read_dir(&self.emails) else { return Default::default() };
+        dir.filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .map(|p| {
+                let name = p.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+                (name, std::fs::read(&p).expect("an email file"))
+            })
+            .collect()
     }
 
     /// Every event the changes so far wrote, oldest first, each checked against asyncapi.yaml.

@@ -18,6 +18,10 @@ pub struct App {
     webhook_secret: OnceCell<String>,
     /// Built on first use: only the image routes reach the bucket.
     objects: std::sync::OnceLock<crate::store::Objects>,
+    /// Built on first use: only `publish-events` puts events on the bus.
+    bus: std::sync::OnceLock<crate::store::bus::EventBus>,
+    /// Built on first use: only `send-notifications` sends emails.
+    mailer: std::sync::OnceLock<crate::store::mailer::Mailer>,
 }
 
 /// Amazon Trust Services' root CAs: every AWS endpoint chains to one of them.
@@ -60,7 +64,43 @@ impl App {
             tokens: OnceCell::new(),
             webhook_secret: OnceCell::new(),
             objects: std::sync::OnceLock::new(),
+            bus: std::sync::OnceLock::new(),
+            mailer: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Where emails go: `.eml` files in `EMAIL_DIR` when it is set (locally), SES otherwise.
+    pub fn mailer(&self) -> Result<&crate::store::mailer::Mailer, AppError> {
+        use crate::store::mailer::Mailer;
+        if let Some(mailer) = self.mailer.get() {
+            return Ok(mailer);
+        }
+        let mailer = match &self.config.emails.directory {
+            Some(dir) => Mailer::Files(dir.clone()),
+            None => {
+                let sdk = self.sdk.as_ref().ok_or_else(|| AppError::Internal("no AWS configuration".into()))?;
+                Mailer::Ses(aws_sdk_sesv2::Client::new(sdk))
+            }
+        };
+        Ok(self.mailer.get_or_init(|| mailer))
+    }
+
+    /// The same app with its event bus reached through `bus` (tests, tools).
+    pub fn with_bus(self, bus: crate::store::bus::EventBus) -> Self {
+        let _ = self.bus.set(bus);
+        self
+    }
+
+    /// The event bus.
+    pub fn bus(&self) -> Result<&crate::store::bus::EventBus, AppError> {
+        if let Some(bus) = self.bus.get() {
+            return Ok(bus);
+        }
+        let name =
+            self.config.event_bus.as_ref().ok_or_else(|| AppError::Internal("EVENT_BUS_NAME is not set".into()))?;
+        let sdk = self.sdk.as_ref().ok_or_else(|| AppError::Internal("no AWS configuration".into()))?;
+        let client = aws_sdk_eventbridge::Client::new(sdk);
+        Ok(self.bus.get_or_init(|| crate::store::bus::EventBus::new(client, name.clone())))
     }
 
     /// The same app with its image bucket reached through `objects` (tests, tools).

@@ -7,10 +7,13 @@ pub mod checkout;
 mod context;
 mod cursor;
 pub mod discounts;
+pub mod emails;
 mod error;
+pub mod events;
 pub mod images;
 pub mod lifecycle;
 pub mod migrate;
+pub mod notifications;
 
 pub use context::{App, aws_timeouts, http_client};
 pub use error::{AppError, FieldError, Resource, Shortage};

@@ -11,7 +11,7 @@ pub use auth::{require_admin, require_user};
 pub use input::{JsonBody, MAX_BODY_BYTES};
 pub use params::{Query, cacheable_json, path_param};
 pub use problem::{ApiError, Kind, RETRY_AFTER_SECONDS};
-pub use serve::{handle, init_logging, serve, serve_job};
+pub use serve::{handle, init_logging, serve, serve_event, serve_job};
 
 pub use lambda_http::{Body, Request, Response};
 

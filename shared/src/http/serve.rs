@@ -126,12 +126,24 @@ where
     F: Fn(&'static App) -> Fut + Copy + Send + 'static,
     Fut: Future<Output = Result<serde_json::Value, ApiError>> + Send + 'static,
 {
+    serve_event(name, move |app, _event| job(app)).await
+}
+
+/// The whole of the `main` of a function that other AWS services invoke (a schedule, a
+/// stream, an event bus rule): logging, the process-wide [`App`], then the Lambda loop
+/// handing each event to `consume`, answering what it returns and logging what it did. An
+/// error fails the invocation (the invoking service retries it).
+pub async fn serve_event<F, Fut>(name: &'static str, consume: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, serde_json::Value) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = Result<serde_json::Value, ApiError>> + Send + 'static,
+{
     use lambda_http::lambda_runtime::{LambdaEvent, run, service_fn as job_fn};
     let app = start().await?;
     run(job_fn(move |event: LambdaEvent<serde_json::Value>| async move {
         let started = Instant::now();
         let request_id = event.context.request_id.clone();
-        match job(app).await {
+        match consume(app, event.payload).await {
             Ok(report) => {
                 tracing::info!(requestId = %request_id, function = name, report = %report,
                     latencyMs = started.elapsed().as_secs_f64() * 1000.0, "job");

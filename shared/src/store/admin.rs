@@ -4,7 +4,7 @@ use super::schema::{TableSpec, table_spec};
 use super::{Store, StoreError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 
 fn build_err(e: impl std::fmt::Display) -> StoreError {
@@ -31,6 +31,8 @@ impl Store {
         let exists = self.client.describe_table().table_name(&self.table).send().await;
         match exists {
             Ok(out) => {
+                let streaming =
+                    out.table.as_ref().and_then(|t| t.stream_specification.as_ref()).is_some_and(|s| s.stream_enabled);
                 let have: Vec<String> = out
                     .table
                     .map(|t| t.global_secondary_indexes.unwrap_or_default())
@@ -49,6 +51,16 @@ impl Store {
                             missing.join(", ")
                         ),
                     });
+                }
+                if !streaming {
+                    // A table of a version before events: its stream is what publishes them.
+                    self.client
+                        .update_table()
+                        .table_name(&self.table)
+                        .stream_specification(stream_specification()?)
+                        .send()
+                        .await
+                        .map_err(|e| StoreError::backend("UpdateTable", e))?;
                 }
                 return Ok(false);
             }
@@ -79,6 +91,7 @@ impl Store {
                         .map_err(build_err)?,
                 );
         }
+        request = request.stream_specification(stream_specification()?);
         request.send().await.map_err(|e| StoreError::backend("CreateTable", e))?;
         self.client
             .update_time_to_live()
@@ -95,4 +108,12 @@ impl Store {
             .map_err(|e| StoreError::backend("UpdateTimeToLive", e))?;
         Ok(true)
     }
+}
+
+fn stream_specification() -> Result<StreamSpecification, StoreError> {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::from(table_spec().stream_view_type))
+        .build()
+        .map_err(build_err)
 }

@@ -99,6 +99,11 @@ pub fn outbox(first: EventId) -> Key {
     key(format!("EVENT#{first}"), "EVENT")
 }
 
+/// The marker that an event's customer email was claimed (sent, or being sent).
+pub fn notification(event: EventId) -> Key {
+    key(format!("NOTIFICATION#{event}"), "NOTIFICATION")
+}
+
 /// An image upload that was declared and not yet completed.
 pub fn upload(image: ImageId) -> Key {
     key(format!("UPLOAD#{image}"), "UPLOAD")

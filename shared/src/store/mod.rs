@@ -4,12 +4,14 @@
 //! docs/data-model.md documents each access pattern with its key, index and cost.
 
 mod admin;
+pub mod bus;
 mod catalog;
 mod images;
 mod inventory;
 mod item;
 pub mod keys;
 mod lifecycle;
+pub mod mailer;
 mod migrate;
 mod orders;
 pub mod outbox;

@@ -14,6 +14,8 @@ pub struct TableSpec {
     pub sort_key: &'static str,
     pub indexes: Vec<IndexSpec>,
     pub ttl_attribute: &'static str,
+    /// What the table's stream carries of each change (`publish-events` reads new outbox items).
+    pub stream_view_type: &'static str,
 }
 
 pub const PK: &str = "pk";
@@ -26,8 +28,14 @@ pub const GSI2: IndexSpec = IndexSpec { name: "gsi2", partition_key: "gsi2pk", s
 /// Active products of one category by creation.
 pub const GSI3: IndexSpec = IndexSpec { name: "gsi3", partition_key: "gsi3pk", sort_key: "gsi3sk" };
 
-/// The table: string keys `pk`/`sk`, three overloaded GSIs, TTL on `expiresAt`.
+/// The table: string keys `pk`/`sk`, three overloaded GSIs, TTL on `expiresAt`, a stream of new images.
 /// docs/data-model.md lists what lives where; `keys` builds every key.
 pub fn table_spec() -> TableSpec {
-    TableSpec { partition_key: PK, sort_key: SK, indexes: vec![GSI1, GSI2, GSI3], ttl_attribute: TTL }
+    TableSpec {
+        partition_key: PK,
+        sort_key: SK,
+        indexes: vec![GSI1, GSI2, GSI3],
+        ttl_attribute: TTL,
+        stream_view_type: "NEW_IMAGE",
+    }
 }

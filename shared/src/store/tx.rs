@@ -249,6 +249,14 @@ impl<N: PartialEq> Transaction<N> {
         Self { writes: Vec::new() }
     }
 
+    /// A transaction of one write (sent alone: see [`Write::send_alone`]).
+    pub(crate) fn single(write: Write) -> Self
+    where
+        N: Default,
+    {
+        Self { writes: vec![(N::default(), write)] }
+    }
+
     pub(crate) fn add(&mut self, name: N, write: Write) {
         self.writes.push((name, write));
     }

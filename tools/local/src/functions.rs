@@ -79,7 +79,7 @@ impl Functions {
 
     /// Invokes `name` with `event`: `Ok(answer)` or `Err(error document)`; `None` when the
     /// function is unknown or no answer came in time.
-    async fn invoke(&self, name: &str, event: Bytes) -> Option<Result<Bytes, Bytes>> {
+    pub async fn invoke(&self, name: &str, event: Bytes) -> Option<Result<Bytes, Bytes>> {
         let function = self.by_name.get(name)?;
         {
             let mut processes = function.processes.lock().await;

@@ -18,6 +18,11 @@
 //! payload 2.0 events, any request bytes) in front of every function's binary, run as Lambda
 //! runs it (see `functions`), with that same environment.
 //!
+//! It also runs the event pipeline as the stack wires it: the table's stream is read and handed
+//! to `publish-events` as the event source mapping would (`stream`), and the events it puts on
+//! the bus (served on `127.0.0.1:$STOREFRONT_EVENTS_PORT`, 9003: `bus`) go to the consumer
+//! functions by Cargo.toml's `[workspace.metadata.storefront.rules]` (template.yaml's rules).
+//!
 //! Each ends with one ready line. Ctrl-C (or SIGTERM) stops everything it started; the data stays.
 
 use std::collections::BTreeMap;
@@ -44,6 +49,7 @@ struct Settings {
     port: u16,
     db_port: u16,
     s3_port: u16,
+    events_port: u16,
     bucket: String,
     data_dir: PathBuf,
     table: String,
@@ -69,6 +75,7 @@ impl Settings {
             port: port("STOREFRONT_PORT", "9000")?,
             db_port: port("STOREFRONT_DB_PORT", "8000")?,
             s3_port: port("STOREFRONT_S3_PORT", "9002")?,
+            events_port: port("STOREFRONT_EVENTS_PORT", "9003")?,
             bucket: fixed("IMAGES_BUCKET"),
             data_dir: PathBuf::from(env_or("STOREFRONT_DATA_DIR", ".local")),
             table: env_or("STOREFRONT_TABLE", &fixed("TABLE_NAME")),
@@ -205,7 +212,9 @@ async fn run(only_db: bool) -> Result<(), Error> {
             env.insert("AWS_ENDPOINT_URL_S3".into(), s3.clone());
             env.insert("IMAGES_BUCKET".into(), settings.bucket.clone());
             env.insert("IMAGE_BASE_URL".into(), image_base_url.clone());
-            serve(listener, &manifest, env, &settings, &dynamodb).await
+            env.insert("AWS_ENDPOINT_URL_EVENTBRIDGE".into(), format!("http://127.0.0.1:{}", settings.events_port));
+            env.insert("EMAIL_DIR".into(), data_dir.join("emails").display().to_string());
+            serve(listener, &manifest, env, &settings, &dynamodb, &data_dir).await
         }
     };
     step("stopping");
@@ -223,8 +232,13 @@ async fn serve(
     env: BTreeMap<String, String>,
     settings: &Settings,
     dynamodb: &str,
+    data_dir: &Path,
 ) -> Result<(), Error> {
     let routes = gateway::routes(manifest)?;
+    let rules = storefront_local::bus::rules(manifest)?;
+    let bus_listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.events_port))
+        .await
+        .map_err(|_| format!("port {} is in use; set STOREFRONT_EVENTS_PORT to another", settings.events_port))?;
     let all = function_names(&root())?;
     let others: Vec<&str> =
         all.iter().map(String::as_str).filter(|f| !routes.iter().any(|r| r.function == *f)).collect();
@@ -233,6 +247,9 @@ async fn serve(
     functions.check_binaries()?;
     step(&format!("serving {} functions on port {} as API Gateway and Lambda would", all.len(), settings.port));
     let app = axum::Router::new().fallback(functions::handle).with_state(functions.clone());
+    let (stop_pipeline, pipeline_stopped) = tokio::sync::watch::channel(false);
+    let pipeline =
+        start_pipeline(functions.clone(), rules, bus_listener, dynamodb, &settings.table, data_dir, pipeline_stopped);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
@@ -246,15 +263,93 @@ async fn serve(
          .venv/bin/cargo-lambda lambda invoke expire-orders --data-file events/expire-orders.json --invoke-address 127.0.0.1 --invoke-port {}",
         settings.payment_window_minutes, settings.port
     );
+    println!("==> customer emails are written to {} (one .eml file per email)", data_dir.join("emails").display());
     println!(
         "storefront is ready at http://127.0.0.1:{} (admin: {}; DynamoDB: {dynamodb}; Ctrl-C stops it)",
         settings.port, settings.admin_email
     );
     shutdown_signal().await;
     let _ = stop.send(());
+    let _ = stop_pipeline.send(true);
+    for task in pipeline {
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
     functions.stop().await;
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     Ok(())
+}
+
+/// The event pipeline: the bus (each event it takes goes to the functions whose rule names
+/// its type, retried as EventBridge retries a failed target), and the stream's mapping to
+/// `publish-events`. Stops when `stopped` turns true.
+fn start_pipeline(
+    functions: Arc<Functions>,
+    rules: BTreeMap<String, Vec<String>>,
+    bus_listener: tokio::net::TcpListener,
+    dynamodb: &str,
+    table: &str,
+    data_dir: &Path,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    let routing = functions.clone();
+    let sink: storefront_local::bus::Sink = Arc::new(move |event: serde_json::Value| {
+        for target in storefront_local::bus::targets(&rules, &event) {
+            let (functions, target, event) = (routing.clone(), target.to_owned(), event.to_string());
+            tokio::spawn(async move {
+                for attempt in 0..3u32 {
+                    match functions.invoke(&target, event.clone().into()).await {
+                        Some(Ok(_)) => return,
+                        Some(Err(error)) => {
+                            eprintln!("{target} failed on an event: {}", String::from_utf8_lossy(&error))
+                        }
+                        None => eprintln!("{target} did not answer an event in time"),
+                    }
+                    tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
+                }
+                eprintln!("{target} gave up on an event after 3 attempts: {event}");
+            });
+        }
+    });
+    let bus = tokio::spawn({
+        let stopped = stopped.clone();
+        async move {
+            if let Err(err) = storefront_local::bus::serve(bus_listener, sink, until_stopped(stopped)).await {
+                eprintln!("the local event bus stopped: {err}");
+            }
+        }
+    });
+    let mapping = storefront_local::stream::Mapping {
+        streams: streams_client(dynamodb),
+        dynamodb: local_client(dynamodb),
+        table: table.to_owned(),
+        checkpoint: data_dir.join("stream-checkpoint"),
+    };
+    let publish = move |event: Vec<u8>| {
+        let functions = functions.clone();
+        async move {
+            match functions.invoke("publish-events", event.into()).await {
+                Some(Ok(answer)) => Ok(answer.to_vec()),
+                Some(Err(error)) => Err(String::from_utf8_lossy(&error).into_owned()),
+                None => Err("no answer in time".to_owned()),
+            }
+        }
+    };
+    let stream = tokio::spawn(mapping.run(publish, until_stopped(stopped)));
+    vec![bus, stream]
+}
+
+fn streams_client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
+    use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_dynamodbstreams::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("local", "local", None, None, "storefront-local"))
+        .build();
+    aws_sdk_dynamodbstreams::Client::from_conf(config)
 }
 
 /// Every function of the workspace: one binary per file of functions/src/bin/.
