@@ -11,6 +11,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 port=$(free_port)
 db_port=$(free_port)
 s3_port=$(free_port)
+events_port=$(free_port)
 data=$(mktemp -d)
 log="$data/run.log"
 base="http://127.0.0.1:$port"
@@ -32,7 +33,7 @@ trap cleanup EXIT
 start_stack() {
   : > "$log"
   # A one-minute payment window, so the expiry walkthrough below needs to wait only a minute.
-  STOREFRONT_PORT=$port STOREFRONT_DB_PORT=$db_port STOREFRONT_S3_PORT=$s3_port STOREFRONT_DATA_DIR="$data/local" PAYMENT_WINDOW_MINUTES=1 \
+  STOREFRONT_PORT=$port STOREFRONT_DB_PORT=$db_port STOREFRONT_S3_PORT=$s3_port STOREFRONT_EVENTS_PORT=$events_port STOREFRONT_DATA_DIR="$data/local" PAYMENT_WINDOW_MINUTES=1 \
     setsid make --no-print-directory run >"$log" 2>&1 < /dev/null &
   pid=$!
   for _ in $(seq 1 600); do
@@ -245,6 +246,40 @@ call GET "/orders/$expiring" "" "$token"
 check "the expired order is cancelled by expiry" test "$(json "['status']")" = cancelled -a "$(json "v['history'][-1]['by']")" = expiry
 call GET "/products/$mouse"
 check "expiry put its unit back in stock" test "$(json "['stock']")" = $(( stock_before_expiry + 1 ))
+
+echo "--- events and emails"
+# The pipeline runs behind the API: stream -> publish-events -> bus -> send-notifications.
+emails="$data/local/emails"
+# subjects: one line per email, "<file> <To address> <Subject>", as a mail reader shows them.
+subjects() {
+  python3 - "$emails" <<'PY'
+import email, email.policy, pathlib, sys
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*.eml")):
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    print(path.name, message["To"].addresses[0].addr_spec, message["Subject"])
+PY
+}
+# body SUBJECT-PART: the plain text of the email whose subject has it.
+body() {
+  python3 - "$emails" "$1" <<'PY'
+import email, email.policy, pathlib, sys
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*.eml")):
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    if sys.argv[2] in message["Subject"]:
+        print(message.get_body(("plain",)).get_content())
+PY
+}
+for _ in $(seq 1 60); do subjects 2>/dev/null | grep -q "$expiring is cancelled" && break; sleep 0.5; done
+subjects > "$data/subjects" 2>&1 || true
+check "make run says where emails are written" grep -q "customer emails are written to $emails" "$log"
+check "placing an order emails its confirmation" grep -q "Your storefront (local) order $first_order_id\$" "$data/subjects"
+check "the payment, the shipment and the cancellations email the customer" bash -c "
+  grep -q 'Payment received for storefront (local) order $first_order_id' '$data/subjects' &&
+  grep -q 'order $first_order_id is on its way' '$data/subjects' &&
+  grep -q 'order $order_id is cancelled' '$data/subjects' && grep -q 'order $expiring is cancelled' '$data/subjects'"
+body "is on its way" > "$data/shipped" 2>&1 || true
+check "the shipping email carries the tracking number" grep -q "Tracking number: 1Z999AA10123456784" "$data/shipped"
+check "each email is one event's, once (named by the event id)" test "$(grep -c 'Payment received' "$data/subjects")" = 1
 
 echo "--- logs"
 python3 - "$log" <<'PY' >"$data/logcheck" 2>&1 || true

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the README's walkthroughs exactly as written against the local stack, started as `make run`
 # starts it. Only the ports change, to free ones: the API's (`127.0.0.1:9000` and
-# `--invoke-port 9000` in the commands), DynamoDB's (STOREFRONT_DB_PORT) and S3's
-# (STOREFRONT_S3_PORT; the walkthroughs take image URLs from answers), so a developer's
+# `--invoke-port 9000` in the commands), DynamoDB's (STOREFRONT_DB_PORT), S3's
+# (STOREFRONT_S3_PORT; the walkthroughs take image URLs from answers) and the event bus's
+# (STOREFRONT_EVENTS_PORT), so a developer's
 # `make run` or `make db` can keep running. The stack gets the one-minute payment window the
 # expiry walkthrough asks for, so its `PAYMENT_WINDOW_MINUTES=1 make run` block is not run.
 #
@@ -15,9 +16,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-read -r port db_port s3_port < <(python3 -c '
+read -r port db_port s3_port events_port < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(3)]
+socks = [socket.socket() for _ in range(4)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))')
@@ -73,7 +74,7 @@ while read -r name; do walkthroughs+=("$name"); done < "$data/walkthroughs/manif
 echo "--- ${#walkthroughs[@]} walkthroughs, $(cat "$data"/walkthroughs/*.sh | grep -c 'curl ') curl commands: ${walkthroughs[*]}"
 
 echo "--- starting the stack on 127.0.0.1:$port (DynamoDB on 127.0.0.1:$db_port)"
-STOREFRONT_PORT=$port STOREFRONT_DB_PORT=$db_port STOREFRONT_S3_PORT=$s3_port STOREFRONT_DATA_DIR="$data/local" PAYMENT_WINDOW_MINUTES=1 \
+STOREFRONT_PORT=$port STOREFRONT_DB_PORT=$db_port STOREFRONT_S3_PORT=$s3_port STOREFRONT_EVENTS_PORT=$events_port STOREFRONT_DATA_DIR="$data/local" PAYMENT_WINDOW_MINUTES=1 \
   setsid make --no-print-directory run >"$data/run.log" 2>&1 </dev/null &
 pid=$!
 ready=""

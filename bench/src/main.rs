@@ -300,6 +300,11 @@ async fn main() {
         let forever = std::future::pending::<()>();
         storefront_local::s3::serve(s3_listener, &s3_dir, scenarios::IMAGES_BUCKET, prefix, forever).await
     });
+    println!("==> starting the event bus (the local stack's PutEvents, which takes and drops events)");
+    let bus_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let bus = format!("http://{}", bus_listener.local_addr().expect("an address"));
+    let drop_events: storefront_local::bus::Sink = std::sync::Arc::new(|_| {});
+    tokio::spawn(storefront_local::bus::serve(bus_listener, drop_events, std::future::pending()));
     println!("==> seeding the data set (demo catalog + thousands of products, users and orders)");
     let mut world = scenarios::World::seed(&dynamodb, &s3, &data_dir).await;
     println!("    seeded in {:.1}s", started.elapsed().as_secs_f64());
@@ -326,6 +331,9 @@ async fn main() {
         ("AWS_ENDPOINT_URL_S3", s3.clone()),
         ("IMAGES_BUCKET", scenarios::IMAGES_BUCKET.into()),
         ("IMAGE_BASE_URL", scenarios::image_settings(&s3).base_url),
+        ("AWS_ENDPOINT_URL_EVENTBRIDGE", bus.clone()),
+        ("EVENT_BUS_NAME", "storefront-bench-events".into()),
+        ("EMAIL_DIR", data_dir.join("emails").display().to_string()),
         ("LOG_LEVEL", "info".into()),
     ]
     .into_iter()

@@ -33,7 +33,7 @@ const EVENTS: usize = COLD_RUNS + 1 + WARM_RUNS + 1 + COUNTED_RUNS;
 
 /// Every measured function, reads first, then writes; `list-products?q` is the search mix
 /// of `list-products`.
-pub const ORDER: [&str; 39] = [
+pub const ORDER: [&str; 41] = [
     "hello",
     "get-product",
     "list-products",
@@ -71,6 +71,8 @@ pub const ORDER: [&str; 39] = [
     "payment-webhook",
     "admin-update-order",
     "expire-orders",
+    "publish-events",
+    "send-notifications",
     "register",
     "login",
 ];
@@ -508,6 +510,8 @@ impl World {
             "payment-webhook" => ("payment-webhook", &[200], Budget::Write, true),
             "admin-update-order" => ("admin-update-order", &[200], Budget::Write, true),
             "expire-orders" => ("expire-orders", &[], Budget::Write, false),
+            "publish-events" => ("publish-events", &[], Budget::Write, false),
+            "send-notifications" => ("send-notifications", &[], Budget::Write, false),
             "register" => ("register", &[201], Budget::Argon2, true),
             "login" => ("login", &[200], Budget::Argon2, true),
             other => panic!("no scenario for {other}"),
@@ -609,6 +613,29 @@ impl World {
                 }
                 "admin-update-order" => http("PATCH", "/admin/orders/x", &[], &[("id", self.ship_pool[i].to_string())], &bearer(&admin), Some(r#"{"status":"shipped","trackingNumber":"1Z999"}"#.into())),
                 "expire-orders" => Bytes::from(json!({"version": "0", "id": "bench", "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012", "time": "2026-11-21T12:00:00Z", "region": "us-east-1", "resources": [], "detail": {}}).to_string()),
+                "publish-events" => {
+                    // A stream batch of one outbox item with one to three events (a change's).
+                    let now = self.app.clock.now();
+                    let envelopes: Vec<Value> = (0..1 + i % 3)
+                        .map(|k| {
+                            let p = self.products[(i + k) % self.products.len()];
+                            let event = storefront::domain::Event::product(storefront::domain::EventType::ProductUpdated, p, json!({"id": p.to_string(), "bench": true}), now);
+                            json!({"S": serde_json::to_string(&event).unwrap_or_default()})
+                        })
+                        .collect();
+                    let image = json!({"pk": {"S": format!("EVENT#bench-{run}-{i}")}, "sk": {"S": "EVENT"}, "entity": {"S": "event"}, "events": {"L": envelopes}});
+                    let record = json!({"eventID": format!("{i}"), "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+                        "dynamodb": {"ApproximateCreationDateTime": now.unix_seconds(), "Keys": {"pk": image["pk"], "sk": image["sk"]}, "NewImage": image, "SequenceNumber": format!("{:021}", i + 1), "SizeBytes": 600, "StreamViewType": "NEW_IMAGE"},
+                        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/bench/stream/bench"});
+                    Bytes::from(json!({"Records": [record]}).to_string())
+                }
+                "send-notifications" => {
+                    // An order.placed from the bus, of a seeded customer's order (each its own event: each emails).
+                    let (order, _) = self.customer_orders[i % self.customer_orders.len()];
+                    let order = self.app.store.order(order).await.ok().flatten().expect("a seeded order");
+                    let envelope = storefront::domain::Event::order_placed(&order, self.app.clock.now());
+                    Bytes::from(json!({"version": "0", "id": format!("bench-{i}"), "detail-type": "order.placed", "source": "storefront", "account": "123456789012", "time": "2026-12-03T12:00:00Z", "region": "us-east-1", "resources": [], "detail": envelope}).to_string())
+                }
                 "register" => http("POST", "/auth/register", &[], &[], &[], Some(json!({"email": format!("new-{run}-{i}@bench.example.com"), "password": PASSWORD, "name": "New User"}).to_string())),
                 "login" => http("POST", "/auth/login", &[], &[], &[], Some(json!({"email": format!("customer{}@bench.example.com", i % 1000), "password": PASSWORD}).to_string())),
                 _ => unreachable!("checked above"),

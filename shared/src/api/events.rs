@@ -19,9 +19,7 @@ pub async fn publish_events(app: &App, event: Value) -> Result<Value, ApiError> 
         serde_json::from_value(event).map_err(|e| ApiError::internal(format!("not a DynamoDB stream event: {e}")))?;
     let mut records = Vec::with_capacity(stream.records.len());
     for record in stream.records {
-        let item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
-            record.change.new_image.into();
-        match crate::store::outbox::envelopes(&item) {
+        match crate::store::outbox::envelopes_in_image(record.change.new_image) {
             Some(envelopes) => records
                 .push(OutboxRecord { sequence_number: record.change.sequence_number.unwrap_or_default(), envelopes }),
             // The filter passes outbox items only; anything else has nothing to publish.

@@ -58,3 +58,9 @@ pub fn envelopes(item: &Item) -> Option<Vec<String>> {
     let list = item.get(EVENTS)?.as_l().ok()?;
     Some(list.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
 }
+
+/// The envelopes of an outbox item as a stream record's new image carries it.
+pub fn envelopes_in_image(image: serde_dynamo::Item) -> Option<Vec<String>> {
+    let item: Item = image.into();
+    envelopes(&item)
+}
