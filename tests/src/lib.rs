@@ -178,13 +178,33 @@ pub fn streams_client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
 
 /// A client of the DynamoDB at `endpoint`, configured as the functions configure theirs.
 pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    recording_client(endpoint, Recorder::default())
+    recording_client(endpoint, Recorder::default(), storefront::app::aws_timeouts())
 }
 
-fn recording_client(endpoint: &str, recorder: Recorder) -> aws_sdk_dynamodb::Client {
+/// The functions' timeouts, on dynoxide. DynamoDB Local, an emulator in Java, serialises
+/// transactions and under the suite's concurrent rushes (fifty buyers at once, with the table's
+/// stream on) answers some after more than the 4 s a function's call may take: there each call
+/// gets 30 s, so that the tests prove what the code decides, not how fast the emulator is. (The
+/// timeouts themselves are proven against an unhealthy DynamoDB that never answers.)
+fn test_timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+    match std::env::var(ENGINE_URL) {
+        Ok(url) if !url.is_empty() => aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+            .connect_timeout(std::time::Duration::from_secs(2))
+            .operation_attempt_timeout(std::time::Duration::from_secs(30))
+            .operation_timeout(std::time::Duration::from_secs(30))
+            .build(),
+        _ => storefront::app::aws_timeouts(),
+    }
+}
+
+fn recording_client(
+    endpoint: &str,
+    recorder: Recorder,
+    timeouts: aws_sdk_dynamodb::config::timeout::TimeoutConfig,
+) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .timeout_config(storefront::app::aws_timeouts())
+        .timeout_config(timeouts)
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
@@ -346,7 +366,7 @@ impl TestEnv {
             }
         };
         let recorder = Recorder::default();
-        let store = Store::new(recording_client(&endpoint, recorder.clone()), table.clone());
+        let store = Store::new(recording_client(&endpoint, recorder.clone(), test_timeouts()), table.clone());
         let table_name = table.clone();
         store.ensure_table().await.expect("table created");
         recorder.take();

@@ -1,5 +1,6 @@
 //! Authentication: password hashing and access tokens.
 
+pub mod outgoing;
 mod passwords;
 mod tokens;
 pub mod webhook;

@@ -71,6 +71,11 @@ ulid_id!(
     "order"
 );
 ulid_id!(
+    /// A webhook endpoint's id.
+    WebhookId,
+    "webhook"
+);
+ulid_id!(
     /// An event's id (sorts by when it happened): the `webhook-id` of every delivery of the
     /// event, and what its consumers deduplicate by.
     EventId,

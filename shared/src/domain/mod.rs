@@ -47,6 +47,7 @@ mod text;
 mod time;
 mod user;
 mod variant;
+mod webhook;
 
 pub use address::{ADDRESS_FIELDS, Address, CountryCode};
 pub use catalog::{
@@ -57,7 +58,7 @@ pub use catalog::{
 pub use discount::{Discount, DiscountCode, MAX_PERCENT_OFF, NewDiscount, parse_max_redemptions, parse_min_subtotal};
 pub use email::Email;
 pub use event::{Event, EventType, LowStock, Subject};
-pub use ids::{EventId, ImageId, OrderId, ProductId, UserId};
+pub use ids::{EventId, ImageId, OrderId, ProductId, UserId, WebhookId};
 pub use image::{
     AltText, Image, ImageEdit, ImageFormat, MAX_IMAGE_BYTES, MAX_IMAGES, Rejected, UPLOAD_SECONDS, Upload, arrange,
     inspect, parse_content_length,
@@ -74,6 +75,10 @@ pub use variant::{
     Choice, Crossing, Inventory, InventoryRefusal, ItemId, MAX_OPTION_VALUES, MAX_OPTIONS, MAX_VARIANTS, OptionName,
     OptionValue, Options, PriceRange, ProductOption, Variant, VariantId, VariantRule, check_variants, crossing,
     crossing_at,
+};
+pub use webhook::{
+    DELIVERY_TIMEOUT_SECONDS, DISABLE_AFTER_SECONDS, DeliveryStatus, EventSelection, MAX_EVENT_TYPES,
+    OLD_SECRET_SECONDS, RetrySchedule, UrlPolicy, WebhookSecret, WebhookUrl, forbidden_address,
 };
 
 /// Why a client-supplied value was refused: a sentence fit to show to the client.

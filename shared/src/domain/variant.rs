@@ -156,6 +156,11 @@ impl Choice {
     pub fn values(&self) -> impl Iterator<Item = &OptionValue> {
         self.0.values()
     }
+
+    /// No option at all (a product sold one way).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// A variant's id: its product's id and its number within the product, `<productId>-<n>`
@@ -238,6 +243,9 @@ impl ItemId {
 pub struct Variant {
     pub id: VariantId,
     pub sku: Sku,
+    /// Absent from the item when empty (a product sold one way): an empty map is a value
+    /// DynamoDB Local's stream cannot write, and the table's stream carries product items.
+    #[serde(default, skip_serializing_if = "Choice::is_empty")]
     pub options: Choice,
     pub price_cents: Money,
     /// False once archived: hidden from shoppers, kept for orders.
