@@ -35,6 +35,16 @@ pub struct Config {
     /// The event bus `publish-events` puts events on (`EVENT_BUS_NAME`); only it needs one.
     pub event_bus: Option<String>,
     pub emails: EmailSettings,
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WebhookSettings {
+    /// `WEBHOOK_ALLOW_LOOPBACK_HTTP=1`: endpoints may be `http://127.0.0.1:…` (the local stack).
+    pub policy: crate::domain::UrlPolicy,
+    /// `WEBHOOK_RETRY_BASE_SECONDS`, `WEBHOOK_RETRY_WINDOW_SECONDS` (tests shorten them).
+    pub schedule: crate::domain::RetrySchedule,
 }
 
 /// What customer emails say and how they leave.
@@ -107,6 +117,7 @@ impl Config {
             images: ImageSettings::default(),
             event_bus: None,
             emails: EmailSettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 
@@ -171,8 +182,23 @@ impl Config {
             base_url: get("IMAGE_BASE_URL").unwrap_or_default(),
             path_style: get("AWS_ENDPOINT_URL_S3").is_some(),
         };
+        let mut webhooks = WebhookSettings::default();
+        webhooks.policy.allow_loopback_http = get("WEBHOOK_ALLOW_LOOPBACK_HTTP").is_some_and(|v| v == "1");
+        let seconds = |name: &str, default: i64| -> Result<i64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|s| (1..=7 * 24 * 3600).contains(s))
+                    .ok_or_else(|| ConfigError(format!("{name} must be 1 to 604800 seconds"))),
+            }
+        };
+        webhooks.schedule.base_seconds = seconds("WEBHOOK_RETRY_BASE_SECONDS", webhooks.schedule.base_seconds)?;
+        webhooks.schedule.window_seconds = seconds("WEBHOOK_RETRY_WINDOW_SECONDS", webhooks.schedule.window_seconds)?;
         Ok(Self {
             images,
+            webhooks,
             event_bus: get("EVENT_BUS_NAME"),
             emails: {
                 let defaults = EmailSettings::default();

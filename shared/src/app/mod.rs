@@ -14,6 +14,7 @@ pub mod images;
 pub mod lifecycle;
 pub mod migrate;
 pub mod notifications;
+pub mod webhooks;
 
 pub use context::{App, aws_timeouts, http_client};
 pub use error::{AppError, FieldError, Resource, Shortage};

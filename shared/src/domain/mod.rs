@@ -77,8 +77,9 @@ pub use variant::{
     crossing_at,
 };
 pub use webhook::{
-    DELIVERY_TIMEOUT_SECONDS, DISABLE_AFTER_SECONDS, DeliveryStatus, EventSelection, MAX_EVENT_TYPES,
-    OLD_SECRET_SECONDS, RetrySchedule, UrlPolicy, WebhookSecret, WebhookUrl, forbidden_address,
+    AttemptResult, DELIVERY_TIMEOUT_SECONDS, DISABLE_AFTER_SECONDS, DeliveryStatus, EventSelection, MAX_EVENT_TYPES,
+    OLD_SECRET_SECONDS, RetrySchedule, UrlPolicy, WebhookDelivery, WebhookEndpoint, WebhookSecret, WebhookUrl,
+    forbidden_address,
 };
 
 /// Why a client-supplied value was refused: a sentence fit to show to the client.

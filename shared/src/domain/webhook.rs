@@ -293,6 +293,144 @@ pub const DISABLE_AFTER_SECONDS: i64 = 24 * 3600;
 /// How long a secret replaced by a rotation still signs deliveries.
 pub const OLD_SECRET_SECONDS: i64 = 24 * 3600;
 
+/// An endpoint of the shop's other systems, as stored. Its secrets never leave but in the
+/// answer that makes one (registration, rotation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookEndpoint {
+    pub id: super::WebhookId,
+    pub url: WebhookUrl,
+    /// `["*"]` or event types (parsed again when read: see [`WebhookEndpoint::selection`]).
+    pub events: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<super::Text>,
+    pub enabled: bool,
+    pub secret: WebhookSecret,
+    /// The secret a rotation replaced, and until when it still signs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret: Option<(WebhookSecret, Timestamp)>,
+    /// The admin who registered it: told when it is disabled.
+    pub created_by: super::UserId,
+    /// Since when every delivery has failed (none has succeeded since); absent when the last one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<Timestamp>,
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl WebhookEndpoint {
+    pub fn selection(&self) -> EventSelection {
+        EventSelection::parse(&self.events).unwrap_or(EventSelection::Only(BTreeSet::new()))
+    }
+
+    /// The secrets that sign a delivery at `now`: the current one, and the one it replaced for
+    /// a day after the rotation.
+    pub fn signing_secrets(&self, now: Timestamp) -> Vec<&WebhookSecret> {
+        let mut secrets = vec![&self.secret];
+        if let Some((old, until)) = &self.previous_secret
+            && now < *until
+        {
+            secrets.push(old);
+        }
+        secrets
+    }
+
+    /// Whether it should be switched off at `now`: every delivery has failed for a day.
+    pub fn failing_too_long(&self, now: Timestamp) -> bool {
+        self.enabled
+            && self
+                .failing_since
+                .is_some_and(|since| now.unix_seconds() - since.unix_seconds() >= DISABLE_AFTER_SECONDS)
+    }
+}
+
+/// One event's delivery to one endpoint, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookDelivery {
+    pub webhook_id: super::WebhookId,
+    pub event_id: super::EventId,
+    pub event_type: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_attempt_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_attempt_at: Option<Timestamp>,
+    /// The HTTP status the receiver last answered, if it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_response_status: Option<u16>,
+    /// Why the last attempt failed without an answer (timeout, refused address, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptResult {
+    /// The receiver answered with this status (a 2xx is a success).
+    Answered(u16),
+    /// No answer: why (timeout, connection refused, an address that may not be called).
+    NoAnswer(String),
+}
+
+impl AttemptResult {
+    pub fn succeeded(&self) -> bool {
+        matches!(self, Self::Answered(status) if (200..300).contains(status))
+    }
+}
+
+impl WebhookDelivery {
+    /// A delivery about to be attempted for the first time, at `now`.
+    pub fn new(webhook: super::WebhookId, event: super::EventId, kind: &str, now: Timestamp) -> Self {
+        Self {
+            webhook_id: webhook,
+            event_id: event,
+            event_type: kind.to_owned(),
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            first_attempt_at: None,
+            last_attempt_at: None,
+            last_response_status: None,
+            last_error: None,
+            next_attempt_at: Some(now),
+            created_at: now,
+        }
+    }
+
+    /// The delivery after an attempt made at `at` came to `result`: succeeded, or pending until
+    /// the next attempt of `schedule`, or failed when the window is over.
+    pub fn after_attempt(
+        &self,
+        result: &AttemptResult,
+        at: Timestamp,
+        schedule: &RetrySchedule,
+        jitter: f64,
+    ) -> WebhookDelivery {
+        let mut next = self.clone();
+        next.attempts = self.attempts + 1;
+        next.first_attempt_at = Some(self.first_attempt_at.unwrap_or(at));
+        next.last_attempt_at = Some(at);
+        (next.last_response_status, next.last_error) = match result {
+            AttemptResult::Answered(status) => (Some(*status), None),
+            AttemptResult::NoAnswer(why) => (None, Some(why.clone())),
+        };
+        if result.succeeded() {
+            next.status = DeliveryStatus::Succeeded;
+            next.next_attempt_at = None;
+        } else {
+            let first = next.first_attempt_at.unwrap_or(at);
+            next.next_attempt_at = schedule.next(first, at, next.attempts, jitter);
+            next.status = if next.next_attempt_at.is_some() { DeliveryStatus::Pending } else { DeliveryStatus::Failed };
+        }
+        next
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,6 +476,29 @@ mod tests {
         assert!(WebhookUrl::parse("http://erp.example.com/hook", local).is_err(), "http only to loopback");
         assert!(local.admits("127.0.0.1".parse().unwrap()) && !strict().admits("127.0.0.1".parse().unwrap()));
         assert!(strict().admits("93.184.216.34".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_delivery_succeeds_on_a_2xx_and_otherwise_waits_for_its_next_attempt_or_fails() {
+        let at = Timestamp::parse("2026-12-03T10:00:00Z").unwrap();
+        let new =
+            WebhookDelivery::new(crate::domain::WebhookId::new(), crate::domain::EventId::new(), "order.paid", at);
+        let schedule = RetrySchedule::default();
+        let failed = new.after_attempt(&AttemptResult::Answered(500), at, &schedule, 0.5);
+        assert_eq!(
+            (failed.status, failed.attempts, failed.last_response_status),
+            (DeliveryStatus::Pending, 1, Some(500))
+        );
+        assert_eq!(failed.next_attempt_at, Some(at.plus_seconds(30)));
+        let silent =
+            failed.after_attempt(&AttemptResult::NoAnswer("timed out".into()), at.plus_seconds(30), &schedule, 0.5);
+        assert_eq!((silent.last_response_status, silent.last_error.as_deref()), (None, Some("timed out")));
+        let ok = silent.after_attempt(&AttemptResult::Answered(204), at.plus_seconds(90), &schedule, 0.5);
+        assert_eq!((ok.status, ok.attempts, ok.next_attempt_at), (DeliveryStatus::Succeeded, 3, None));
+        assert_eq!(ok.first_attempt_at, Some(at));
+        let late = failed.after_attempt(&AttemptResult::Answered(503), at.plus_seconds(24 * 3600), &schedule, 0.5);
+        assert_eq!(late.status, DeliveryStatus::Failed, "past the window");
+        assert!(!AttemptResult::Answered(302).succeeded() && AttemptResult::Answered(299).succeeded());
     }
 
     #[test]

@@ -5,8 +5,8 @@
 use super::item::s;
 use super::schema::{GSI1, GSI2, GSI3, IndexSpec, PK, SK};
 use crate::domain::{
-    CategorySlug, Discount, DiscountCode, Email, EventId, Image, ImageId, Listing, Order, OrderId, OrderStatus,
-    Product, ProductId, Sku, UserId, VariantId,
+    CategorySlug, DeliveryStatus, Discount, DiscountCode, Email, EventId, Image, ImageId, Listing, Order, OrderId,
+    OrderStatus, Product, ProductId, Sku, UserId, VariantId, WebhookDelivery, WebhookEndpoint, WebhookId,
 };
 use std::collections::HashMap;
 
@@ -104,6 +104,41 @@ pub fn notification(event: EventId) -> Key {
     key(format!("NOTIFICATION#{event}"), "NOTIFICATION")
 }
 
+/// A webhook endpoint; its deliveries share its partition (see [`delivery`]).
+pub fn webhook(id: WebhookId) -> Key {
+    key(webhook_partition(id), WEBHOOK_SK)
+}
+
+/// One event's delivery to one endpoint: one item per pair, so an event is delivered to an
+/// endpoint once however often it arrives.
+pub fn delivery(webhook: WebhookId, event: EventId) -> Key {
+    key(webhook_partition(webhook), &format!("{DELIVERY_PREFIX}{event}"))
+}
+
+fn webhook_partition(id: WebhookId) -> String {
+    format!("WEBHOOK#{id}")
+}
+
+pub const WEBHOOK_SK: &str = "WEBHOOK";
+pub const DELIVERY_PREFIX: &str = "DELIVERY#";
+
+/// The index entry that lists an endpoint among all, oldest first.
+pub fn webhook_entries(endpoint: &WebhookEndpoint) -> Vec<(&'static str, String)> {
+    entry(GSI1, "WEBHOOKS".into(), format!("{}#{}", endpoint.created_at, endpoint.id)).to_vec()
+}
+
+/// The index entry that files a pending delivery by when it is due (none once it is done).
+pub fn due_entries(delivery: &WebhookDelivery) -> Vec<(&'static str, String)> {
+    match (delivery.status, delivery.next_attempt_at) {
+        (DeliveryStatus::Pending, Some(at)) => {
+            entry(GSI2, DUE.into(), format!("{at}#{}#{}", delivery.webhook_id, delivery.event_id)).to_vec()
+        }
+        _ => Vec::new(),
+    }
+}
+
+const DUE: &str = "DELIVERIES#DUE";
+
 /// An image upload that was declared and not yet completed.
 pub fn upload(image: ImageId) -> Key {
     key(format!("UPLOAD#{image}"), "UPLOAD")
@@ -192,6 +227,11 @@ pub enum Partition<'a> {
     Discounts,
     OrdersOf(UserId),
     OrdersIn(OrderStatus),
+    Webhooks,
+    /// An endpoint and its deliveries (by event id: newest first).
+    Deliveries(WebhookId),
+    /// Pending deliveries by when they are due.
+    Due,
 }
 
 /// Where a partition lives: the index (`None`: the table), its key attributes, and its value.
@@ -224,12 +264,15 @@ impl Partition<'_> {
             Partition::Discounts => on(GSI1, "DISCOUNTS".into()),
             Partition::OrdersOf(user) => on(GSI1, format!("ORDERS#{user}")),
             Partition::OrdersIn(status) => on(GSI2, order_status_entry(*status).1),
+            Partition::Webhooks => on(GSI1, "WEBHOOKS".into()),
+            Partition::Deliveries(id) => table(webhook_partition(*id)),
+            Partition::Due => on(GSI2, DUE.into()),
         }
     }
 
     /// Whether a query reads it in key order (most read newest, or dearest, first).
     pub fn forward(&self) -> bool {
-        matches!(self, Partition::ByPrice(_, true))
+        matches!(self, Partition::ByPrice(_, true) | Partition::Webhooks | Partition::Due)
     }
 
     /// The key attributes a position in this partition is made of.

@@ -16,9 +16,11 @@ mod migrate;
 mod orders;
 pub mod outbox;
 mod page;
+pub mod receivers;
 pub mod schema;
 mod tx;
 mod users;
+mod webhooks;
 
 pub use catalog::{Listed, Shelf, ShelfChange, StockOutcome, Stocked, WriteOutcome};
 pub use images::{Arrived, Objects, Presigned};
