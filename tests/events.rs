@@ -87,7 +87,9 @@ async fn each_change_writes_one_event_of_its_type_and_every_documented_type_is_w
     assert_eq!((archived.len(), &archived[0]["data"]["active"]), (1, &json!(false)));
 
     let written: BTreeSet<String> = happened(&shop).await.into_iter().map(|(kind, _)| kind).collect();
-    let documented: BTreeSet<String> = storefront_tests::events::documented_types().into_iter().collect();
+    // (webhook.disabled, a day of failed deliveries, is written by tests/webhooks.rs.)
+    let documented: BTreeSet<String> =
+        storefront_tests::events::documented_types().into_iter().filter(|t| t != "webhook.disabled").collect();
     assert_eq!(written, documented, "every documented type is written, and nothing else");
     let ids: BTreeSet<String> = shop.env.events().await.iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids.len(), shop.env.events().await.len(), "every event has an id of its own");

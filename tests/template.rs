@@ -186,7 +186,8 @@ fn the_local_router_serves_exactly_the_routes_api_gateway_serves() {
     assert_eq!(local_routes(), cloud);
     let routed: BTreeSet<String> = cloud.iter().map(|(_, _, f)| f.clone()).collect();
     let invoked = event_functions(&t);
-    let expected_invoked = ["expire-orders", "publish-events", "send-notifications"];
+    let expected_invoked =
+        ["deliver-webhooks", "expire-orders", "publish-events", "retry-webhooks", "send-notifications"];
     assert_eq!(invoked, expected_invoked.iter().map(|f| f.to_string()).collect::<BTreeSet<_>>());
     let mut expected = storefront_tests::function_binaries();
     expected.retain(|f| !invoked.contains(f));
@@ -372,4 +373,39 @@ fn the_stream_mapping_passes_new_outbox_items_only_in_the_cloud_and_locally() {
     ] {
         assert!(!storefront_local::stream::matches(&local, &other), "{other}");
     }
+}
+
+#[test]
+fn the_local_stack_runs_exactly_the_templates_schedules() {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let local: BTreeSet<(String, String)> = storefront_local::schedule::schedules(&manifest)
+        .unwrap()
+        .into_iter()
+        .map(|(function, minutes)| (function, storefront_local::schedule::rate(minutes)))
+        .collect();
+    let mut cloud = BTreeSet::new();
+    for (_, f) in functions_in_template(&template()) {
+        let binary = f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
+        for (_, event) in f["Properties"]["Events"].as_hash().into_iter().flatten() {
+            if event["Type"].as_str() == Some("Schedule") {
+                assert_eq!(event["Properties"]["Enabled"].as_bool(), Some(true), "{binary}: the schedule runs");
+                cloud.insert((binary.clone(), event["Properties"]["Schedule"].as_str().unwrap().to_owned()));
+            }
+        }
+    }
+    assert!(!cloud.is_empty());
+    assert_eq!(local, cloud);
+}
+
+#[test]
+fn every_documented_event_type_reaches_the_webhook_consumer() {
+    let rules = template_rules(&template());
+    for kind in storefront_tests::events::documented_types() {
+        assert!(
+            rules.contains(&("deliver-webhooks".to_owned(), kind.clone())),
+            "deliver-webhooks' rule does not name {kind}"
+        );
+    }
+    let known: Vec<String> = storefront::domain::EventType::ALL.iter().map(|t| t.as_str().to_owned()).collect();
+    assert_eq!(storefront_tests::events::documented_types().len(), known.len(), "asyncapi.yaml documents each type");
 }

@@ -17,7 +17,9 @@ use storefront::http::{ApiError, Response};
 use storefront::store::Store;
 
 pub mod events;
+pub mod receiver;
 mod shop;
+pub use receiver::{Fault, Receiver, unhealthy_dynamodb};
 pub use shop::{NewProduct, Shop, checkout, id, payment_event};
 
 pub const TEST_KID: &str = "test-key";
@@ -389,6 +391,8 @@ impl TestEnv {
         let scratch = std::env::temp_dir().join(format!("storefront-test-{}", ulid::Ulid::new()));
         let emails = scratch.join("emails");
         config.emails.directory = Some(emails.clone());
+        // Webhook receivers of tests listen on loopback, as make run's may.
+        config.webhooks.policy.allow_loopback_http = true;
         let bus = EventBusServer::start().await;
         let bus_client = storefront_local::bus::client(
             &bus.endpoint,
@@ -631,75 +635,4 @@ pub fn routed(mut req: Request, path: &[(&str, &str)], query: &[(&str, &str)]) -
         req = req.with_query_string_parameters(map);
     }
     req
-}
-
-/// What an unhealthy DynamoDB endpoint does with every request it gets.
-#[derive(Debug, Clone, Copy)]
-pub enum Fault {
-    /// Answers DynamoDB's own throttling error (HTTP 400, `ThrottlingException`).
-    Throttle,
-    /// Accepts the connection and never answers.
-    Silence,
-    /// Cancels every transaction because one of its items is throttled (as DynamoDB reports a
-    /// throttled TransactWriteItems: `TransactionCanceledException` with `ThrottlingError`).
-    ThrottleTransactions,
-}
-
-/// An endpoint standing where DynamoDB would, failing every request as `fault` says: how a
-/// function behaves when DynamoDB is overloaded or out of reach. Returns its URL.
-pub async fn unhealthy_dynamodb(fault: Fault) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
-    let endpoint = format!("http://{}", listener.local_addr().expect("bound address"));
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buffer = vec![0u8; 64 * 1024];
-                let mut seen = 0;
-                // Read one whole request (headers, then Content-Length bytes) per answer.
-                loop {
-                    let Ok(read) = socket.read(&mut buffer[seen..]).await else { return };
-                    if read == 0 {
-                        return;
-                    }
-                    seen += read;
-                    let text = String::from_utf8_lossy(&buffer[..seen]).to_string();
-                    let Some(head_end) = text.find("\r\n\r\n") else { continue };
-                    let length = text[..head_end]
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
-                        })
-                        .and_then(|v| v.parse::<usize>().ok())
-                        .unwrap_or(0);
-                    if seen < head_end + 4 + length {
-                        continue;
-                    }
-                    seen = 0;
-                    match fault {
-                        Fault::Silence => std::future::pending::<()>().await,
-                        Fault::Throttle | Fault::ThrottleTransactions => {
-                            let body = match fault {
-                                Fault::ThrottleTransactions => {
-                                    r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"Transaction cancelled, please refer cancellation reasons for specific reasons [None, ThrottlingError]","CancellationReasons":[{"Code":"None"},{"Code":"ThrottlingError","Message":"Throughput exceeds the current capacity of your table or index."}]}"#
-                                }
-                                _ => {
-                                    r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#
-                                }
-                            };
-                            let answer = format!(
-                                "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\n\
-                                 x-amzn-requestid: test\r\ncontent-length: {}\r\n\r\n{body}",
-                                body.len()
-                            );
-                            if socket.write_all(answer.as_bytes()).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                }
-            });
-        }
-    });
-    endpoint
 }

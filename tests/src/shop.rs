@@ -21,7 +21,7 @@ use storefront::api::checkout::{place_order, quote};
 use storefront::api::discounts::{create_discount, list_discounts};
 use storefront::api::images::{complete_image_upload, create_image_upload, delete_image, update_images};
 use storefront::api::orders::{admin_list_orders, admin_update_order, cancel_order, get_order, list_orders};
-use storefront::api::webhooks::payment_webhook;
+use storefront::api::payments::payment_webhook;
 use storefront::domain::Role;
 
 /// A fresh table with an admin: the shop every integration test starts from.
@@ -414,6 +414,58 @@ impl Shop {
     pub async fn admin_update_order(&self, id: &str, body: Value) -> Answer {
         let req = request("PATCH", &format!("/admin/orders/{id}"), Some(&body), Some(&self.admin));
         self.env.call(admin_update_order, routed(req, &[("id", id)], &[])).await
+    }
+
+    // Webhook endpoints (admins).
+
+    /// `POST /admin/webhooks` as the admin.
+    pub async fn create_webhook(&self, body: Value) -> Answer {
+        let req = request("POST", "/admin/webhooks", Some(&body), Some(&self.admin));
+        self.env.call(storefront::api::webhooks::create_webhook, req).await
+    }
+
+    /// An endpoint at `url` for `events`, registered by the admin: its answer (with `secret`).
+    pub async fn webhook(&self, url: &str, events: &[&str]) -> Value {
+        let created = self.create_webhook(serde_json::json!({"url": url, "events": events})).await;
+        assert_eq!(created.status, 201, "{:#}", created.body);
+        created.body
+    }
+
+    /// `GET /admin/webhooks` as the admin, with `query`.
+    pub async fn list_webhooks(&self, query: &[(&str, &str)]) -> Answer {
+        let req = request("GET", "/admin/webhooks", None, Some(&self.admin));
+        self.env.call(storefront::api::webhooks::list_webhooks, routed(req, &[], query)).await
+    }
+
+    /// `GET /admin/webhooks/{id}` as the admin.
+    pub async fn get_webhook(&self, id: &str) -> Answer {
+        let req = request("GET", &format!("/admin/webhooks/{id}"), None, Some(&self.admin));
+        self.env.call(storefront::api::webhooks::get_webhook, routed(req, &[("id", id)], &[])).await
+    }
+
+    /// `PATCH /admin/webhooks/{id}` as the admin.
+    pub async fn update_webhook(&self, id: &str, body: Value) -> Answer {
+        let req = request("PATCH", &format!("/admin/webhooks/{id}"), Some(&body), Some(&self.admin));
+        self.env.call(storefront::api::webhooks::update_webhook, routed(req, &[("id", id)], &[])).await
+    }
+
+    /// `DELETE /admin/webhooks/{id}` as the admin.
+    pub async fn delete_webhook(&self, id: &str) -> Answer {
+        let req = request("DELETE", &format!("/admin/webhooks/{id}"), None, Some(&self.admin));
+        self.env.call(storefront::api::webhooks::delete_webhook, routed(req, &[("id", id)], &[])).await
+    }
+
+    /// `GET /admin/webhooks/{id}/deliveries` as the admin, with `query`.
+    pub async fn webhook_deliveries(&self, id: &str, query: &[(&str, &str)]) -> Answer {
+        let req = request("GET", &format!("/admin/webhooks/{id}/deliveries"), None, Some(&self.admin));
+        self.env.call(storefront::api::webhooks::list_webhook_deliveries, routed(req, &[("id", id)], query)).await
+    }
+
+    /// `POST /admin/webhooks/{id}/deliveries/{deliveryId}/retry` as the admin.
+    pub async fn retry_delivery(&self, id: &str, delivery: &str) -> Answer {
+        let path = format!("/admin/webhooks/{id}/deliveries/{delivery}/retry");
+        let req = routed(request("POST", &path, None, Some(&self.admin)), &[("id", id), ("deliveryId", delivery)], &[]);
+        self.env.call(storefront::api::webhooks::retry_webhook_delivery, req).await
     }
 
     /// `POST /webhooks/payments` with `event`, signed now (or with `signature` as given).

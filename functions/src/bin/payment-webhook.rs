@@ -1,6 +1,6 @@
-//! Lambda function for one endpoint; see `storefront::api::webhooks::payment_webhook`.
+//! Lambda function for one endpoint; see `storefront::api::payments::payment_webhook`.
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    storefront::http::serve(storefront::api::webhooks::payment_webhook).await
+    storefront::http::serve(storefront::api::payments::payment_webhook).await
 }

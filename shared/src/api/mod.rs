@@ -11,4 +11,5 @@ pub mod images;
 pub mod jobs;
 pub mod notifications;
 pub mod orders;
+pub mod payments;
 pub mod webhooks;

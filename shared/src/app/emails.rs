@@ -16,11 +16,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("order.paid", include_str!("../../../templates/emails/order.paid.j2")),
     ("order.shipped", include_str!("../../../templates/emails/order.shipped.j2")),
     ("order.cancelled", include_str!("../../../templates/emails/order.cancelled.j2")),
+    ("webhook.disabled", include_str!("../../../templates/emails/webhook.disabled.j2")),
 ];
 
-/// The event types that email the customer.
+/// The event types that send an email.
 pub fn emailed(kind: &str) -> bool {
     TEMPLATES.iter().any(|(k, _)| *k == kind)
+}
+
+/// The field of an event's `data` naming the account it emails: the admin who registered a
+/// disabled webhook endpoint, otherwise the customer.
+pub fn recipient_field(kind: &str) -> &'static str {
+    if kind == "webhook.disabled" { "createdBy" } else { "userId" }
 }
 
 /// Why an email could not be made.
@@ -162,6 +169,7 @@ pub fn render(settings: &EmailSettings, envelope: &Value, name: &str) -> Result<
         customer => minijinja::context! { name => name },
         order => minijinja::Value::from_serialize(order_context(&envelope["data"])),
         reason => envelope["data"]["reason"].as_str().unwrap_or_default(),
+        webhook => minijinja::Value::from_serialize(&envelope["data"]),
     };
     let failed = |e: minijinja::Error| EmailError::Template(kind.into(), e.to_string());
     let mut rendered = template.render_captured(context).map_err(failed)?;
@@ -208,8 +216,9 @@ mod tests {
     }
 
     #[test]
-    fn only_order_events_send_customer_emails() {
-        assert!(emailed("order.placed") && emailed("order.cancelled"));
+    fn order_events_email_customers_and_a_disabled_webhook_its_admin() {
+        assert!(emailed("order.placed") && emailed("order.cancelled") && emailed("webhook.disabled"));
+        assert_eq!((recipient_field("order.paid"), recipient_field("webhook.disabled")), ("userId", "createdBy"));
         assert!(!emailed("order.delivered") && !emailed("product.created") && !emailed("inventory.low"));
     }
 
@@ -226,7 +235,7 @@ mod tests {
             "subtotalCents": 3800, "discountCents": 0, "shippingCents": 500, "taxCents": 0, "totalCents": 4300,
             "shippingMethod": "standard", "trackingNumber": "1Z999", "reason": "expired",
             "shippingAddress": {"name": "Ada", "line1": "1 Road", "city": "London", "postalCode": "N1", "country": "GB"}});
-        for (kind, _) in TEMPLATES {
+        for (kind, _) in TEMPLATES.iter().filter(|(k, _)| k.starts_with("order.")) {
             let envelope = serde_json::json!({"id": "01KBGQ3M7V2X9C4D6F8H0J2K4M", "type": kind, "data": order});
             let email = render(&settings, &envelope, "Ada").unwrap().unwrap();
             assert!(
@@ -247,5 +256,25 @@ mod tests {
             assert!(text.contains("Message-ID: <01KBGQ3M7V2X9C4D6F8H0J2K4M@storefront>"), "{kind}: {text}");
             assert!(text.contains("multipart/alternative"), "{kind}");
         }
+    }
+
+    #[test]
+    fn the_disabled_webhook_email_names_the_endpoint_and_how_to_switch_it_back_on() {
+        let settings = EmailSettings {
+            store_name: "Shop & Co".into(),
+            sender: "orders@shop.example".into(),
+            support: "help@shop.example".into(),
+            directory: None,
+        };
+        let data = serde_json::json!({"id": "01KBGQ3M7V2X9C4D6F8H0J2K4M", "url": "https://erp.example.com/h?a=1&b=<2>",
+            "events": ["*"], "enabled": false, "failingSince": "2026-12-02T10:00:00.000Z", "createdBy": "01KBGQ3M7V2X9C4D6F8H0J2K4N"});
+        let envelope =
+            serde_json::json!({"id": "01KBGQ3M7V2X9C4D6F8H0J2K4P", "type": "webhook.disabled", "data": data});
+        let email = render(&settings, &envelope, "Grace").unwrap().unwrap();
+        assert!(email.subject.contains("Shop & Co") && email.subject.contains("disabled"), "{}", email.subject);
+        assert!(email.text.contains("Hello Grace") && email.text.contains("https://erp.example.com/h?a=1&b=<2>"));
+        assert!(email.text.contains("since 2026-12-02T10:00:00.000Z"));
+        assert!(email.text.contains(r#"PATCH /admin/webhooks/01KBGQ3M7V2X9C4D6F8H0J2K4M {"enabled": true}"#));
+        assert!(email.html.contains("b=&lt;2&gt;") && !email.html.contains("b=<2>"), "HTML is escaped");
     }
 }

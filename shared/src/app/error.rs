@@ -38,6 +38,8 @@ pub enum Resource {
     Order,
     Discount,
     Image,
+    Webhook,
+    Delivery,
 }
 
 /// Why an operation did not succeed. `http::problem` turns each into one HTTP answer.

@@ -18,12 +18,12 @@ pub async fn notify(app: &App, event: &Value) -> Result<Value, AppError> {
     if !emailed(kind) {
         return Ok(json!({"event": id.to_string(), "sent": false, "why": "no email for this type"}));
     }
-    let Some(user) = envelope["data"]["userId"].as_str().and_then(UserId::parse) else {
-        return Err(AppError::Internal(format!("{kind} {id} names no customer")));
+    let Some(user) = envelope["data"][emails::recipient_field(kind)].as_str().and_then(UserId::parse) else {
+        return Err(AppError::Internal(format!("{kind} {id} names no account to email")));
     };
     let Some(customer) = app.store.user(user).await? else {
-        tracing::warn!(eventId = %id, "the customer of an event is gone; no email");
-        return Ok(json!({"event": id.to_string(), "sent": false, "why": "no such customer"}));
+        tracing::warn!(eventId = %id, "the account an event emails is gone; no email");
+        return Ok(json!({"event": id.to_string(), "sent": false, "why": "no such account"}));
     };
     let settings = &app.config.emails;
     let raw = emails::message(settings, envelope, customer.email.as_str(), customer.name.as_str())
@@ -36,6 +36,6 @@ pub async fn notify(app: &App, event: &Value) -> Result<Value, AppError> {
         app.store.release_notification(id).await?;
         return Err(err.into());
     }
-    tracing::info!(eventId = %id, eventType = kind, "emailed the customer");
+    tracing::info!(eventId = %id, eventType = kind, "emailed");
     Ok(json!({"event": id.to_string(), "sent": true}))
 }

@@ -4,13 +4,13 @@
 //! succeeds or its window is over; an endpoint whose deliveries have all failed for a day is
 //! disabled.
 
-use super::{App, AppError};
+use super::{App, AppError, Resource, cursor};
 use crate::auth::outgoing::{
     HEADER_WEBHOOK_ID, HEADER_WEBHOOK_SIGNATURE, HEADER_WEBHOOK_TIMESTAMP, new_secret, signature_header,
 };
 use crate::domain::{
-    DeliveryStatus, EventId, EventSelection, Text, Timestamp, UserId, WebhookDelivery, WebhookEndpoint, WebhookId,
-    WebhookUrl,
+    DeliveryStatus, Event, EventId, EventSelection, OLD_SECRET_SECONDS, Text, Timestamp, UserId, WebhookDelivery,
+    WebhookEndpoint, WebhookId, WebhookUrl,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -57,6 +57,151 @@ pub async fn register(
     }
 }
 
+/// An endpoint as admins see it: never its secrets.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookView {
+    pub id: WebhookId,
+    pub url: String,
+    pub events: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub enabled: bool,
+    /// Since when every delivery has failed (absent while the last one succeeded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<Timestamp>,
+    /// Until when the secret the last rotation replaced still signs deliveries, with the new one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_secret_expires_at: Option<Timestamp>,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl WebhookView {
+    pub fn of(endpoint: &WebhookEndpoint, now: Timestamp) -> Self {
+        Self {
+            id: endpoint.id,
+            url: endpoint.url.as_str().to_owned(),
+            events: endpoint.events.clone(),
+            description: endpoint.description.as_ref().map(|d| d.as_str().to_owned()),
+            enabled: endpoint.enabled,
+            failing_since: endpoint.failing_since,
+            previous_secret_expires_at: endpoint.previous_secret.as_ref().map(|(_, until)| *until).filter(|u| now < *u),
+            created_by: endpoint.created_by,
+            created_at: endpoint.created_at,
+            updated_at: endpoint.updated_at,
+        }
+    }
+}
+
+/// An endpoint as one admin sees it.
+pub async fn get(app: &App, id: WebhookId) -> Result<WebhookEndpoint, AppError> {
+    app.store.webhook(id).await?.ok_or(AppError::NotFound(Resource::Webhook))
+}
+
+/// A page of endpoints, oldest first, and the cursor of the next.
+pub async fn list(
+    app: &App,
+    limit: usize,
+    cursor_text: Option<&str>,
+) -> Result<(Vec<WebhookView>, Option<String>), AppError> {
+    let fingerprint = "webhooks";
+    let after = cursor_text.map(|c| cursor::decode(&app.config.cursor_secret, fingerprint, c)).transpose()?;
+    let page = app.store.webhooks(limit, after.as_ref()).await?.ok_or(AppError::InvalidCursor)?;
+    let next = page.next.map(|p| cursor::encode(&app.config.cursor_secret, fingerprint, &p)).transpose()?;
+    let now = app.clock.now();
+    Ok((page.items.iter().map(|e| WebhookView::of(e, now)).collect(), next))
+}
+
+/// What an admin changes of an endpoint; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookPatch {
+    pub url: Option<WebhookUrl>,
+    pub events: Option<EventSelection>,
+    /// `Some(None)` removes the description.
+    pub description: Option<Option<Text>>,
+    /// Switching an endpoint back on starts its failing streak anew.
+    pub enabled: Option<bool>,
+    /// A new secret; the old one still signs, with it, for a day.
+    pub rotate_secret: bool,
+}
+
+/// Applies `patch` to the endpoint as it is (decided again if another write got in between).
+pub async fn update(app: &App, id: WebhookId, patch: &WebhookPatch) -> Result<WebhookEndpoint, AppError> {
+    for _ in 0..super::MAX_DECISIONS {
+        let current = get(app, id).await?;
+        let now = app.clock.now();
+        let mut next = current.clone();
+        if let Some(url) = &patch.url {
+            if *url != current.url {
+                next.failing_since = None;
+            }
+            next.url = url.clone();
+        }
+        if let Some(events) = &patch.events {
+            next.events = events.names();
+        }
+        if let Some(description) = &patch.description {
+            next.description = description.clone();
+        }
+        if let Some(enabled) = patch.enabled {
+            if enabled && !current.enabled {
+                next.failing_since = None;
+            }
+            next.enabled = enabled;
+        }
+        if patch.rotate_secret {
+            next.previous_secret = Some((current.secret.clone(), now.plus_seconds(OLD_SECRET_SECONDS)));
+            next.secret = new_secret();
+        }
+        if next == current {
+            return Ok(current);
+        }
+        next.version = current.version + 1;
+        next.updated_at = now;
+        if app.store.replace_webhook(&current, &next, &[]).await? {
+            return Ok(next);
+        }
+    }
+    Err(AppError::Unavailable(format!("webhook {id} kept changing during an update")))
+}
+
+/// Deletes an endpoint: nothing more is sent to it (pending deliveries end failed).
+pub async fn delete(app: &App, id: WebhookId) -> Result<(), AppError> {
+    if app.store.delete_webhook(id).await? { Ok(()) } else { Err(AppError::NotFound(Resource::Webhook)) }
+}
+
+/// A delivery as admins see it: its id is its event's.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryView {
+    pub id: EventId,
+    #[serde(flatten)]
+    pub delivery: WebhookDelivery,
+}
+
+impl From<WebhookDelivery> for DeliveryView {
+    fn from(delivery: WebhookDelivery) -> Self {
+        Self { id: delivery.event_id, delivery }
+    }
+}
+
+/// A page of an endpoint's deliveries (optionally in one status), newest first.
+pub async fn deliveries(
+    app: &App,
+    id: WebhookId,
+    status: Option<DeliveryStatus>,
+    limit: usize,
+    cursor_text: Option<&str>,
+) -> Result<(Vec<DeliveryView>, Option<String>), AppError> {
+    get(app, id).await?;
+    let fingerprint = format!("deliveries;{id};{}", status.map(DeliveryStatus::as_str).unwrap_or("*"));
+    let after = cursor_text.map(|c| cursor::decode(&app.config.cursor_secret, &fingerprint, c)).transpose()?;
+    let page = app.store.deliveries(id, status, limit, after.as_ref()).await?.ok_or(AppError::InvalidCursor)?;
+    let next = page.next.map(|p| cursor::encode(&app.config.cursor_secret, &fingerprint, &p)).transpose()?;
+    Ok((page.items.into_iter().map(DeliveryView::from).collect(), next))
+}
+
 /// What the consumer did with one event.
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -69,7 +214,7 @@ pub struct DeliverReport {
 }
 
 /// Delivers `envelope` (an event as asyncapi.yaml describes it) to every enabled endpoint that
-/// asked for its type: the first attempt now, the retries later (`retry_due`).
+/// asked for its type, all at once: the first attempt now, the retries later (`retry_due`).
 pub async fn deliver(app: &App, envelope: &Value) -> Result<DeliverReport, AppError> {
     let kind = envelope["type"].as_str().unwrap_or_default();
     let id = envelope["id"]
@@ -77,34 +222,42 @@ pub async fn deliver(app: &App, envelope: &Value) -> Result<DeliverReport, AppEr
         .and_then(EventId::parse)
         .ok_or_else(|| AppError::Internal("an event without an id".into()))?;
     let body = envelope.to_string();
-    let mut report = DeliverReport::default();
-    for endpoint in app.store.enabled_webhooks().await? {
-        if !endpoint.selection().includes(kind) {
-            continue;
-        }
-        report.endpoints += 1;
-        let now = app.clock.now();
-        let delivery = WebhookDelivery::new(endpoint.id, id, kind, now);
-        let delivery = if app.store.insert_delivery(&delivery, &body).await? {
-            delivery
-        } else {
-            // Handed over again: an attempt that never happened (the consumer stopped after
-            // recording the delivery) happens now; one that did stays with the retry job.
-            match app.store.delivery(endpoint.id, id).await? {
-                Some((existing, _)) if existing.attempts == 0 && existing.status == DeliveryStatus::Pending => existing,
-                _ => {
-                    report.repeated += 1;
-                    continue;
-                }
-            }
-        };
-        match attempt(app, &endpoint, &delivery, &body).await? {
-            Some(done) if done.status == DeliveryStatus::Succeeded => report.delivered += 1,
+    let endpoints: Vec<WebhookEndpoint> =
+        app.store.enabled_webhooks().await?.into_iter().filter(|e| e.selection().includes(kind)).collect();
+    let outcomes =
+        futures_util::future::join_all(endpoints.iter().map(|e| first_attempt(app, e, id, kind, &body))).await;
+    let mut report = DeliverReport { endpoints: endpoints.len(), ..DeliverReport::default() };
+    for outcome in outcomes {
+        match outcome? {
+            Some(DeliveryStatus::Succeeded) => report.delivered += 1,
             Some(_) => report.failed += 1,
             None => report.repeated += 1,
         }
     }
     Ok(report)
+}
+
+/// Records the delivery of event `id` to `endpoint` and makes its first attempt: the status
+/// after it, or `None` when the event was handed over before (and attempted then).
+async fn first_attempt(
+    app: &App,
+    endpoint: &WebhookEndpoint,
+    id: EventId,
+    kind: &str,
+    body: &str,
+) -> Result<Option<DeliveryStatus>, AppError> {
+    let delivery = WebhookDelivery::new(endpoint.id, id, kind, app.clock.now());
+    let delivery = if app.store.insert_delivery(&delivery, body).await? {
+        delivery
+    } else {
+        // Handed over again: an attempt that never happened (the consumer stopped after
+        // recording the delivery) happens now; one that did stays with the retry job.
+        match app.store.delivery(endpoint.id, id).await? {
+            Some((existing, _)) if existing.attempts == 0 && existing.status == DeliveryStatus::Pending => existing,
+            _ => return Ok(None),
+        }
+    };
+    Ok(attempt(app, endpoint, &delivery, body).await?.map(|done| done.status))
 }
 
 /// Makes the next attempt of `delivery` (as read) to `endpoint`, if no other worker holds it:
@@ -158,51 +311,81 @@ pub struct RetryReport {
     pub disabled: usize,
 }
 
-/// Sends the deliveries that are due (the job every minute), and disables endpoints whose
-/// deliveries have all failed for a day (their pending deliveries then fail).
+/// Sends the deliveries that are due (the job every minute), [`PARALLEL_RETRIES`] at a time,
+/// and disables endpoints whose deliveries have all failed for a day (their pending deliveries
+/// then fail).
 pub async fn retry_due(app: &App) -> Result<RetryReport, AppError> {
-    let mut report = RetryReport::default();
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
     let now = app.clock.now();
-    for due in app.store.due_deliveries(now, DUE_PER_RUN).await? {
-        let Some((delivery, body)) = app.store.delivery(due.webhook_id, due.event_id).await? else { continue };
-        if delivery.status != DeliveryStatus::Pending {
-            continue;
-        }
-        let endpoint = app.store.webhook(delivery.webhook_id).await?;
-        let Some(endpoint) = endpoint.filter(|e| e.enabled) else {
-            // Deleted or disabled since: the delivery will not happen.
-            let gone = WebhookDelivery { status: DeliveryStatus::Failed, next_attempt_at: None, ..delivery.clone() };
-            if app.store.claim_attempt(&delivery, now).await? {
-                app.store.record_attempt(&delivery, &gone, &body).await?;
+    let due = app.store.due_deliveries(now, DUE_PER_RUN).await?;
+    let outcomes: Vec<Retried> = stream::iter(due.into_iter().map(|d| retry(app, d, now)))
+        .buffer_unordered(PARALLEL_RETRIES)
+        .try_collect()
+        .await?;
+    let mut report = RetryReport::default();
+    for outcome in outcomes {
+        match outcome {
+            Retried::Skipped => {}
+            Retried::Attempted { delivered } => {
+                report.attempted += 1;
+                report.delivered += usize::from(delivered);
             }
-            continue;
-        };
-        if endpoint.failing_too_long(now) {
-            if disable(app, &endpoint, now).await? {
-                report.disabled += 1;
-            }
-            continue;
-        }
-        report.attempted += 1;
-        if let Some(after) = attempt(app, &endpoint, &delivery, &body).await?
-            && after.status == DeliveryStatus::Succeeded
-        {
-            report.delivered += 1;
+            Retried::Disabled => report.disabled += 1,
         }
     }
     Ok(report)
 }
 
-/// Sends a delivery again now, whatever became of it (an admin's retry): the delivery after it.
-pub async fn retry_one(app: &App, webhook: WebhookId, event: EventId) -> Result<Option<WebhookDelivery>, AppError> {
-    let Some(endpoint) = app.store.webhook(webhook).await? else { return Ok(None) };
-    let Some((delivery, body)) = app.store.delivery(webhook, event).await? else { return Ok(None) };
-    Ok(attempt(app, &endpoint, &delivery, &body).await?.or(Some(delivery)))
+/// How many due deliveries the retry job sends at once: each may wait 10 seconds for its answer.
+const PARALLEL_RETRIES: usize = 20;
+
+enum Retried {
+    Skipped,
+    Attempted { delivered: bool },
+    Disabled,
 }
 
-/// Switches an endpoint off (every delivery failed for a day); `false` if it changed meanwhile.
+/// The next attempt of a due delivery (as the due index listed it).
+async fn retry(app: &App, due: WebhookDelivery, now: Timestamp) -> Result<Retried, AppError> {
+    let Some((delivery, body)) = app.store.delivery(due.webhook_id, due.event_id).await? else {
+        return Ok(Retried::Skipped);
+    };
+    if delivery.status != DeliveryStatus::Pending {
+        return Ok(Retried::Skipped);
+    }
+    let endpoint = app.store.webhook(delivery.webhook_id).await?;
+    let Some(endpoint) = endpoint.filter(|e| e.enabled) else {
+        // Deleted or disabled since: the delivery will not happen.
+        let gone = WebhookDelivery { status: DeliveryStatus::Failed, next_attempt_at: None, ..delivery.clone() };
+        if app.store.claim_attempt(&delivery, now).await? {
+            app.store.record_attempt(&delivery, &gone, &body).await?;
+        }
+        return Ok(Retried::Skipped);
+    };
+    if endpoint.failing_too_long(now) {
+        return Ok(if disable(app, &endpoint, now).await? { Retried::Disabled } else { Retried::Skipped });
+    }
+    let after = attempt(app, &endpoint, &delivery, &body).await?;
+    Ok(Retried::Attempted { delivered: after.is_some_and(|a| a.status == DeliveryStatus::Succeeded) })
+}
+
+/// Sends a delivery again now, whatever became of it (an admin's retry; also to a disabled
+/// endpoint, to try a receiver before switching it back on): the delivery after it, or as it
+/// is while another worker is sending it.
+pub async fn retry_one(app: &App, webhook: WebhookId, event: EventId) -> Result<WebhookDelivery, AppError> {
+    let endpoint = get(app, webhook).await?;
+    let (delivery, body) = app.store.delivery(webhook, event).await?.ok_or(AppError::NotFound(Resource::Delivery))?;
+    Ok(attempt(app, &endpoint, &delivery, &body).await?.unwrap_or(delivery))
+}
+
+/// Switches an endpoint off (every delivery failed for a day), with its `webhook.disabled`
+/// event (which emails the admin who registered it); `false` if it changed meanwhile.
 async fn disable(app: &App, endpoint: &WebhookEndpoint, now: Timestamp) -> Result<bool, AppError> {
+    if !endpoint.enabled {
+        return Ok(false);
+    }
     let next = WebhookEndpoint { enabled: false, version: endpoint.version + 1, updated_at: now, ..endpoint.clone() };
     tracing::warn!(webhookId = %endpoint.id, "disabling a webhook endpoint whose deliveries have failed for a day");
-    Ok(app.store.replace_webhook(endpoint, &next, &[]).await?)
+    let event = Event::webhook_disabled(next.id, WebhookView::of(&next, now), now);
+    Ok(app.store.replace_webhook(endpoint, &next, &[event]).await?)
 }

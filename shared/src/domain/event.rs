@@ -38,10 +38,12 @@ pub enum EventType {
     InventoryLow,
     #[serde(rename = "customer.registered")]
     CustomerRegistered,
+    #[serde(rename = "webhook.disabled")]
+    WebhookDisabled,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 11] = [
         EventType::OrderPlaced,
         EventType::OrderPaid,
         EventType::OrderCancelled,
@@ -52,6 +54,7 @@ impl EventType {
         EventType::ProductArchived,
         EventType::InventoryLow,
         EventType::CustomerRegistered,
+        EventType::WebhookDisabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +69,7 @@ impl EventType {
             EventType::ProductArchived => "product.archived",
             EventType::InventoryLow => "inventory.low",
             EventType::CustomerRegistered => "customer.registered",
+            EventType::WebhookDisabled => "webhook.disabled",
         }
     }
 
@@ -191,6 +195,14 @@ impl Event {
             Subject { kind: "customer", id: user.to_string() },
             with(view, &[]),
         )
+    }
+}
+
+impl Event {
+    /// `webhook.disabled`: the endpoint as `GET /admin/webhooks/{id}` shows it, switched off
+    /// after a day in which every delivery to it failed (its admin is emailed).
+    pub fn webhook_disabled(webhook: super::WebhookId, view: impl Serialize, at: Timestamp) -> Self {
+        Self::new(EventType::WebhookDisabled, at, Subject { kind: "webhook", id: webhook.to_string() }, with(view, &[]))
     }
 }
 

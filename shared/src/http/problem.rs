@@ -82,6 +82,8 @@ problem_kinds! {
     OrderNotFound => 404, "order_not_found", "Not found";
     DiscountNotFound => 404, "discount_not_found", "Not found";
     ImageNotFound => 404, "image_not_found", "Not found";
+    WebhookNotFound => 404, "webhook_not_found", "Not found";
+    DeliveryNotFound => 404, "delivery_not_found", "Not found";
     EmailTaken => 409, "email_taken", "Email taken";
     SkuTaken => 409, "sku_taken", "SKU taken";
     VariantExists => 409, "variant_exists", "Variant exists";
@@ -226,6 +228,10 @@ impl From<AppError> for ApiError {
                 Resource::Order => ApiError::of(Kind::OrderNotFound, "No such order."),
                 Resource::Discount => ApiError::of(Kind::DiscountNotFound, "No discount has this code."),
                 Resource::Image => ApiError::of(Kind::ImageNotFound, "The product has no such image or upload."),
+                Resource::Webhook => ApiError::of(Kind::WebhookNotFound, "No such webhook endpoint."),
+                Resource::Delivery => {
+                    ApiError::of(Kind::DeliveryNotFound, "The endpoint has no delivery of this event.")
+                }
             },
             AppError::SkuTaken => ApiError::of(Kind::SkuTaken, "Another variant already has this SKU."),
             AppError::VariantExists { variant_id } => {

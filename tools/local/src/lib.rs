@@ -8,4 +8,5 @@ pub mod functions;
 pub mod gateway;
 pub mod runtime;
 pub mod s3;
+pub mod schedule;
 pub mod stream;

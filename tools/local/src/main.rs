@@ -236,6 +236,7 @@ async fn serve(
 ) -> Result<(), Error> {
     let routes = gateway::routes(manifest)?;
     let rules = storefront_local::bus::rules(manifest)?;
+    let schedules = storefront_local::schedule::schedules(manifest)?;
     let bus_listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.events_port))
         .await
         .map_err(|_| format!("port {} is in use; set STOREFRONT_EVENTS_PORT to another", settings.events_port))?;
@@ -248,8 +249,16 @@ async fn serve(
     step(&format!("serving {} functions on port {} as API Gateway and Lambda would", all.len(), settings.port));
     let app = axum::Router::new().fallback(functions::handle).with_state(functions.clone());
     let (stop_pipeline, pipeline_stopped) = tokio::sync::watch::channel(false);
-    let pipeline =
-        start_pipeline(functions.clone(), rules, bus_listener, dynamodb, &settings.table, data_dir, pipeline_stopped);
+    let mut pipeline = start_pipeline(
+        functions.clone(),
+        rules,
+        bus_listener,
+        dynamodb,
+        &settings.table,
+        data_dir,
+        pipeline_stopped.clone(),
+    );
+    pipeline.extend(start_schedules(functions.clone(), &schedules, pipeline_stopped));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
@@ -259,9 +268,14 @@ async fn serve(
             .await
     });
     println!(
-        "==> unpaid orders expire after {} minutes; to run the expiry now: \
-         .venv/bin/cargo-lambda lambda invoke expire-orders --data-file events/expire-orders.json --invoke-address 127.0.0.1 --invoke-port {}",
-        settings.payment_window_minutes, settings.port
+        "==> unpaid orders expire after {} minutes (expire-orders runs every {} minutes; to run it now: \
+         .venv/bin/cargo-lambda lambda invoke expire-orders --data-file events/expire-orders.json --invoke-address 127.0.0.1 --invoke-port {})",
+        settings.payment_window_minutes,
+        schedules.get("expire-orders").copied().unwrap_or_default(),
+        settings.port
+    );
+    println!(
+        "==> webhooks may be http://127.0.0.1:<port>/…; failed deliveries are retried by retry-webhooks every minute"
     );
     println!("==> customer emails are written to {} (one .eml file per email)", data_dir.join("emails").display());
     println!(
@@ -339,6 +353,41 @@ fn start_pipeline(
     };
     let stream = tokio::spawn(mapping.run(publish, until_stopped(stopped)));
     vec![bus, stream]
+}
+
+/// The scheduled functions, each run every so many minutes (template.yaml's schedules), until
+/// `stopped` turns true.
+fn start_schedules(
+    functions: Arc<Functions>,
+    schedules: &BTreeMap<String, u64>,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    schedules
+        .iter()
+        .map(|(function, minutes)| {
+            let (functions, function, mut stopped) = (functions.clone(), function.clone(), stopped.clone());
+            let period = storefront_local::schedule::period(*minutes);
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                loop {
+                    tokio::select! {
+                        _ = ticks.tick() => {}
+                        _ = stopped.wait_for(|s| *s) => return,
+                    }
+                    let now = time::OffsetDateTime::now_utc()
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default();
+                    let event = storefront_local::schedule::event(&function, &now).to_string();
+                    match functions.invoke(&function, event.into()).await {
+                        Some(Ok(_)) => {}
+                        Some(Err(error)) => eprintln!("{function} failed: {}", String::from_utf8_lossy(&error)),
+                        None => eprintln!("{function} did not answer in time"),
+                    }
+                }
+            })
+        })
+        .collect()
 }
 
 fn streams_client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
