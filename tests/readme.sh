@@ -3,7 +3,7 @@
 # starts it. Only the ports change, to free ones: the API's (`127.0.0.1:9000` and
 # `--invoke-port 9000` in the commands), DynamoDB's (STOREFRONT_DB_PORT), S3's
 # (STOREFRONT_S3_PORT; the walkthroughs take image URLs from answers) and the event bus's
-# (STOREFRONT_EVENTS_PORT), so a developer's
+# (STOREFRONT_EVENTS_PORT) and the webhooks walkthrough's receiver (8088), so a developer's
 # `make run` or `make db` can keep running. The stack gets the one-minute payment window the
 # expiry walkthrough asks for, so its `PAYMENT_WINDOW_MINUTES=1 make run` block is not run.
 #
@@ -16,9 +16,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-read -r port db_port s3_port events_port < <(python3 -c '
+read -r port db_port s3_port events_port hook_port < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(4)]
+socks = [socket.socket() for _ in range(5)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))')
@@ -33,9 +33,9 @@ trap cleanup EXIT
 # The walkthroughs: one script per `## Walkthrough: …` section, holding its ```sh blocks in order
 # (those of its `### …` reference subsections are not run), and a manifest of their names.
 mkdir -p "$data/walkthroughs" "$data/out"
-python3 - "$port" "$data/walkthroughs" <<'PY'
+python3 - "$port" "$data/walkthroughs" "$hook_port" <<'PY'
 import pathlib, re, sys
-port, out = sys.argv[1], pathlib.Path(sys.argv[2])
+port, out, hook_port = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
 text = pathlib.Path("README.md").read_text()
 names = []
 for section in re.split(r"^## ", text, flags=re.M)[1:]:
@@ -61,7 +61,8 @@ for section in re.split(r"^## ", text, flags=re.M)[1:]:
         sys.exit(f"README.md: the section '{title}' has no ```sh block")
     script = ["set -euo pipefail\n"]
     for b in blocks:
-        script.append(b.replace("127.0.0.1:9000", f"127.0.0.1:{port}").replace("--invoke-port 9000", f"--invoke-port {port}"))
+        b = b.replace("127.0.0.1:9000", f"127.0.0.1:{port}").replace("--invoke-port 9000", f"--invoke-port {port}")
+        script.append(b.replace("127.0.0.1:8088", f"127.0.0.1:{hook_port}").replace("webhook-receiver.py 8088", f"webhook-receiver.py {hook_port}"))
         script.append("echo\n")
     (out / f"{name}.sh").write_text("".join(script))
     names.append(name)
@@ -86,7 +87,9 @@ done
 [ -n "$ready" ] || { echo "make run did not get ready:"; cat "$data/run.log"; exit 1; }
 
 # A walkthrough gets a bare environment: what a fresh terminal has, and nothing from this script.
-fresh_env=(PATH="$PATH" HOME="$HOME")
+# The stack's data folder is this test's own: a developer would leave STOREFRONT_DATA_DIR unset
+# and read .local (the webhooks walkthrough reads the emails there).
+fresh_env=(PATH="$PATH" HOME="$HOME" STOREFRONT_DATA_DIR="$data/local")
 for name in TMPDIR LANG LC_ALL STOREFRONT_PAYMENT_WEBHOOK_SECRET; do
   if [ -n "${!name:-}" ]; then fresh_env+=("$name=${!name}"); fi
 done
@@ -196,9 +199,19 @@ for run in 1 2; do
   check "lifecycle: archiving the mug answers 204" has order-lifecycle '(^|})204$'
 
   check "expiry: stock 4 after the unpaid order, 5 after the expiry" stocks_are expiry-of-unpaid-orders "4 5"
-  check "expiry: the expiry cancels at least the unpaid order" has expiry-of-unpaid-orders '"cancelled": ?[1-9]'
+  check "expiry: the expiry answers its report" has expiry-of-unpaid-orders '"cancelled": ?[0-9]'
   check "expiry: the unpaid order was cancelled by expiry" has expiry-of-unpaid-orders '^expiry$'
   check "expiry: archiving the mug answers 204" has expiry-of-unpaid-orders '(^|})204$'
+
+  check "webhooks: registering answers the endpoint and its whsec_ secret" has webhooks '"enabled":true,"secret":"whsec_'
+  check "webhooks: the receiver verified the order.placed delivery" has webhooks '^verified order\.placed [0-9A-Z]{26} order:[0-9A-Z]{26}$'
+  check "webhooks: the receiver verified the order.paid delivery" has webhooks '^verified order\.paid [0-9A-Z]{26} order:[0-9A-Z]{26}$'
+  check "webhooks: the receiver refused nothing" lacks webhooks '^refused'
+  check "webhooks: both deliveries succeeded at the first attempt" times webhooks '"status":"succeeded","attempts":1,"lastResponseStatus":200' 2
+  check "webhooks: the retry is a second attempt that succeeds" has webhooks '^\{"status":"succeeded","attempts":2\}$'
+  check "webhooks: the receiver verified the retried delivery again" times webhooks '^verified order\.placed ' 2
+  check "webhooks: the confirmation email was written" has webhooks '^Subject: Your storefront \(local\) order [0-9A-Z]{26}'
+  check "webhooks: deleting the endpoint and archiving the kite answer 204" times webhooks '(^|})204$' 2
 done
 
 echo "$((checks - failures)) passed, $failures failed"
