@@ -436,8 +436,19 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
     let again = storefront_tests::request("POST", "/r", None, Some(&admin));
     let again = run!("retry-webhook-delivery", retry_webhook_delivery, at_hook(again, &[("deliveryId", delivery)]));
     assert_eq!(again.status, 200, "{:#}", again.body);
-    let listed = run!("list-webhook-deliveries", list_webhook_deliveries, at_hook(get("/d"), &[]));
-    assert_eq!(listed.body["items"][0]["attempts"], 3, "{:#}", listed.body);
+    // A second delivery, so that the listing has a second page (whose query does not meet the
+    // endpoint: it is read by key).
+    let placed_event = published.iter().find(|e| e["detail-type"] == "order.placed").expect("an order.placed");
+    storefront::app::webhooks::deliver(&env.app, &placed_event["detail"]).await.map_err(|e| e.to_string()).unwrap();
+    env.recorder.take();
+    let first_page = storefront_tests::routed(get("/d"), &[("id", hook_id.as_str())], &[("limit", "1")]);
+    let listed = run!("list-webhook-deliveries", list_webhook_deliveries, first_page);
+    assert_eq!(listed.body["items"][0]["attempts"], 3, "the order.paid delivery, newest: {:#}", listed.body);
+    let cursor = listed.body["nextCursor"].as_str().expect("a second page").to_owned();
+    let second =
+        storefront_tests::routed(get("/d"), &[("id", hook_id.as_str())], &[("limit", "1"), ("cursor", &cursor)]);
+    let listed = run!("list-webhook-deliveries", list_webhook_deliveries, second);
+    assert_eq!(listed.body["items"][0]["eventType"], "order.placed", "{:#}", listed.body);
     let delete = storefront_tests::request("DELETE", "/h", None, Some(&admin));
     assert_eq!(run!("delete-webhook", delete_webhook, at_hook(delete, &[])).status, 204);
 

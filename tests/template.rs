@@ -328,6 +328,8 @@ fn template_rules(t: &Yaml) -> BTreeSet<(String, String)> {
             assert_eq!(strings(&props["Pattern"]["source"]), ["storefront"], "{id}: storefront's events only");
             assert!(props["RetryPolicy"]["MaximumEventAgeInSeconds"].as_i64().is_some(), "{id}: retried");
             assert_eq!(props["DeadLetterConfig"]["Type"].as_str(), Some("SQS"), "{id}: nothing dropped");
+            let on_failure = &f["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"];
+            assert_eq!(on_failure["Type"].as_str(), Some("SQS"), "{id}: an event it fails on is kept");
             for kind in strings(&props["Pattern"]["detail-type"]) {
                 rules.insert((binary.clone(), kind));
             }

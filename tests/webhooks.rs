@@ -144,16 +144,23 @@ async fn a_receiver_that_never_succeeds_ends_failed_after_the_window_and_is_disa
     let failed = shop.webhook_deliveries(&id(&created), &[("status", "failed")]).await;
     assert_eq!(failed.body["items"][0]["lastResponseStatus"], 500, "{:#}", failed.body);
 
-    // A day after the first failure, the next failing delivery switches the endpoint off.
-    shop.env.app.clock.advance(24 * 3600);
-    shop.product("LATE").create().await;
-    deliver(&shop, &first(&shop, "product.created").await).await;
+    // A day after the first failure, the retry job switches the endpoint off (no other event
+    // need come).
+    shop.env.app.clock.advance(24 * 3600 - (shop.env.app.clock.now().unix_seconds() - first_at) - 60);
+    let report = storefront::api::jobs::retry_webhooks(&shop.env.app).await.map_err(|e| e.detail.clone()).unwrap();
+    assert_eq!(report["disabled"], 0, "not before the day is over: {report}");
+    shop.env.app.clock.advance(120);
+    let report = storefront::api::jobs::retry_webhooks(&shop.env.app).await.map_err(|e| e.detail.clone()).unwrap();
+    assert_eq!(report["disabled"], 1, "{report}");
     let endpoint = shop.get_webhook(&id(&created)).await.body;
     assert_eq!(endpoint["enabled"], false, "disabled after a day of failures: {endpoint:#}");
     let disabled = shop.env.events_of("webhook.disabled").await;
     assert_eq!(disabled.len(), 1);
     assert_eq!(disabled[0]["data"]["id"], created["id"]);
     assert!(!disabled[0].to_string().contains(created["secret"].as_str().unwrap()), "no secret in events");
+    assert_eq!(disabled[0]["data"]["url"], receiver.url.split('?').next().unwrap(), "the URL, without a query");
+    let again = storefront::api::jobs::retry_webhooks(&shop.env.app).await.map_err(|e| e.detail.clone()).unwrap();
+    assert_eq!((again["disabled"].as_u64(), shop.env.events_of("webhook.disabled").await.len()), (Some(0), 1), "once");
     let before = receiver.requests().len();
     shop.product("LATER").create().await;
     let later = shop.env.events_of("product.created").await.pop().unwrap();
@@ -251,6 +258,27 @@ async fn admins_register_read_change_and_delete_endpoints_and_see_a_secret_only_
     assert!(verifies(&seen, &new_secret) && !verifies(&seen, &secret), "the old secret no longer signs");
     assert!(shop.get_webhook(&hook).await.body.get("previousSecretExpiresAt").is_none());
 
+    // While another attempt of a delivery is under way, an admin's retry makes none.
+    let busy = shop.env.events_of("customer.registered").await.pop().unwrap();
+    let (held, _) = shop.env.app.store.delivery(webhook_id(&created.body), event_id(&busy)).await.unwrap().unwrap();
+    assert!(shop.env.app.store.claim_attempt(&held, shop.env.app.clock.now()).await.unwrap());
+    let refused = shop.retry_delivery(&hook, busy["id"].as_str().unwrap()).await;
+    assert_eq!((refused.status, refused.code()), (409, "delivery_in_progress"), "{:#}", refused.body);
+    // A name that does not resolve (yet) may be registered: every delivery resolves it again.
+    // And the addresses are checked again at each delivery: once loopback is no longer allowed,
+    // a receiver registered on it is not called.
+    let unresolved = shop.webhook("https://erp.invalid/hooks", &["customer.registered"]).await;
+    shop.env.app.config.webhooks.policy.allow_loopback_http = false;
+    let before = receiver.requests().len();
+    shop.customer(4).await;
+    deliver(&shop, &shop.env.events_of("customer.registered").await.pop().unwrap()).await;
+    assert_eq!(receiver.requests().len(), before, "no call to a refused address");
+    let refused = shop.webhook_deliveries(&hook, &[]).await.body;
+    let why = refused["items"][0]["lastError"].as_str().unwrap_or_default();
+    assert!(why.contains("127.0.0.1, which may not be called"), "{refused:#}");
+    let to_nowhere = shop.webhook_deliveries(&id(&unresolved), &[]).await.body;
+    assert_eq!(to_nowhere["items"][0]["lastError"], "erp.invalid does not resolve", "{to_nowhere:#}");
+    shop.env.app.config.webhooks.policy.allow_loopback_http = true;
     let unknown = shop.retry_delivery(&hook, &storefront::domain::EventId::new().to_string()).await;
     assert_eq!((unknown.status, unknown.code()), (404, "delivery_not_found"));
     assert_eq!(shop.delete_webhook(&hook).await.status, 204);

@@ -11,6 +11,7 @@ pub async fn expire_orders(app: &App) -> Result<serde_json::Value, ApiError> {
 
 /// The scheduled retry of webhook deliveries that are due (every minute).
 pub async fn retry_webhooks(app: &App) -> Result<serde_json::Value, ApiError> {
-    let report = crate::app::webhooks::retry_due(app).await?;
+    // Boxed: the future of a run (sweeps, parallel attempts) is too deep to lay out inline.
+    let report = Box::pin(crate::app::webhooks::retry_due(app)).await?;
     serde_json::to_value(report).map_err(|e| ApiError::internal(e.to_string()))
 }

@@ -67,6 +67,8 @@ pub enum AppError {
     VariantRequired,
     #[error("stale version")]
     VersionMismatch,
+    #[error("another attempt of the delivery is under way")]
+    DeliveryInProgress,
     #[error("insufficient stock")]
     InsufficientStock { items: Vec<Shortage> },
     #[error("cart full")]

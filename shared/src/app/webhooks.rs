@@ -35,6 +35,7 @@ pub async fn register(
     events: EventSelection,
     description: Option<Text>,
 ) -> Result<WebhookEndpoint, AppError> {
+    resolvable(app, &url).await?;
     let now = app.clock.now();
     let endpoint = WebhookEndpoint {
         id: WebhookId::new(),
@@ -129,6 +130,9 @@ pub struct WebhookPatch {
 
 /// Applies `patch` to the endpoint as it is (decided again if another write got in between).
 pub async fn update(app: &App, id: WebhookId, patch: &WebhookPatch) -> Result<WebhookEndpoint, AppError> {
+    if let Some(url) = &patch.url {
+        resolvable(app, url).await?;
+    }
     for _ in 0..super::MAX_DECISIONS {
         let current = get(app, id).await?;
         let now = app.clock.now();
@@ -194,12 +198,27 @@ pub async fn deliveries(
     limit: usize,
     cursor_text: Option<&str>,
 ) -> Result<(Vec<DeliveryView>, Option<String>), AppError> {
-    get(app, id).await?;
     let fingerprint = format!("deliveries;{id};{}", status.map(DeliveryStatus::as_str).unwrap_or("*"));
     let after = cursor_text.map(|c| cursor::decode(&app.config.cursor_secret, &fingerprint, c)).transpose()?;
-    let page = app.store.deliveries(id, status, limit, after.as_ref()).await?.ok_or(AppError::InvalidCursor)?;
+    let (page, seen) = app.store.deliveries(id, status, limit, after.as_ref()).await?.ok_or(AppError::InvalidCursor)?;
+    // The first page's query reads the endpoint too; a later page's asks for it (its
+    // deliveries outlive it by their TTL).
+    if !seen && (after.is_none() || app.store.webhook(id).await?.is_none()) {
+        return Err(AppError::NotFound(Resource::Webhook));
+    }
     let next = page.next.map(|p| cursor::encode(&app.config.cursor_secret, &fingerprint, &p)).transpose()?;
     Ok((page.items.into_iter().map(DeliveryView::from).collect(), next))
+}
+
+/// Refuses a URL whose host resolves now to an address that may not be called (each delivery
+/// checks again: a name may change its addresses).
+async fn resolvable(app: &App, url: &WebhookUrl) -> Result<(), AppError> {
+    crate::store::receivers::check(url, app.config.webhooks.policy).await.map_err(|why| {
+        AppError::Validation(vec![super::FieldError::new(
+            "url",
+            format!("must not point at a loopback, private, link-local or metadata address: {why}"),
+        )])
+    })
 }
 
 /// What the consumer did with one event.
@@ -288,15 +307,13 @@ async fn attempt(
     }
     tracing::info!(webhookId = %endpoint.id, eventId = %id, attempt = after.attempts, status = ?after.last_response_status,
         outcome = after.status.as_str(), "webhook delivery");
-    let failing = if result.succeeded() { None } else { Some(after.first_attempt_at.unwrap_or(now)) };
-    app.store.set_webhook_failing(endpoint.id, failing).await?;
-    let streak = WebhookEndpoint {
-        failing_since: endpoint.failing_since.or(failing).filter(|_| failing.is_some()),
-        ..endpoint.clone()
-    };
+    let failing = endpoint.failing_after(result.succeeded(), now);
+    app.store.set_webhook_failing(endpoint.id, failing.map(|_| now)).await?;
+    let streak = WebhookEndpoint { failing_since: failing, ..endpoint.clone() };
     if streak.failing_too_long(app.clock.now())
         && let Some(fresh) = app.store.webhook(endpoint.id).await?
     {
+        // Decided again from the endpoint as it is: another attempt may have just succeeded.
         disable(app, &fresh, app.clock.now()).await?;
     }
     Ok(Some(after))
@@ -309,28 +326,38 @@ pub struct RetryReport {
     pub attempted: usize,
     pub delivered: usize,
     pub disabled: usize,
+    /// Due deliveries left to the next run (DynamoDB could not take them now).
+    pub failed: usize,
 }
 
 /// Sends the deliveries that are due (the job every minute), [`PARALLEL_RETRIES`] at a time,
-/// and disables endpoints whose deliveries have all failed for a day (their pending deliveries
-/// then fail).
+/// and disables the endpoints whose deliveries have all failed for a day (their pending
+/// deliveries then fail). A delivery that cannot be sent now (DynamoDB busy) is logged and left
+/// to the next run; the others go on.
 pub async fn retry_due(app: &App) -> Result<RetryReport, AppError> {
-    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    use futures_util::stream::{self, StreamExt};
     let now = app.clock.now();
-    let due = app.store.due_deliveries(now, DUE_PER_RUN).await?;
-    let outcomes: Vec<Retried> = stream::iter(due.into_iter().map(|d| retry(app, d, now)))
-        .buffer_unordered(PARALLEL_RETRIES)
-        .try_collect()
-        .await?;
     let mut report = RetryReport::default();
+    for endpoint in app.store.enabled_webhooks().await? {
+        if endpoint.failing_too_long(now) && disable(app, &endpoint, now).await? {
+            report.disabled += 1;
+        }
+    }
+    let due = app.store.due_deliveries(now, DUE_PER_RUN).await?;
+    let outcomes: Vec<Result<Retried, AppError>> =
+        stream::iter(due.into_iter().map(|d| retry(app, d, now))).buffer_unordered(PARALLEL_RETRIES).collect().await;
     for outcome in outcomes {
         match outcome {
-            Retried::Skipped => {}
-            Retried::Attempted { delivered } => {
+            Ok(Retried::Skipped) => {}
+            Ok(Retried::Attempted { delivered }) => {
                 report.attempted += 1;
                 report.delivered += usize::from(delivered);
             }
-            Retried::Disabled => report.disabled += 1,
+            Ok(Retried::Disabled) => report.disabled += 1,
+            Err(err) => {
+                report.failed += 1;
+                tracing::warn!(error = %err, "a due webhook delivery could not be sent now; the next run tries again");
+            }
         }
     }
     Ok(report)
@@ -350,7 +377,10 @@ async fn retry(app: &App, due: WebhookDelivery, now: Timestamp) -> Result<Retrie
     let Some((delivery, body)) = app.store.delivery(due.webhook_id, due.event_id).await? else {
         return Ok(Retried::Skipped);
     };
-    if delivery.status != DeliveryStatus::Pending {
+    // Only as the due index listed it: an attempt made since (the first one, an admin's, an
+    // overlapping run's) filed it for later, or finished it.
+    let still_due = delivery.next_attempt_at.is_some_and(|at| at <= now);
+    if delivery.status != DeliveryStatus::Pending || delivery.attempts != due.attempts || !still_due {
         return Ok(Retried::Skipped);
     }
     let endpoint = app.store.webhook(delivery.webhook_id).await?;
@@ -370,22 +400,25 @@ async fn retry(app: &App, due: WebhookDelivery, now: Timestamp) -> Result<Retrie
 }
 
 /// Sends a delivery again now, whatever became of it (an admin's retry; also to a disabled
-/// endpoint, to try a receiver before switching it back on): the delivery after it, or as it
-/// is while another worker is sending it.
+/// endpoint, to try a receiver before switching it back on): the delivery after it. While
+/// another attempt of it is under way, none is made.
 pub async fn retry_one(app: &App, webhook: WebhookId, event: EventId) -> Result<WebhookDelivery, AppError> {
     let endpoint = get(app, webhook).await?;
     let (delivery, body) = app.store.delivery(webhook, event).await?.ok_or(AppError::NotFound(Resource::Delivery))?;
-    Ok(attempt(app, &endpoint, &delivery, &body).await?.unwrap_or(delivery))
+    attempt(app, &endpoint, &delivery, &body).await?.ok_or(AppError::DeliveryInProgress)
 }
 
 /// Switches an endpoint off (every delivery failed for a day), with its `webhook.disabled`
 /// event (which emails the admin who registered it); `false` if it changed meanwhile.
 async fn disable(app: &App, endpoint: &WebhookEndpoint, now: Timestamp) -> Result<bool, AppError> {
-    if !endpoint.enabled {
+    if !endpoint.failing_too_long(now) {
         return Ok(false);
     }
     let next = WebhookEndpoint { enabled: false, version: endpoint.version + 1, updated_at: now, ..endpoint.clone() };
     tracing::warn!(webhookId = %endpoint.id, "disabling a webhook endpoint whose deliveries have failed for a day");
-    let event = Event::webhook_disabled(next.id, WebhookView::of(&next, now), now);
+    // The event (and the admin's email, and any endpoint taking every event) shows the URL
+    // without its query, which may carry a token.
+    let view = WebhookView { url: next.url.without_query(), ..WebhookView::of(&next, now) };
+    let event = Event::webhook_disabled(next.id, view, now);
     Ok(app.store.replace_webhook(endpoint, &next, &[event]).await?)
 }

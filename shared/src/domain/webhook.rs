@@ -75,20 +75,26 @@ pub fn forbidden_address(ip: IpAddr) -> bool {
                 || a == 0
                 || (a == 100 && (64..128).contains(&b))
                 || (a == 192 && b == 0 && v4.octets()[2] == 0)
+                || (a == 198 && (b == 18 || b == 19)) // benchmarking
                 || a >= 240
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return forbidden_address(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let [first, second, ..] = v6.segments();
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
+                || v6.segments()[..6] == [0; 6] // IPv4-compatible (deprecated): an IPv4 address in disguise
                 || (first & 0xfe00) == 0xfc00 // unique local, AWS's fd00:ec2::254 metadata among them
                 || (first & 0xffc0) == 0xfe80 // link-local
-                || first == 0x2001 && v6.segments()[1] == 0x0db8 // documentation
-                || first == 0x0064 && v6.segments()[1] == 0xff9b // NAT64 to anything
+                || (first & 0xffc0) == 0xfec0 // site-local (deprecated)
+                || first == 0x2001 && second == 0x0db8 // documentation
+                || first == 0x2001 && second == 0 // Teredo: tunnels to any IPv4 address
+                || first == 0x2002 // 6to4: likewise
+                || first == 0x0064 && second == 0xff9b // NAT64 (64:ff9b::/96, 64:ff9b:1::/48) to anything
+                || first == 0x0100 && v6.segments()[1..4] == [0; 3] // discard-only
         }
     }
 }
@@ -163,6 +169,17 @@ impl WebhookUrl {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The URL without its query, as events and emails show it (a query may carry a token).
+    pub fn without_query(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut url) => {
+                url.set_query(None);
+                url.to_string()
+            }
+            Err(_) => String::new(),
+        }
     }
 
     /// The host name to resolve (`None` for an address) and the port to call.
@@ -337,6 +354,12 @@ impl WebhookEndpoint {
     }
 
     /// Whether it should be switched off at `now`: every delivery has failed for a day.
+    /// Since when every delivery has failed, after an attempt at `at` that `succeeded` or not:
+    /// a success ends the streak; a failure starts one, or continues the one under way.
+    pub fn failing_after(&self, succeeded: bool, at: Timestamp) -> Option<Timestamp> {
+        if succeeded { None } else { Some(self.failing_since.unwrap_or(at)) }
+    }
+
     pub fn failing_too_long(&self, now: Timestamp) -> bool {
         self.enabled
             && self
@@ -461,10 +484,44 @@ mod tests {
             "https://[fd00:ec2::254]/h",
             "https://[fe80::1]/h",
             "https://[::ffff:127.0.0.1]/h",
+            "https://[::10.0.0.1]/h",
+            "https://[2002:a9fe:a9fe::1]/h",
+            "https://[2001:0:4136:e378::1]/h",
+            "https://[64:ff9b:1::a9fe:a9fe]/h",
+            "https://[fec0::1]/h",
+            "https://198.18.0.1/h",
             "not a url",
         ] {
             assert!(WebhookUrl::parse(bad, strict()).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_streak_starts_at_the_first_failure_after_a_success_and_a_success_ends_it() {
+        let at = |h: i64| Timestamp::parse("2026-12-03T00:00:00Z").unwrap().plus_seconds(h * 3600);
+        let url = WebhookUrl::parse("https://erp.example.com/h?key=secret", strict()).unwrap();
+        assert_eq!(url.without_query(), "https://erp.example.com/h");
+        let mut endpoint = WebhookEndpoint {
+            id: crate::domain::WebhookId::new(),
+            url,
+            events: vec!["*".into()],
+            description: None,
+            enabled: true,
+            secret: WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap(),
+            previous_secret: None,
+            created_by: crate::domain::UserId::new(),
+            failing_since: None,
+            version: 1,
+            created_at: at(0),
+            updated_at: at(0),
+        };
+        assert_eq!(endpoint.failing_after(false, at(5)), Some(at(5)), "a failure starts a streak now");
+        endpoint.failing_since = Some(at(5));
+        assert_eq!(endpoint.failing_after(false, at(9)), Some(at(5)), "and continues it");
+        assert_eq!(endpoint.failing_after(true, at(9)), None, "a success ends it");
+        assert!(!endpoint.failing_too_long(at(28)) && endpoint.failing_too_long(at(29)));
+        endpoint.enabled = false;
+        assert!(!endpoint.failing_too_long(at(30)), "a disabled endpoint is not disabled again");
     }
 
     #[test]

@@ -95,6 +95,7 @@ problem_kinds! {
     InvalidTransition => 409, "invalid_transition", "Invalid transition";
     ImageNotUploaded => 409, "image_not_uploaded", "Image not uploaded";
     TooManyImages => 409, "too_many_images", "Too many images";
+    DeliveryInProgress => 409, "delivery_in_progress", "Delivery in progress";
     VersionMismatch => 412, "version_mismatch", "Version mismatch";
     PayloadTooLarge => 413, "payload_too_large", "Payload too large";
     UnsupportedMediaType => 415, "unsupported_media_type", "Unsupported media type";
@@ -241,6 +242,10 @@ impl From<AppError> for ApiError {
             AppError::VariantRequired => ApiError::of(
                 Kind::VariantRequired,
                 "This product is sold in options; name one of its variants by its id.",
+            ),
+            AppError::DeliveryInProgress => ApiError::of(
+                Kind::DeliveryInProgress,
+                "Another attempt of this delivery is under way; read the deliveries in a few seconds.",
             ),
             AppError::VersionMismatch => ApiError::of(
                 Kind::VersionMismatch,

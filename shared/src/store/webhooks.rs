@@ -74,8 +74,9 @@ impl Store {
         items.into_iter().map(decode).collect()
     }
 
-    /// Replaces `old` by `new` if the stored endpoint is still `old`'s version; `false` if not.
-    /// `events` (a disabling's) are written with it.
+    /// Replaces `old` by `new` if the stored endpoint is still `old`'s version and failing
+    /// streak (which deliveries mark without a new version); `false` if not. `events` (a
+    /// disabling's) are written with it.
     pub async fn replace_webhook(
         &self,
         old: &WebhookEndpoint,
@@ -88,7 +89,13 @@ impl Store {
             Outbox,
         }
         let mut tx = Transaction::new();
-        let put = Write::put(endpoint_item(new)?).when("version = :version").value(":version", n(old.version));
+        let put = match old.failing_since {
+            Some(since) => Write::put(endpoint_item(new)?)
+                .when("version = :version AND failingSince = :since")
+                .value(":since", s(since.to_string())),
+            None => Write::put(endpoint_item(new)?).when("version = :version AND attribute_not_exists(failingSince)"),
+        }
+        .value(":version", n(old.version));
         tx.add(Name::Endpoint, put);
         tx.publish(Name::Outbox, events)?;
         Ok(tx.commit(self, None).await?.is_ok())
@@ -127,19 +134,31 @@ impl Store {
         self.get_consistent(keys::delivery(webhook, event)).await?.map(delivery_of).transpose()
     }
 
-    /// One page of an endpoint's deliveries, newest first, optionally in one status.
+    /// One page of an endpoint's deliveries, newest first, optionally in one status, and
+    /// whether the page's query met the endpoint itself (it sorts after its deliveries, so the
+    /// first page's query reads it first: one query answers "is there such an endpoint" too).
     pub async fn deliveries(
         &self,
         webhook: WebhookId,
         status: Option<DeliveryStatus>,
         limit: usize,
         after: Option<&Position>,
-    ) -> Result<Option<Page<WebhookDelivery>>, StoreError> {
-        let filter = ("entity = :delivery".to_owned(), vec![(":delivery".to_owned(), s("delivery"))]);
+    ) -> Result<Option<(Page<WebhookDelivery>, bool)>, StoreError> {
+        let filter = (
+            "entity IN (:delivery, :webhook)".to_owned(),
+            vec![(":delivery".to_owned(), s("delivery")), (":webhook".to_owned(), s("webhook"))],
+        );
+        let endpoint_seen = std::sync::atomic::AtomicBool::new(false);
         // The status is filtered here (as the query's filter would): `status` is a reserved word.
-        let keep =
-            |item: Item| delivery_of(item).map(|(d, _)| status.is_none_or(|wanted| d.status == wanted).then_some(d));
-        self.query_page(Partition::Deliveries(webhook), Some(filter), limit, after, keep).await
+        let keep = |item: Item| {
+            if text(&item, "entity") == Some("webhook") {
+                endpoint_seen.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Ok(None);
+            }
+            delivery_of(item).map(|(d, _)| status.is_none_or(|wanted| d.status == wanted).then_some(d))
+        };
+        let page = self.query_page(Partition::Deliveries(webhook), Some(filter), limit, after, keep).await?;
+        Ok(page.map(|page| (page, endpoint_seen.load(std::sync::atomic::Ordering::Relaxed))))
     }
 
     /// Claims the next attempt of `delivery` (as read) for this worker: `false` if another
