@@ -305,8 +305,13 @@ async fn main() {
     let bus = format!("http://{}", bus_listener.local_addr().expect("an address"));
     let drop_events: storefront_local::bus::Sink = std::sync::Arc::new(|_| {});
     tokio::spawn(storefront_local::bus::serve(bus_listener, drop_events, std::future::pending()));
+    println!("==> starting a webhook receiver (answers every delivery 200)");
+    let receiver_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let receiver = format!("http://{}", receiver_listener.local_addr().expect("an address"));
+    let answer_ok = axum::Router::new().fallback(|| async { axum::http::StatusCode::OK });
+    tokio::spawn(async move { axum::serve(receiver_listener, answer_ok).await });
     println!("==> seeding the data set (demo catalog + thousands of products, users and orders)");
-    let mut world = scenarios::World::seed(&dynamodb, &s3, &data_dir).await;
+    let mut world = scenarios::World::seed(&dynamodb, &s3, &data_dir, &receiver).await;
     println!("    seeded in {:.1}s", started.elapsed().as_secs_f64());
     println!("==> timing DynamoDB's own floor (a bare SDK client, no function)");
     let floors = floors::measure(&scenarios::sdk_client(&dynamodb), scenarios::TABLE, world.sample_product()).await;
@@ -334,6 +339,7 @@ async fn main() {
         ("AWS_ENDPOINT_URL_EVENTBRIDGE", bus.clone()),
         ("EVENT_BUS_NAME", "storefront-bench-events".into()),
         ("EMAIL_DIR", data_dir.join("emails").display().to_string()),
+        ("WEBHOOK_ALLOW_LOOPBACK_HTTP", "1".into()),
         ("LOG_LEVEL", "info".into()),
     ]
     .into_iter()

@@ -33,7 +33,7 @@ const EVENTS: usize = COLD_RUNS + 1 + WARM_RUNS + 1 + COUNTED_RUNS;
 
 /// Every measured function, reads first, then writes; `list-products?q` is the search mix
 /// of `list-products`.
-pub const ORDER: [&str; 41] = [
+pub const ORDER: [&str; 50] = [
     "hello",
     "get-product",
     "list-products",
@@ -47,6 +47,9 @@ pub const ORDER: [&str; 41] = [
     "get-order",
     "list-discounts",
     "admin-list-orders",
+    "list-webhooks",
+    "get-webhook",
+    "list-webhook-deliveries",
     "checkout-quote",
     "update-me",
     "put-cart-item",
@@ -73,6 +76,12 @@ pub const ORDER: [&str; 41] = [
     "expire-orders",
     "publish-events",
     "send-notifications",
+    "deliver-webhooks",
+    "retry-webhooks",
+    "retry-webhook-delivery",
+    "update-webhook",
+    "create-webhook",
+    "delete-webhook",
     "register",
     "login",
 ];
@@ -127,7 +136,16 @@ pub struct World {
     ship_pool: Vec<OrderId>,
     customer_orders: Vec<(OrderId, usize)>,
     page_two: String,
+    /// The bench's webhook receiver (answers 200), and the shop's three endpoints (every event).
+    receiver: String,
+    hooks: Vec<WebhookId>,
+    /// Deliveries to the first endpoint, pending when seeded (the retry job's backlog), which
+    /// `retry-webhook-delivery` sends again.
+    deliveries: Vec<EventId>,
 }
+
+/// Deliveries seeded for the first endpoint.
+const SEEDED_DELIVERIES: usize = 50;
 
 fn pick(i: usize, len: usize) -> usize {
     (i.wrapping_mul(7919).wrapping_add(13)) % len.max(1)
@@ -199,7 +217,7 @@ pub fn sdk_client(dynamodb: &str) -> aws_sdk_dynamodb::Client {
 }
 
 impl World {
-    pub async fn seed(dynamodb: &str, s3: &str, dir: &Path) -> Self {
+    pub async fn seed(dynamodb: &str, s3: &str, dir: &Path, receiver: &str) -> Self {
         let store = Store::new(sdk_client(dynamodb), TABLE);
         store.ensure_table().await.expect("table");
         let key = SigningKey::generate("bench");
@@ -383,6 +401,9 @@ impl World {
             ship_pool: Vec::new(),
             customer_orders: Vec::new(),
             page_two: String::new(),
+            receiver: receiver.to_owned(),
+            hooks: Vec::new(),
+            deliveries: Vec::new(),
         };
         for i in 0..1000 {
             let order = world.order(i, 2, &format!("seed-{i}")).await;
@@ -406,6 +427,25 @@ impl World {
             world.ship_pool.push(o.id);
         }
         println!("    orders: {} placed", 1000 + 3 * EVENTS);
+        // Webhooks: three endpoints of every event, at the bench's receiver, and a backlog of
+        // deliveries to the first.
+        let policy = UrlPolicy { allow_loopback_http: true };
+        for n in 0..3 {
+            let url = WebhookUrl::parse(&format!("{}/hooks/{n}", world.receiver), policy).expect("a receiver URL");
+            let all = EventSelection::All;
+            let hook = storefront::app::webhooks::register(&world.app, world.admin.id, url, all, None).await;
+            world.hooks.push(hook.expect("a webhook").id);
+        }
+        for k in 0..SEEDED_DELIVERIES {
+            let (order, _) = world.customer_orders[k];
+            let order = world.app.store.order(order).await.ok().flatten().expect("a seeded order");
+            let event = Event::order_placed(&order, world.app.clock.now());
+            let delivery = WebhookDelivery::new(world.hooks[0], event.id, "order.placed", world.app.clock.now());
+            let body = serde_json::to_string(&event).expect("an envelope");
+            world.app.store.insert_delivery(&delivery, &body).await.expect("a delivery");
+            world.deliveries.push(event.id);
+        }
+        println!("    webhooks: {} endpoints, {} deliveries", world.hooks.len(), world.deliveries.len());
         // Carts: two lines for every customer (get-cart, quote), three for every buyer (place-order).
         for i in 0..1000 {
             world.fill_cart(world.customers[i].id, 2, i).await;
@@ -512,11 +552,32 @@ impl World {
             "expire-orders" => ("expire-orders", &[], Budget::Write, false),
             "publish-events" => ("publish-events", &[], Budget::Write, false),
             "send-notifications" => ("send-notifications", &[], Budget::Write, false),
+            "list-webhooks" => ("list-webhooks", &[200], Budget::Page, true),
+            "get-webhook" => ("get-webhook", &[200], Budget::Read, true),
+            "list-webhook-deliveries" => ("list-webhook-deliveries", &[200], Budget::Page, true),
+            "deliver-webhooks" => ("deliver-webhooks", &[], Budget::Write, false),
+            "retry-webhooks" => ("retry-webhooks", &[], Budget::Write, false),
+            "retry-webhook-delivery" => ("retry-webhook-delivery", &[200], Budget::Write, true),
+            "update-webhook" => ("update-webhook", &[200], Budget::Write, true),
+            "create-webhook" => ("create-webhook", &[201], Budget::Write, true),
+            "delete-webhook" => ("delete-webhook", &[204], Budget::Write, true),
             "register" => ("register", &[201], Budget::Argon2, true),
             "login" => ("login", &[200], Budget::Argon2, true),
             other => panic!("no scenario for {other}"),
         };
         let run = std::process::id();
+        // Endpoints for delete-webhook to delete, registered only now (so that no delivery
+        // measured before reads them).
+        let mut doomed = Vec::new();
+        if name == "delete-webhook" {
+            let policy = UrlPolicy { allow_loopback_http: true };
+            for i in 0..EVENTS {
+                let url = WebhookUrl::parse(&format!("{}/doomed/{i}", self.receiver), policy).expect("a receiver URL");
+                let selection = EventSelection::parse(&["order.paid".to_owned()]).expect("a selection");
+                let hook = storefront::app::webhooks::register(&self.app, self.admin.id, url, selection, None).await;
+                doomed.push(hook.expect("a webhook").id);
+            }
+        }
         for i in 0..EVENTS {
             let event = match name {
                 "hello" => http("GET", "/hello", &[], &[], &[], None),
@@ -636,6 +697,27 @@ impl World {
                     let envelope = storefront::domain::Event::order_placed(&order, self.app.clock.now());
                     Bytes::from(json!({"version": "0", "id": format!("bench-{i}"), "detail-type": "order.placed", "source": "storefront", "account": "123456789012", "time": "2026-12-03T12:00:00Z", "region": "us-east-1", "resources": [], "detail": envelope}).to_string())
                 }
+                "list-webhooks" => http("GET", "/admin/webhooks", &[], &[], &bearer(&admin), None),
+                "get-webhook" => http("GET", "/admin/webhooks/x", &[], &[("id", self.hooks[i % 3].to_string())], &bearer(&admin), None),
+                "list-webhook-deliveries" => {
+                    let status: &[(&str, String)] = if i % 2 == 0 { &[] } else { &[("status", "pending".into())] };
+                    http("GET", "/admin/webhooks/x/deliveries", status, &[("id", self.hooks[0].to_string())], &bearer(&admin), None)
+                }
+                "deliver-webhooks" => {
+                    // An order.placed from the bus (each its own event): one delivery to each of the three endpoints.
+                    let (order, _) = self.customer_orders[i % self.customer_orders.len()];
+                    let order = self.app.store.order(order).await.ok().flatten().expect("a seeded order");
+                    let envelope = storefront::domain::Event::order_placed(&order, self.app.clock.now());
+                    Bytes::from(json!({"version": "0", "id": format!("bench-hook-{i}"), "detail-type": "order.placed", "source": "storefront", "account": "123456789012", "time": "2026-12-03T12:00:00Z", "region": "us-east-1", "resources": [], "detail": envelope}).to_string())
+                }
+                "retry-webhooks" => Bytes::from(json!({"version": "0", "id": "bench", "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012", "time": "2026-12-03T12:00:00Z", "region": "us-east-1", "resources": [], "detail": {}}).to_string()),
+                "retry-webhook-delivery" => {
+                    let params = [("id", self.hooks[0].to_string()), ("deliveryId", self.deliveries[i % self.deliveries.len()].to_string())];
+                    http("POST", "/admin/webhooks/x/deliveries/y/retry", &[], &params, &bearer(&admin), None)
+                }
+                "update-webhook" => http("PATCH", "/admin/webhooks/x", &[], &[("id", self.hooks[i % 3].to_string())], &bearer(&admin), Some(json!({"description": format!("ERP {i}")}).to_string())),
+                "create-webhook" => http("POST", "/admin/webhooks", &[], &[], &bearer(&admin), Some(json!({"url": format!("{}/new/{i}", self.receiver), "events": ["order.paid"]}).to_string())),
+                "delete-webhook" => http("DELETE", "/admin/webhooks/x", &[], &[("id", doomed[i].to_string())], &bearer(&admin), None),
                 "register" => http("POST", "/auth/register", &[], &[], &[], Some(json!({"email": format!("new-{run}-{i}@bench.example.com"), "password": PASSWORD, "name": "New User"}).to_string())),
                 "login" => http("POST", "/auth/login", &[], &[], &[], Some(json!({"email": format!("customer{}@bench.example.com", i % 1000), "password": PASSWORD}).to_string())),
                 _ => unreachable!("checked above"),
