@@ -109,15 +109,7 @@ pub async fn serve(
 /// The rules of Cargo.toml's `[workspace.metadata.storefront.rules]`: each consumer function
 /// and the event types (detail types) it receives.
 pub fn rules(manifest: &str) -> Result<BTreeMap<String, Vec<String>>, String> {
-    let manifest: toml::Table = manifest.parse().map_err(|e| format!("Cargo.toml: {e}"))?;
-    let rules = manifest
-        .get("workspace")
-        .and_then(|w| w.get("metadata"))
-        .and_then(|m| m.get("storefront"))
-        .and_then(|s| s.get("rules"))
-        .and_then(|r| r.as_table())
-        .ok_or("Cargo.toml has no [workspace.metadata.storefront.rules]")?;
-    rules
+    crate::storefront_metadata(manifest, "rules")?
         .iter()
         .map(|(function, types)| {
             let types = types

@@ -10,3 +10,17 @@ pub mod runtime;
 pub mod s3;
 pub mod schedule;
 pub mod stream;
+
+/// A table of Cargo.toml's `[workspace.metadata.storefront]` (`rules`, `schedules`): what the
+/// local stack wires as template.yaml does.
+pub fn storefront_metadata(manifest: &str, name: &str) -> Result<toml::Table, String> {
+    let manifest: toml::Table = manifest.parse().map_err(|e| format!("Cargo.toml: {e}"))?;
+    manifest
+        .get("workspace")
+        .and_then(|w| w.get("metadata"))
+        .and_then(|m| m.get("storefront"))
+        .and_then(|s| s.get(name))
+        .and_then(|r| r.as_table())
+        .cloned()
+        .ok_or_else(|| format!("Cargo.toml has no [workspace.metadata.storefront.{name}]"))
+}

@@ -7,15 +7,7 @@ use std::time::Duration;
 
 /// Each scheduled function and the minutes between its runs.
 pub fn schedules(manifest: &str) -> Result<BTreeMap<String, u64>, String> {
-    let manifest: toml::Table = manifest.parse().map_err(|e| format!("Cargo.toml: {e}"))?;
-    let table = manifest
-        .get("workspace")
-        .and_then(|w| w.get("metadata"))
-        .and_then(|m| m.get("storefront"))
-        .and_then(|s| s.get("schedules"))
-        .and_then(|r| r.as_table())
-        .ok_or("Cargo.toml has no [workspace.metadata.storefront.schedules]")?;
-    table
+    crate::storefront_metadata(manifest, "schedules")?
         .iter()
         .map(|(function, minutes)| {
             let minutes = minutes
