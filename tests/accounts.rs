@@ -214,9 +214,14 @@ async fn every_kind_of_bad_token_is_refused_with_401() {
     let registered = env.register("ada@example.com").await;
     let good = registered.access_token();
     let user_id = registered.body["user"]["id"].as_str().unwrap().to_owned();
+    let session = {
+        let payload = good.split('.').nth(1).unwrap();
+        let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        claims["sid"].as_str().expect("the token names its session").to_owned()
+    };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let claims = json!({"sub": user_id, "role": "customer", "iss": "storefront", "aud": "storefront-api",
-        "iat": now, "exp": now + 600, "jti": "01J0000000000000000000000"});
+    let claims = json!({"sub": user_id, "sid": session, "role": "customer", "iss": "storefront",
+        "aud": "storefront-api", "iat": now, "exp": now + 600, "jti": "01J0000000000000000000000"});
     let header = json!({"alg": "HS256", "typ": "at+jwt", "kid": TEST_KID});
     // The control: a token we forge exactly like the server does is accepted.
     assert_eq!(env.me(&sign(&header, &claims, TEST_SECRET)).await.status, 200);
@@ -257,6 +262,8 @@ async fn every_kind_of_bad_token_is_refused_with_401() {
         ("missing sub", sign(&header, &without("sub"), TEST_SECRET)),
         ("missing role", sign(&header, &without("role"), TEST_SECRET)),
         ("missing jti", sign(&header, &without("jti"), TEST_SECRET)),
+        ("missing sid", sign(&header, &without("sid"), TEST_SECRET)),
+        ("session that is not a session id", sign(&header, &with("sid", json!("s1")), TEST_SECRET)),
         ("missing iat", sign(&header, &without("iat"), TEST_SECRET)),
         ("subject that is not a user id", sign(&header, &with("sub", json!("admin")), TEST_SECRET)),
         (
@@ -275,6 +282,9 @@ async fn every_kind_of_bad_token_is_refused_with_401() {
             "{case}"
         );
     }
+    // Well signed, but for a session that does not exist (or no longer does).
+    let other_session = sign(&header, &with("sid", json!(ulid::Ulid::new().to_string())), TEST_SECRET);
+    env.me(&other_session).await.problem(401, "session_revoked");
     let basic = lambda_http::http::Request::builder()
         .uri("/me")
         .header("authorization", format!("Basic {good}"))

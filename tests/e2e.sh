@@ -82,6 +82,31 @@ check "the 409 conforms to openapi's Problem" conforms Problem
 call POST /auth/login '{"email":"grace@example.com","password":"correct horse battery staple"}'
 check "login answers 200 with a bearer token" test "$status" = 200 -a "$(json "['tokenType']")" = Bearer
 token=$(json "['accessToken']")
+refresh=$(json "['refreshToken']")
+
+echo "--- sessions: refresh, a replayed refresh token, sign-out"
+call POST /auth/login '{"email":"grace@example.com","password":"correct horse battery staple"}' "" "user-agent: e2e-second-device"
+second=$(json "['accessToken']")
+second_refresh=$(json "['refreshToken']")
+call POST /auth/refresh '{"refreshToken":"'"$second_refresh"'"}'
+check "refresh answers 200 with a new pair" test "$status" = 200 -a "$(json "['refreshToken']")" != "$second_refresh"
+check "the refresh answer conforms to openapi's Refreshed" conforms Refreshed
+second=$(json "['accessToken']")
+call POST /auth/refresh '{"refreshToken":"'"$(json "['refreshToken']")"'"}'
+second=$(json "['accessToken']")
+call GET /me/sessions "" "$token"
+check "the session list shows both sessions, the caller's marked current" test "$status" = 200 -a \
+  "$(json "len(v['items'])")" = 2 -a "$(json "[s['current'] for s in v['items']].count(True)")" = 1
+check "the session list conforms to openapi's SessionList" conforms SessionList
+call POST /auth/refresh '{"refreshToken":"'"$second_refresh"'"}'
+check "a refresh token two rotations old, sent again, is 401 session_revoked" test "$status" = 401 -a "$(json "['code']")" = session_revoked
+call GET /me "" "$second"
+check "and the whole session is revoked" test "$status" = 401 -a "$(json "['code']")" = session_revoked
+call POST /auth/login '{"email":"grace@example.com","password":"correct horse battery staple"}'
+third=$(json "['accessToken']")
+call POST /auth/logout "" "$third"
+check "logout answers 204 and the session's token stops working" bash -c "test '$status' = 204 &&
+  test \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'authorization: Bearer $third' '$base/me')\" = 401"
 
 call GET /me "" "$token"
 check "me returns the signed-in user" test "$status" = 200 -a "$(json "['name']")" = "Grace Hopper"
@@ -336,7 +361,7 @@ print("ok" if requests and all(fields <= r.keys() for r in requests) else f"miss
 PY
 check "every function logs one JSON line per request with requestId, function, method, path, status, latency" grep -qx ok "$data/logcheck"
 check "no log line holds a password" bash -c "! grep -q 'correct horse battery staple\|storefront-admin\"' '$log'"
-check "no log line holds an access token or a password hash" bash -c "! grep -q -- '$token\|argon2id' '$log'"
+check "no log line holds an access or refresh token or a password hash" bash -c "! grep -q -- '$token\|$refresh\|argon2id' '$log'"
 
 echo "--- stopping it with Ctrl-C"
 group=$pid

@@ -207,6 +207,28 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
     run!("get-me", get_me, event("get-me", Some(&token)));
     run!("update-me", update_me, event("update-me", Some(&token)));
     run!("update-me", update_me, json_req("PATCH", "/me", serde_json::json!({}), Some(&token)));
+    {
+        use storefront::api::accounts::{delete_session, list_sessions, logout, refresh};
+        let other = run!("login", login, event("login", None));
+        let old = other.body["refreshToken"].as_str().unwrap().to_owned();
+        let refresh_with = |token: &str| event_with("refresh", &[("REPLACE_WITH_REFRESH_TOKEN", token)]);
+        assert_eq!(run!("refresh", refresh, refresh_with(&old)).status, 200);
+        // The rotated token again, after the grace window: its session is revoked.
+        env.app.clock.advance(60);
+        run!("refresh", refresh, refresh_with(&old)).problem(401, "session_revoked");
+        assert_eq!(run!("list-sessions", list_sessions, event("list-sessions", Some(&token))).status, 200);
+        let third = run!("login", login, event("login", None)).access_token();
+        let listed = env.call(list_sessions, event("list-sessions", Some(&third))).await;
+        let third_id = listed.body["items"][0]["id"].as_str().unwrap().to_owned();
+        env.recorder.take();
+        let delete = event_with(
+            "delete-session",
+            &[("REPLACE_WITH_ACCESS_TOKEN", token.as_str()), ("REPLACE_WITH_SESSION_ID", third_id.as_str())],
+        );
+        assert_eq!(run!("delete-session", delete_session, delete).status, 204);
+        let fourth = run!("login", login, event("login", None)).access_token();
+        assert_eq!(run!("logout", logout, event("logout", Some(&fourth))).status, 204);
+    }
 
     let created = run!("create-product", create_product, event("create-product", Some(&admin)));
     let id = created.body["id"].as_str().unwrap().to_owned();

@@ -22,10 +22,27 @@ fn attribute(value: &Value) -> AttributeValue {
     }
 }
 
+/// When pre-variants.sh wrote the fixture (epoch s: its login windows' start).
+const FIXTURE_WRITTEN_AT: i64 = 1_796_243_488;
+
+/// The fixture's items. Its epoch-second instants (`expiresAt`, `windowStart`) move by the time
+/// since it was written, so that the table reads as if written just now: otherwise its
+/// idempotency records (kept a day) would have expired a day after it was made.
 fn fixture() -> Vec<HashMap<String, AttributeValue>> {
     let text = std::fs::read_to_string(storefront_tests::root().join("tests/fixtures/pre-variants.json")).unwrap();
     let items: Vec<Value> = serde_json::from_str(&text).unwrap();
-    items.iter().map(|i| i.as_object().unwrap().iter().map(|(k, v)| (k.clone(), attribute(v))).collect()).collect()
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let shift = now - FIXTURE_WRITTEN_AT;
+    let moved = |name: &str, value: AttributeValue| match (name, &value) {
+        ("expiresAt" | "windowStart", AttributeValue::N(n)) => {
+            AttributeValue::N((n.parse::<i64>().expect("an epoch second") + shift).to_string())
+        }
+        _ => value,
+    };
+    items
+        .iter()
+        .map(|i| i.as_object().unwrap().iter().map(|(k, v)| (k.clone(), moved(k, attribute(v)))).collect())
+        .collect()
 }
 
 fn text<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> &'a str {

@@ -239,17 +239,17 @@ impl World {
             default_shipping_address: None,
         };
         let admin = new_user("admin".into(), Role::Admin);
-        app.store.insert_user(&admin, &hash, &[], app.clock.now()).await.expect("admin");
+        app.store.insert_user(&admin, &hash, &[], None, app.clock.now()).await.expect("admin");
         let mut customers = Vec::new();
         let mut buyers = Vec::new();
         for i in 0..1000 {
             let u = new_user(format!("customer{i}"), Role::Customer);
-            app.store.insert_user(&u, &hash, &[], app.clock.now()).await.expect("customer");
+            app.store.insert_user(&u, &hash, &[], None, app.clock.now()).await.expect("customer");
             customers.push(u);
         }
         for i in 0..EVENTS {
             let u = new_user(format!("buyer{i}"), Role::Customer);
-            app.store.insert_user(&u, &hash, &[], app.clock.now()).await.expect("buyer");
+            app.store.insert_user(&u, &hash, &[], None, app.clock.now()).await.expect("buyer");
             buyers.push(u);
         }
         println!("    users: {} customers, {} buyers", customers.len(), buyers.len());
@@ -479,7 +479,8 @@ impl World {
     async fn order(&self, c: usize, lines: usize, key: &str) -> Order {
         let user = &self.customers[c];
         self.fill_cart(user.id, lines, c + key.len()).await;
-        let who = Principal { user_id: user.id, role: Role::Customer };
+        let who =
+            Principal { user_id: user.id, session_id: storefront::domain::SessionId::new(), role: Role::Customer };
         let checkout =
             Checkout { shipping_address: address(), shipping_method: ShippingMethod::Standard, discount_code: None };
         let key = IdempotencyKey::parse(key).expect("key");
@@ -490,7 +491,11 @@ impl World {
     }
 
     async fn token(&self, user: &User) -> String {
-        self.app.tokens().await.expect("keys").issue(user, self.app.clock.now()).expect("a token").token
+        let caller = storefront::app::accounts::Caller {
+            client: storefront::domain::ClientKey::from_source_ip(None),
+            user_agent: None,
+        };
+        storefront::app::accounts::open_session(&self.app, user.clone(), &caller).await.expect("a session").token.token
     }
 
     pub fn finish(self) {}

@@ -496,6 +496,12 @@ impl Answer {
             .unwrap_or_default()
     }
 
+    /// The `refreshToken` of a register, login or refresh answer.
+    #[track_caller]
+    pub fn refresh_token(&self) -> String {
+        self.body["refreshToken"].as_str().unwrap_or_else(|| panic!("no refresh token in {:#}", self.body)).to_owned()
+    }
+
     /// The `accessToken` of a register or login answer.
     #[track_caller]
     pub fn access_token(&self) -> String {
@@ -596,8 +602,7 @@ impl TestEnv {
         let user = storefront::app::accounts::create_user(&self.app, email, &password, name, role)
             .await
             .expect("user created");
-        let tokens = self.app.tokens().await.expect("keys");
-        tokens.issue(&user, self.app.clock.now()).expect("a token").token
+        storefront::app::accounts::open_session(&self.app, user, &test_caller()).await.expect("a session").token.token
     }
 
     pub async fn admin_token(&self) -> String {
@@ -620,6 +625,46 @@ impl TestEnv {
     pub async fn me(&self, token: &str) -> Answer {
         self.call(storefront::api::accounts::get_me, request("GET", "/me", None, Some(token))).await
     }
+
+    /// `POST /auth/refresh` with `refresh_token`.
+    pub async fn refresh(&self, refresh_token: &str) -> Answer {
+        let body = serde_json::json!({ "refreshToken": refresh_token });
+        self.call(storefront::api::accounts::refresh, request("POST", "/auth/refresh", Some(&body), None)).await
+    }
+
+    /// `POST /auth/logout` as `token`.
+    pub async fn logout(&self, token: &str) -> Answer {
+        self.call(storefront::api::accounts::logout, request("POST", "/auth/logout", None, Some(token))).await
+    }
+
+    /// `GET /me/sessions` as `token`.
+    pub async fn sessions(&self, token: &str) -> Answer {
+        self.call(storefront::api::accounts::list_sessions, request("GET", "/me/sessions", None, Some(token))).await
+    }
+
+    /// `DELETE /me/sessions/{id}` as `token`.
+    pub async fn delete_session(&self, token: &str, id: &str) -> Answer {
+        let req = routed(request("DELETE", "/me/sessions/x", None, Some(token)), &[("id", id)], &[]);
+        self.call(storefront::api::accounts::delete_session, req).await
+    }
+}
+
+/// The caller of requests built here: no source address (every one is the same client).
+pub fn test_caller() -> storefront::app::accounts::Caller {
+    storefront::app::accounts::Caller { client: storefront::domain::ClientKey::from_source_ip(None), user_agent: None }
+}
+
+/// `req` as sent from `ip` (the request context's `http.sourceIp`, as API Gateway fills it in).
+pub fn from_ip(req: Request, ip: &str) -> Request {
+    use lambda_http::RequestExt;
+    use lambda_http::aws_lambda_events::apigw::{
+        ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
+    };
+    let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
+    http.source_ip = Some(ip.to_owned());
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.http = http;
+    req.with_request_context(lambda_http::request::RequestContext::ApiGatewayV2(context))
 }
 
 /// A request with path parameters and query parameters, as API Gateway hands them over.

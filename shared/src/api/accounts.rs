@@ -1,28 +1,34 @@
-//! `POST /auth/register`, `POST /auth/login`, `GET /me`, `PATCH /me`.
+//! `POST /auth/register`, `POST /auth/login`, `POST /auth/refresh`, `POST /auth/logout`,
+//! `GET /me`, `PATCH /me`, `GET /me/sessions`, `DELETE /me/sessions/{id}`.
 
-use crate::app::{App, accounts};
+use crate::app::{App, AppError, Resource, accounts, sessions};
 use crate::domain::ProfileChange;
-use crate::domain::{Address, Email, Password, PersonName, User};
+use crate::domain::{Address, Email, Password, PersonName, SessionId, Timestamp, User, UserAgent};
 use crate::http::{self, ApiError, Body, JsonBody, Request, Response};
 use serde::Serialize;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SessionBody<'a> {
-    user: &'a User,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<&'a User>,
     access_token: &'a str,
     token_type: &'static str,
     expires_in: i64,
+    refresh_token: String,
+    refresh_expires_in: i64,
 }
 
-fn session(status: u16, session: &accounts::Session) -> Result<Response<Body>, ApiError> {
+fn session(status: u16, signed_in: &accounts::SignedIn, with_user: bool) -> Result<Response<Body>, ApiError> {
     http::json(
         status,
         &SessionBody {
-            user: &session.user,
-            access_token: &session.token.token,
+            user: with_user.then_some(&signed_in.user),
+            access_token: &signed_in.token.token,
             token_type: "Bearer",
-            expires_in: session.token.expires_in,
+            expires_in: signed_in.token.expires_in,
+            refresh_token: signed_in.refresh_token.expose(),
+            refresh_expires_in: signed_in.refresh_expires_in,
         },
     )
 }
@@ -34,8 +40,8 @@ pub async fn register(app: &App, req: Request) -> Result<Response<Body>, ApiErro
     let password = body.string("password", Password::parse_new);
     let name = body.string("name", PersonName::parse);
     let (email, password, name) = body.finish((email, password, name))?;
-    let created = accounts::register(app, email, password, name).await?;
-    session(201, &created)
+    let created = accounts::register(app, email, password, name, &http::caller(&req)).await?;
+    session(201, &created, true)
 }
 
 /// `POST /auth/login` `{email, password}` → 200 session.
@@ -44,28 +50,91 @@ pub async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> 
     let email = body.string("email", Email::parse);
     let password = body.string("password", Password::parse_attempt);
     let (email, password) = body.finish((email, password))?;
-    let signed_in = accounts::login(app, email, password).await?;
-    session(200, &signed_in)
+    let signed_in = accounts::login(app, email, password, &http::caller(&req)).await?;
+    session(200, &signed_in, true)
+}
+
+/// `POST /auth/refresh` `{refreshToken}` → 200 a new access token and refresh token.
+pub async fn refresh(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let mut body = JsonBody::parse(&req)?;
+    let token = body.string("refreshToken", |raw| {
+        if raw.is_empty() || raw.len() > 128 {
+            Err(crate::domain::Invalid::new("must be a refresh token"))
+        } else {
+            Ok(raw.to_owned())
+        }
+    });
+    let (token,) = body.finish((token,))?;
+    let refreshed = sessions::refresh(app, &token).await?;
+    session(200, &refreshed, false)
+}
+
+/// `POST /auth/logout` → 204: the caller's session ends, with every token of it.
+pub async fn logout(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let principal = http::require_user(app, &req).await?;
+    sessions::logout(app, &principal).await?;
+    http::no_content()
 }
 
 /// `GET /me` → 200 user.
 pub async fn get_me(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = http::require_user(app, &req).await?;
-    let user = accounts::me(app, &principal).await?;
-    http::json(200, &user)
+    let verified = http::require_session(app, &req).await?;
+    http::json(200, &verified.user)
 }
 
 /// `PATCH /me` `{name?, defaultShippingAddress?}` → 200 user. `defaultShippingAddress: null`
 /// removes it; any other field is refused.
 pub async fn update_me(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let principal = http::require_user(app, &req).await?;
+    let verified = http::require_session(app, &req).await?;
     let mut body = JsonBody::parse(&req)?;
     let name = body.optional_string("name", PersonName::parse);
     let address = body.nullable_object("defaultShippingAddress", parse_address);
     body.finish(())?;
     let change = ProfileChange { name, default_shipping_address: address };
-    let user = accounts::update_me(app, &principal, change).await?;
+    let user = accounts::update_me(app, verified, change).await?;
     http::json(200, &user)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionView<'a> {
+    id: SessionId,
+    created_at: Timestamp,
+    last_used_at: Timestamp,
+    expires_at: Timestamp,
+    user_agent: Option<&'a UserAgent>,
+    current: bool,
+}
+
+#[derive(Serialize)]
+struct SessionList<'a> {
+    items: Vec<SessionView<'a>>,
+}
+
+/// `GET /me/sessions` → 200 the caller's live sessions, newest first.
+pub async fn list_sessions(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let verified = http::require_session(app, &req).await?;
+    let listed = sessions::list(app, &verified).await?;
+    let items = listed
+        .iter()
+        .map(|l| SessionView {
+            id: l.session.id,
+            created_at: l.session.created_at,
+            last_used_at: l.session.last_used_at,
+            expires_at: l.session.expires_at(),
+            user_agent: l.session.user_agent.as_ref(),
+            current: l.current,
+        })
+        .collect();
+    http::json(200, &SessionList { items })
+}
+
+/// `DELETE /me/sessions/{id}` → 204; 404 `session_not_found` if the caller has no such session.
+pub async fn delete_session(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let verified = http::require_session(app, &req).await?;
+    let id = http::path_param(&req, "id").map(SessionId::parse).ok_or(AppError::NotFound(Resource::Session))?;
+    sessions::revoke(app, &verified, id).await?;
+    http::no_content()
 }
 
 /// An address object: every field a string, every error reported under its own name.

@@ -41,7 +41,7 @@ pub async fn quote(app: &App, req: Request) -> Result<Response<Body>, ApiError> 
 /// `POST /orders` with `Idempotency-Key` → 201 order (or the order the first request placed,
 /// as it was placed).
 pub async fn place_order(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let who = http::require_user(app, &req).await?;
+    let who = http::require_session(app, &req).await?.principal;
     let key = req
         .headers()
         .get("idempotency-key")

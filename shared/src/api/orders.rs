@@ -41,7 +41,7 @@ fn order_id(req: &Request) -> Result<OrderId, ApiError> {
 
 /// `POST /orders/{id}/cancel` → 200 order.
 pub async fn cancel_order(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let who = http::require_user(app, &req).await?;
+    let who = http::require_session(app, &req).await?.principal;
     let id = order_id(&req)?;
     http::json(200, &crate::app::lifecycle::cancel(app, &who, id).await?)
 }
@@ -60,7 +60,8 @@ pub async fn admin_update_order(app: &App, req: Request) -> Result<Response<Body
     }
     let (status,) = body.finish((status,))?;
     let order =
-        crate::app::lifecycle::admin_update(app, &admin, id, status, tracking.as_ref().map(|t| t.as_str())).await?;
+        crate::app::lifecycle::admin_update(app, &admin.principal, id, status, tracking.as_ref().map(|t| t.as_str()))
+            .await?;
     http::json(200, &order)
 }
 

@@ -59,7 +59,7 @@ pub async fn create_webhook(app: &App, req: Request) -> Result<Response<Body>, A
     };
     let described = body.optional_string("description", description);
     let (url, selection) = body.finish((url, selection))?;
-    let endpoint = webhooks::register(app, admin.user_id, url, selection, described).await?;
+    let endpoint = webhooks::register(app, admin.principal.user_id, url, selection, described).await?;
     http::json(201, &WithSecret { view: view(app, &endpoint), secret: endpoint.secret.reveal() })
 }
 

@@ -1,31 +1,65 @@
 //! Accounts: sign up, sign in, read and edit one's own profile.
 
+use super::sessions::Verified;
 use super::{App, AppError};
-use crate::auth::{self, IssuedToken, Principal};
+use crate::auth::{self, IssuedToken, RefreshToken};
 use crate::domain::ProfileChange;
-use crate::domain::{Email, Event, Password, PersonName, Role, User, UserId};
+use crate::domain::{ClientKey, Email, Event, Password, PersonName, Role, Session, User, UserAgent, UserId};
 use crate::store::LoginAttempt;
 
-/// Failed logins allowed per email within one window.
+/// Failed sign-ins allowed for one email from one client within a window…
 pub const MAX_FAILED_LOGINS: i64 = 5;
+/// …and from one client for all emails together (guessing across many accounts).
+pub const MAX_FAILED_LOGINS_PER_CLIENT: i64 = 30;
 /// The window, in seconds, that failed logins are counted in.
 pub const LOGIN_WINDOW_SECONDS: i64 = 15 * 60;
 
-/// A signed-in user and their access token.
+/// Who is calling, as far as sign-in cares: the client (for limits) and its `User-Agent` (shown
+/// in the session list).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub client: ClientKey,
+    pub user_agent: Option<UserAgent>,
+}
+
+/// A signed-in user: an access token and the refresh token of their session.
 #[derive(Debug)]
-pub struct Session {
+pub struct SignedIn {
     pub user: User,
     pub token: IssuedToken,
+    pub refresh_token: RefreshToken,
+    /// Seconds until the session ends unless refreshed.
+    pub refresh_expires_in: i64,
 }
 
-pub async fn register(app: &App, email: Email, password: Password, name: PersonName) -> Result<Session, AppError> {
-    let tokens = app.tokens().await?;
-    let user = create_user(app, email, &password, name, Role::Customer).await?;
-    let token = tokens.issue(&user, app.clock.now())?;
-    Ok(Session { user, token })
+/// The tokens of a session that just began or was refreshed.
+pub(super) async fn signed_in(
+    app: &App,
+    user: User,
+    session: &Session,
+    refresh_token: RefreshToken,
+) -> Result<SignedIn, AppError> {
+    let now = app.clock.now();
+    let token = app.tokens().await?.issue(&user, session.id, now)?;
+    Ok(SignedIn { user, token, refresh_token, refresh_expires_in: session.seconds_left(now) })
 }
 
-/// Creates an account with a role; the API only ever asks for customers.
+pub async fn register(
+    app: &App,
+    email: Email,
+    password: Password,
+    name: PersonName,
+    caller: &Caller,
+) -> Result<SignedIn, AppError> {
+    app.tokens().await?;
+    let (user, hash) = new_user(app, email, &password, name, Role::Customer)?;
+    let session = Session::start(user.id, caller.user_agent.clone(), app.clock.now());
+    let refresh = RefreshToken::generate()?;
+    insert(app, &user, &hash, Some((&session, &refresh.hash()))).await?;
+    signed_in(app, user, &session, refresh).await
+}
+
+/// Creates an account with a role (no session); the API only ever asks for customers.
 pub async fn create_user(
     app: &App,
     email: Email,
@@ -33,52 +67,103 @@ pub async fn create_user(
     name: PersonName,
     role: Role,
 ) -> Result<User, AppError> {
-    let hash = auth::hash_password(password).map_err(|e| AppError::Internal(e.to_string()))?;
-    let now = app.clock.now();
-    let user = User { id: UserId::new(), email, name, role, created_at: now, default_shipping_address: None };
-    // Other systems hear of customers signing up (admins are made by the shop's own tools).
-    let events: Vec<Event> =
-        (role == Role::Customer).then(|| Event::customer_registered(user.id, &user, now)).into_iter().collect();
-    if app.store.insert_user(&user, &hash, &events, now).await? { Ok(user) } else { Err(AppError::EmailTaken) }
+    let (user, hash) = new_user(app, email, password, name, role)?;
+    insert(app, &user, &hash, None).await?;
+    Ok(user)
 }
 
-pub async fn login(app: &App, email: Email, password: Password) -> Result<Session, AppError> {
-    let tokens = app.tokens().await?;
+fn new_user(
+    app: &App,
+    email: Email,
+    password: &Password,
+    name: PersonName,
+    role: Role,
+) -> Result<(User, String), AppError> {
+    let hash = auth::hash_password(password).map_err(|e| AppError::Internal(e.to_string()))?;
+    let user =
+        User { id: UserId::new(), email, name, role, created_at: app.clock.now(), default_shipping_address: None };
+    Ok((user, hash))
+}
+
+async fn insert(app: &App, user: &User, hash: &str, session: Option<(&Session, &str)>) -> Result<(), AppError> {
     let now = app.clock.now();
-    let window_start = match app.store.begin_login_attempt(&email, now, MAX_FAILED_LOGINS, LOGIN_WINDOW_SECONDS).await?
-    {
-        LoginAttempt::Blocked { retry_after } => return Err(AppError::TooManyAttempts { retry_after }),
-        LoginAttempt::Allowed { window_start } => window_start,
+    // Other systems hear of customers signing up (admins are made by the shop's own tools).
+    let events: Vec<Event> =
+        (user.role == Role::Customer).then(|| Event::customer_registered(user.id, user, now)).into_iter().collect();
+    if app.store.insert_user(user, hash, &events, session, now).await? { Ok(()) } else { Err(AppError::EmailTaken) }
+}
+
+/// Begins a session for `user` without a password: for the shop's own tools (the benchmark, the
+/// tests), never reached from the API.
+pub async fn open_session(app: &App, user: User, caller: &Caller) -> Result<SignedIn, AppError> {
+    let session = Session::start(user.id, caller.user_agent.clone(), app.clock.now());
+    let refresh = RefreshToken::generate()?;
+    app.store.insert_session(&session, &refresh.hash()).await?;
+    signed_in(app, user, &session, refresh).await
+}
+
+/// Signs in with a password, beginning a new session. Failures are limited per (email,
+/// client) and per client, counted before the password is checked: a guesser cannot lock the
+/// owner out from another client, nor try many emails from one.
+pub async fn login(app: &App, email: Email, password: Password, caller: &Caller) -> Result<SignedIn, AppError> {
+    app.tokens().await?;
+    let now = app.clock.now();
+    let client = &caller.client;
+    let (pair, all) = tokio::join!(
+        app.store.begin_login_attempt(client, Some(&email), now, MAX_FAILED_LOGINS, LOGIN_WINDOW_SECONDS),
+        app.store.begin_login_attempt(client, None, now, MAX_FAILED_LOGINS_PER_CLIENT, LOGIN_WINDOW_SECONDS),
+    );
+    let (pair_start, all_start) = match (pair?, all?) {
+        (LoginAttempt::Allowed { window_start: a }, LoginAttempt::Allowed { window_start: b }) => (a, b),
+        (pair, all) => {
+            // A blocked attempt is not one: give back what the other counter counted.
+            let mut retry_after = 1;
+            for (email, outcome) in [(Some(&email), pair), (None, all)] {
+                match outcome {
+                    LoginAttempt::Allowed { window_start } => {
+                        app.store.forget_login_attempt(client, email, window_start).await?
+                    }
+                    LoginAttempt::Blocked { retry_after: r } => retry_after = retry_after.max(r),
+                }
+            }
+            return Err(AppError::TooManyAttempts { retry_after });
+        }
     };
     // Unknown emails cost one hash verification too, so timing does not reveal which exist.
-    let user_id = match app.store.credentials(&email).await? {
-        Some(credentials) if auth::verify_password(&password, &credentials.password_hash) => credentials.user_id,
+    let credentials = match app.store.credentials(&email).await? {
+        Some(credentials) if auth::verify_password(&password, &credentials.password_hash) => credentials,
         Some(_) => return Err(AppError::InvalidCredentials),
         None => {
             auth::verify_against_nothing(&password);
             return Err(AppError::InvalidCredentials);
         }
     };
-    app.store.forget_login_attempt(&email, window_start).await?;
+    let (forgot_pair, forgot_all) = tokio::join!(
+        app.store.forget_login_attempt(client, Some(&email), pair_start),
+        app.store.forget_login_attempt(client, None, all_start),
+    );
+    forgot_pair?;
+    forgot_all?;
     let user = app
         .store
-        .user(user_id)
+        .user(credentials.user_id)
         .await?
-        .ok_or_else(|| AppError::Internal(format!("credentials without a user: {user_id}")))?;
-    let token = tokens.issue(&user, now)?;
-    Ok(Session { user, token })
-}
-
-/// The caller's own profile. A valid token for a user that no longer exists is not accepted.
-pub async fn me(app: &App, principal: &Principal) -> Result<User, AppError> {
-    app.store.user(principal.user_id).await?.ok_or(AppError::Unauthenticated)
-}
-
-pub async fn update_me(app: &App, principal: &Principal, change: ProfileChange) -> Result<User, AppError> {
-    if change.is_empty() {
-        return me(app, principal).await;
+        .ok_or_else(|| AppError::Internal(format!("credentials without a user: {}", credentials.user_id)))?;
+    let session = Session::start(user.id, caller.user_agent.clone(), now);
+    let refresh = RefreshToken::generate()?;
+    if !app.store.begin_session(&session, &refresh.hash(), &email, &credentials.password_hash).await? {
+        // The password changed while this one was being checked.
+        return Err(AppError::InvalidCredentials);
     }
-    app.store.update_profile(principal.user_id, &change, app.clock.now()).await?.ok_or(AppError::Unauthenticated)
+    signed_in(app, user, &session, refresh).await
+}
+
+pub async fn update_me(app: &App, verified: Verified, change: ProfileChange) -> Result<User, AppError> {
+    if change.is_empty() {
+        return Ok(verified.user);
+    }
+    let id = verified.principal.user_id;
+    app.store.update_profile(id, &change, app.clock.now()).await?.ok_or(AppError::Unauthenticated)
 }
 
 /// Makes an existing account an admin (the `grant-admin` ops command and the local seed).

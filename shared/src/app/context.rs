@@ -1,9 +1,10 @@
 use super::AppError;
-use crate::auth::{KeyRing, SigningKey, Tokens};
+use crate::auth::{KeyRing, Principal, SigningKey, TokenError, Tokens};
 use crate::clock::Clock;
 use crate::config::{Config, KeySource};
 use crate::store::Store;
 use aws_config::SdkConfig;
+use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 /// Everything an operation needs, built once per process (per cold start) and shared by
@@ -13,8 +14,9 @@ pub struct App {
     pub store: Store,
     pub clock: Clock,
     sdk: Option<SdkConfig>,
-    /// Loaded on first use, so functions that never touch tokens never pay for the keys.
-    tokens: OnceCell<Tokens>,
+    /// Loaded on first use, so functions that never touch tokens never pay for the keys; read
+    /// again every few minutes, and sooner for a token signed with a key it does not hold.
+    keys: KeyCache,
     webhook_secret: OnceCell<String>,
     /// Built on first use: only the image routes reach the bucket.
     objects: std::sync::OnceLock<crate::store::Objects>,
@@ -61,7 +63,7 @@ impl App {
             store,
             clock,
             sdk,
-            tokens: OnceCell::new(),
+            keys: KeyCache::default(),
             webhook_secret: OnceCell::new(),
             objects: std::sync::OnceLock::new(),
             bus: std::sync::OnceLock::new(),
@@ -136,13 +138,60 @@ impl App {
         Ok(Self::new(config, store, Clock::system(), Some(sdk)))
     }
 
-    pub async fn tokens(&self) -> Result<&Tokens, AppError> {
-        self.tokens
-            .get_or_try_init(|| async {
-                let keys = self.load_keys().await?;
-                Ok::<_, AppError>(Tokens::new(keys, &self.config.jwt_issuer, &self.config.jwt_audience))
-            })
-            .await
+    /// The signing keys as last read: read on first use, and again once they are
+    /// [`KEYS_MAX_AGE_SECONDS`] old, so a rotation (or a key removed from the secret) reaches
+    /// every warm function within minutes, without a cold start.
+    pub async fn tokens(&self) -> Result<Arc<Tokens>, AppError> {
+        let now = self.clock.now();
+        match self.keys.loaded() {
+            Some(loaded) if loaded.age(now) < KEYS_MAX_AGE_SECONDS => Ok(loaded.tokens),
+            _ => self.reload_keys(None).await,
+        }
+    }
+
+    /// The caller a bearer token proves. A token signed with a key id the ring does not hold
+    /// makes the keys be read again first (at most once a minute): it may be from a function
+    /// that saw a rotation before this one.
+    pub async fn verify_token(&self, token: &str) -> Result<Principal, AppError> {
+        let tokens = self.tokens().await?;
+        match tokens.verify(token) {
+            Err(TokenError::UnknownKey) => {
+                let fresh = self.reload_keys(Some(KEYS_MIN_AGE_SECONDS)).await?;
+                fresh.verify(token).map_err(|_| AppError::Unauthenticated)
+            }
+            other => other.map_err(|_| AppError::Unauthenticated),
+        }
+    }
+
+    /// Reads the keys again, unless another request just did, or (with `min_age`) they are
+    /// younger than that. If they cannot be read, the keys held so far keep working (and are
+    /// tried again in a minute): an unreachable secret must not sign every user out.
+    async fn reload_keys(&self, min_age: Option<i64>) -> Result<Arc<Tokens>, AppError> {
+        let _one_at_a_time = self.keys.loading.lock().await;
+        let now = self.clock.now();
+        let held = self.keys.loaded();
+        if let Some(loaded) = &held {
+            let wanted = min_age.unwrap_or(KEYS_MAX_AGE_SECONDS);
+            if loaded.age(now) < wanted {
+                return Ok(loaded.tokens.clone());
+            }
+        }
+        match self.load_keys().await {
+            Ok(ring) => {
+                let tokens = Arc::new(Tokens::new(ring, &self.config.jwt_issuer, &self.config.jwt_audience));
+                self.keys.store(Loaded { tokens: tokens.clone(), at: now });
+                Ok(tokens)
+            }
+            Err(err) => match held {
+                Some(loaded) => {
+                    tracing::warn!(error = %err, "reading the signing keys failed; keeping the ones held");
+                    let retry_soon = now.plus_seconds(KEYS_MIN_AGE_SECONDS - KEYS_MAX_AGE_SECONDS);
+                    self.keys.store(Loaded { tokens: loaded.tokens.clone(), at: retry_soon });
+                    Ok(loaded.tokens)
+                }
+                None => Err(err),
+            },
+        }
     }
 
     /// The payment webhook secret, read once per process on first use.
@@ -182,7 +231,7 @@ impl App {
             KeySource::File(path) => {
                 let raw = std::fs::read_to_string(path)
                     .map_err(|e| AppError::Internal(format!("reading JWT key file {}: {e}", path.display())))?;
-                Ok(KeyRing::single(SigningKey::from_json(&raw)?))
+                Ok(SigningKey::ring_from_json(&raw)?)
             }
             KeySource::SecretsManager(arn) => {
                 let sdk = self.sdk.as_ref().ok_or_else(|| AppError::Internal("no AWS configuration".into()))?;
@@ -196,19 +245,49 @@ impl App {
                         aws_sdk_secretsmanager::error::DisplayErrorContext(e)
                     ))
                 })?;
-                let parse = |raw: Option<&str>| -> Result<SigningKey, AppError> {
-                    SigningKey::from_json(raw.unwrap_or_default()).map_err(AppError::from)
-                };
-                let mut ring = KeyRing::single(parse(current.secret_string())?);
+                let mut ring = SigningKey::ring_from_json(current.secret_string().unwrap_or_default())?;
                 if let Ok(prev) = previous
-                    && let Ok(key) = parse(prev.secret_string())
-                    && key.kid != ring.current.kid
+                    && let Ok(key) = SigningKey::from_json(prev.secret_string().unwrap_or_default())
+                    && !ring.kids().contains(&key.kid.as_str())
                 {
                     ring.previous.push(key);
                 }
                 Ok(ring)
             }
         }
+    }
+}
+
+/// Keys are read again once they are this old (seconds)…
+pub const KEYS_MAX_AGE_SECONDS: i64 = 5 * 60;
+/// …or, for a token with an unknown key id, once they are this old.
+pub const KEYS_MIN_AGE_SECONDS: i64 = 60;
+
+#[derive(Default)]
+struct KeyCache {
+    loaded: std::sync::RwLock<Option<Loaded>>,
+    loading: tokio::sync::Mutex<()>,
+}
+
+#[derive(Clone)]
+struct Loaded {
+    tokens: Arc<Tokens>,
+    at: crate::domain::Timestamp,
+}
+
+impl Loaded {
+    fn age(&self, now: crate::domain::Timestamp) -> i64 {
+        now.unix_seconds() - self.at.unix_seconds()
+    }
+}
+
+impl KeyCache {
+    fn loaded(&self) -> Option<Loaded> {
+        self.loaded.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn store(&self, loaded: Loaded) {
+        *self.loaded.write().unwrap_or_else(|e| e.into_inner()) = Some(loaded);
     }
 }
 

@@ -40,6 +40,7 @@ pub enum Resource {
     Image,
     Webhook,
     Delivery,
+    Session,
 }
 
 /// Why an operation did not succeed. `http::problem` turns each into one HTTP answer.
@@ -55,6 +56,12 @@ pub enum AppError {
     EmailTaken,
     #[error("invalid credentials")]
     InvalidCredentials,
+    #[error("the refresh token is not one that was issued")]
+    InvalidRefreshToken,
+    #[error("the session was revoked")]
+    SessionRevoked,
+    #[error("the session has ended")]
+    SessionExpired,
     #[error("too many failed login attempts")]
     TooManyAttempts { retry_after: i64 },
     #[error("{0:?} not found")]
@@ -126,7 +133,7 @@ impl From<StoreError> for AppError {
 impl From<crate::auth::TokenError> for AppError {
     fn from(err: crate::auth::TokenError) -> Self {
         match err {
-            crate::auth::TokenError::Invalid => AppError::Unauthenticated,
+            crate::auth::TokenError::Invalid | crate::auth::TokenError::UnknownKey => AppError::Unauthenticated,
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -14,9 +14,10 @@ pub mod images;
 pub mod lifecycle;
 pub mod migrate;
 pub mod notifications;
+pub mod sessions;
 pub mod webhooks;
 
-pub use context::{App, aws_timeouts, http_client};
+pub use context::{App, KEYS_MAX_AGE_SECONDS, KEYS_MIN_AGE_SECONDS, aws_timeouts, http_client};
 pub use error::{AppError, FieldError, Resource, Shortage};
 
 /// How many times an operation decides again from fresh data because a concurrent change got in

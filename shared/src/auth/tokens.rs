@@ -2,10 +2,11 @@
 //!
 //! - exactly one algorithm (HS256), one key per `kid`, keys of at least 256 bits;
 //! - an explicit type (`typ: at+jwt`, RFC 9068) so no other JWT can pass as an access token;
-//! - `iss`, `aud`, `sub`, `role`, `iat`, `exp` and `jti` are all required and checked;
+//! - `iss`, `aud`, `sub`, `sid` (the session), `role`, `iat`, `exp` and `jti` are all required
+//!   and checked;
 //! - the `kid` header is untrusted input: it only selects among keys we already hold.
 
-use crate::domain::{Role, Timestamp, User, UserId};
+use crate::domain::{Role, SessionId, Timestamp, User, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -39,6 +40,25 @@ impl SigningKey {
         let key: Self = serde_json::from_str(raw).map_err(|_| TokenError::BadKey("not {kid, secret} JSON"))?;
         key.check()?;
         Ok(key)
+    }
+
+    /// One key in that form, or a JSON array of them (a key file mid-rotation): the first signs,
+    /// the others only verify.
+    pub fn ring_from_json(raw: &str) -> Result<KeyRing, TokenError> {
+        if raw.trim_start().starts_with('[') {
+            let keys: Vec<Self> =
+                serde_json::from_str(raw).map_err(|_| TokenError::BadKey("not a JSON array of {kid, secret}"))?;
+            let mut keys = keys.into_iter();
+            let current = keys.next().ok_or(TokenError::BadKey("the key array is empty"))?;
+            current.check()?;
+            let previous: Vec<Self> = keys.collect();
+            for key in &previous {
+                key.check()?;
+            }
+            Ok(KeyRing { current, previous })
+        } else {
+            Self::from_json(raw).map(KeyRing::single)
+        }
     }
 
     /// The JSON form, for writing a key file.
@@ -83,6 +103,11 @@ impl KeyRing {
         Self { current: key, previous: Vec::new() }
     }
 
+    /// The ids of every key the ring holds, the signing one first.
+    pub fn kids(&self) -> Vec<&str> {
+        std::iter::once(&self.current).chain(&self.previous).map(|k| k.kid.as_str()).collect()
+    }
+
     fn find(&self, kid: &str) -> Option<&SigningKey> {
         std::iter::once(&self.current).chain(&self.previous).find(|k| k.kid == kid)
     }
@@ -91,6 +116,7 @@ impl KeyRing {
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
+    sid: String,
     role: Role,
     iss: String,
     aud: String,
@@ -103,6 +129,7 @@ struct Claims {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Principal {
     pub user_id: UserId,
+    pub session_id: SessionId,
     pub role: Role,
 }
 
@@ -122,6 +149,9 @@ pub struct IssuedToken {
 pub enum TokenError {
     #[error("invalid token")]
     Invalid,
+    /// Signed with a key id this ring does not hold (yet, or any more).
+    #[error("unknown signing key")]
+    UnknownKey,
     #[error("token signing key: {0}")]
     BadKey(&'static str),
     #[error("token signing failed")]
@@ -147,10 +177,17 @@ impl Tokens {
         Self { keys, issuer: issuer.to_owned(), audience: audience.to_owned(), validation }
     }
 
-    pub fn issue(&self, user: &User, now: Timestamp) -> Result<IssuedToken, TokenError> {
+    /// The ids of the keys that verify tokens now.
+    pub fn kids(&self) -> Vec<&str> {
+        self.keys.kids()
+    }
+
+    /// An access token for `user` in `session`.
+    pub fn issue(&self, user: &User, session: SessionId, now: Timestamp) -> Result<IssuedToken, TokenError> {
         let iat = now.unix_seconds();
         let claims = Claims {
             sub: user.id.to_string(),
+            sid: session.to_string(),
             role: user.role,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
@@ -171,14 +208,16 @@ impl Tokens {
         if header.alg != Algorithm::HS256 || header.typ.as_deref() != Some(TOKEN_TYPE) {
             return Err(TokenError::Invalid);
         }
-        let key = header.kid.as_deref().and_then(|kid| self.keys.find(kid)).ok_or(TokenError::Invalid)?;
+        let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
+        let key = self.keys.find(kid).ok_or(TokenError::UnknownKey)?;
         let data =
             jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(key.secret.as_bytes()), &self.validation)
                 .map_err(|_| TokenError::Invalid)?;
         let user_id = UserId::parse(&data.claims.sub).ok_or(TokenError::Invalid)?;
+        let session_id = SessionId::parse(&data.claims.sid).ok_or(TokenError::Invalid)?;
         if data.claims.jti.is_empty() {
             return Err(TokenError::Invalid);
         }
-        Ok(Principal { user_id, role: data.claims.role })
+        Ok(Principal { user_id, session_id, role: data.claims.role })
     }
 }

@@ -56,6 +56,11 @@ ulid_id!(
     "user"
 );
 ulid_id!(
+    /// A sign-in session's id (its access tokens carry it as `sid`).
+    SessionId,
+    "session"
+);
+ulid_id!(
     /// A product's id.
     ProductId,
     "product"

@@ -43,6 +43,7 @@ mod image;
 pub mod lifecycle;
 mod order;
 pub mod pricing;
+mod session;
 mod text;
 mod time;
 mod user;
@@ -58,7 +59,7 @@ pub use catalog::{
 pub use discount::{Discount, DiscountCode, MAX_PERCENT_OFF, NewDiscount, parse_max_redemptions, parse_min_subtotal};
 pub use email::Email;
 pub use event::{Event, EventType, LowStock, Subject};
-pub use ids::{EventId, ImageId, OrderId, ProductId, UserId, WebhookId};
+pub use ids::{EventId, ImageId, OrderId, ProductId, SessionId, UserId, WebhookId};
 pub use image::{
     AltText, Image, ImageEdit, ImageFormat, MAX_IMAGE_BYTES, MAX_IMAGES, Rejected, UPLOAD_SECONDS, Upload, arrange,
     inspect, parse_content_length,
@@ -68,6 +69,10 @@ pub use lifecycle::{
 };
 pub use order::{Cart, CartFull, CartLine, IdempotencyKey, Order, OrderLine, OrderStatus, Quantity};
 pub use pricing::{DiscountRejection, PricingRules, ShippingMethod, Totals};
+pub use session::{
+    ClientKey, REFRESH_GRACE_SECONDS, Refresh, RefreshRecord, SESSION_IDLE_SECONDS, SESSION_MAX_SECONDS, Session,
+    UserAgent, refresh_decision,
+};
 pub use text::{PersonName, Text};
 pub use time::Timestamp;
 pub use user::{Password, ProfileChange, Role, User};

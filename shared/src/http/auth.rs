@@ -1,10 +1,38 @@
 use super::ApiError;
-use crate::app::App;
+use crate::app::sessions::{self, Verified};
+use crate::app::{App, AppError};
 use crate::auth::Principal;
+use crate::domain::Role;
 use lambda_http::Request;
 
-/// The caller, from `Authorization: Bearer <token>`; 401 `unauthenticated` otherwise.
+/// The caller, from `Authorization: Bearer <token>`; 401 `unauthenticated` otherwise. Only the
+/// token is checked (no read), for routes that read the caller's own cart and orders. A token
+/// that claims the admin role is checked against the session and the role as stored, since
+/// admin rights reach other people's data.
 pub async fn require_user(app: &App, req: &Request) -> Result<Principal, ApiError> {
+    let principal = bearer(app, req).await?;
+    if principal.role == Role::Admin {
+        return Ok(sessions::verify(app, &principal).await?.principal);
+    }
+    Ok(principal)
+}
+
+/// The caller, whose session must be live (not revoked, not ended) and whose account must
+/// exist: for routes that change money, orders or accounts. 401 `session_revoked` /
+/// `session_expired` otherwise.
+pub async fn require_session(app: &App, req: &Request) -> Result<Verified, ApiError> {
+    let principal = bearer(app, req).await?;
+    Ok(sessions::verify(app, &principal).await?)
+}
+
+/// The caller, who must be an admin as stored now (a demoted admin's tokens lose their rights at
+/// once); 403 `forbidden` for anyone else.
+pub async fn require_admin(app: &App, req: &Request) -> Result<Verified, ApiError> {
+    let verified = require_session(app, req).await?;
+    if sessions::is_admin(&verified) { Ok(verified) } else { Err(AppError::Forbidden.into()) }
+}
+
+async fn bearer(app: &App, req: &Request) -> Result<Principal, ApiError> {
     let header = req.headers().get("authorization").ok_or_else(|| ApiError::unauthenticated(false))?;
     let token = header
         .to_str()
@@ -14,12 +42,22 @@ pub async fn require_user(app: &App, req: &Request) -> Result<Principal, ApiErro
         .map(|(_, token)| token.trim())
         .filter(|token| !token.is_empty())
         .ok_or_else(|| ApiError::unauthenticated(true))?;
-    let tokens = app.tokens().await?;
-    tokens.verify(token).map_err(|_| ApiError::unauthenticated(true))
+    app.verify_token(token).await.map_err(|e| match e {
+        AppError::Unauthenticated => ApiError::unauthenticated(true),
+        other => other.into(),
+    })
 }
 
-/// The caller, who must be an admin; 403 `forbidden` for a customer.
-pub async fn require_admin(app: &App, req: &Request) -> Result<Principal, ApiError> {
-    let principal = require_user(app, req).await?;
-    if principal.is_admin() { Ok(principal) } else { Err(crate::app::AppError::Forbidden.into()) }
+/// Who is calling, for sign-in: the source address API Gateway saw (the request context's
+/// `http.sourceIp`, which a client cannot set; `X-Forwarded-For` can be) and the `User-Agent`.
+pub fn caller(req: &Request) -> crate::app::accounts::Caller {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    let source_ip = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        _ => None,
+    };
+    let user_agent =
+        req.headers().get("user-agent").and_then(|v| v.to_str().ok()).and_then(crate::domain::UserAgent::from_header);
+    crate::app::accounts::Caller { client: crate::domain::ClientKey::from_source_ip(source_ip.as_deref()), user_agent }
 }

@@ -74,6 +74,8 @@ problem_kinds! {
     InvalidCursor => 400, "invalid_cursor", "Invalid cursor";
     Unauthenticated => 401, "unauthenticated", "Unauthenticated";
     InvalidCredentials => 401, "invalid_credentials", "Invalid credentials";
+    SessionRevoked => 401, "session_revoked", "Session revoked";
+    SessionExpired => 401, "session_expired", "Session expired";
     InvalidSignature => 401, "invalid_signature", "Invalid signature";
     StaleSignature => 401, "stale_signature", "Stale signature";
     Forbidden => 403, "forbidden", "Forbidden";
@@ -84,6 +86,7 @@ problem_kinds! {
     ImageNotFound => 404, "image_not_found", "Not found";
     WebhookNotFound => 404, "webhook_not_found", "Not found";
     DeliveryNotFound => 404, "delivery_not_found", "Not found";
+    SessionNotFound => 404, "session_not_found", "Not found";
     EmailTaken => 409, "email_taken", "Email taken";
     SkuTaken => 409, "sku_taken", "SKU taken";
     VariantExists => 409, "variant_exists", "Variant exists";
@@ -215,10 +218,25 @@ impl From<AppError> for ApiError {
                 e.bearer_error = Some(None);
                 e
             }
+            AppError::InvalidRefreshToken => {
+                let mut e = ApiError::of(Kind::Unauthenticated, "This refresh token is not valid; sign in again.");
+                e.bearer_error = Some(None);
+                e
+            }
+            AppError::SessionRevoked => {
+                let mut e = ApiError::of(Kind::SessionRevoked, "This session was revoked; sign in again.");
+                e.bearer_error = Some(Some("invalid_token"));
+                e
+            }
+            AppError::SessionExpired => {
+                let mut e = ApiError::of(Kind::SessionExpired, "This session has ended; sign in again.");
+                e.bearer_error = Some(Some("invalid_token"));
+                e
+            }
             AppError::TooManyAttempts { retry_after } => {
                 let mut e = ApiError::of(
                     Kind::TooManyAttempts,
-                    format!("Too many failed sign-ins for this email; try again in {retry_after} seconds."),
+                    format!("Too many failed sign-ins; try again in {retry_after} seconds."),
                 );
                 e.retry_after = Some(retry_after);
                 e
@@ -233,6 +251,7 @@ impl From<AppError> for ApiError {
                 Resource::Delivery => {
                     ApiError::of(Kind::DeliveryNotFound, "The endpoint has no delivery of this event.")
                 }
+                Resource::Session => ApiError::of(Kind::SessionNotFound, "You have no such session."),
             },
             AppError::SkuTaken => ApiError::of(Kind::SkuTaken, "Another variant already has this SKU."),
             AppError::VariantExists { variant_id } => {

@@ -5,8 +5,9 @@
 use super::item::s;
 use super::schema::{GSI1, GSI2, GSI3, IndexSpec, PK, SK};
 use crate::domain::{
-    CategorySlug, DeliveryStatus, Discount, DiscountCode, Email, EventId, Image, ImageId, Listing, Order, OrderId,
-    OrderStatus, Product, ProductId, Sku, UserId, VariantId, WebhookDelivery, WebhookEndpoint, WebhookId,
+    CategorySlug, ClientKey, DeliveryStatus, Discount, DiscountCode, Email, EventId, Image, ImageId, Listing, Order,
+    OrderId, OrderStatus, Product, ProductId, SessionId, Sku, UserId, VariantId, WebhookDelivery, WebhookEndpoint,
+    WebhookId,
 };
 use std::collections::HashMap;
 
@@ -26,8 +27,24 @@ pub fn credentials(email: &Email) -> Key {
     key(format!("EMAIL#{email}"), "CREDENTIALS")
 }
 
-pub fn login_attempts(email: &Email) -> Key {
-    key(format!("LOGIN#{email}"), "ATTEMPTS")
+/// Failed sign-ins from one client: for one email, and for all emails together.
+pub fn login_attempts(client: &ClientKey, email: Option<&Email>) -> Key {
+    match email {
+        Some(email) => key(format!("LOGIN#{}", client.as_str()), &format!("EMAIL#{email}")),
+        None => key(format!("LOGIN#{}", client.as_str()), "ATTEMPTS"),
+    }
+}
+
+/// A sign-in session; it shares its user's partition.
+pub fn session(user: UserId, id: SessionId) -> Key {
+    key(format!("USER#{user}"), &format!("{SESSION_PREFIX}{id}"))
+}
+
+pub const SESSION_PREFIX: &str = "SESSION#";
+
+/// A refresh token, by the SHA-256 of its text (the token itself is never stored).
+pub fn refresh_token(hash: &str) -> Key {
+    key(format!("REFRESH#{hash}"), "TOKEN")
 }
 
 pub fn product(id: ProductId) -> Key {
@@ -226,6 +243,8 @@ pub enum Partition<'a> {
     Categories,
     Discounts,
     OrdersOf(UserId),
+    /// A user's partition (profile, cart, sessions).
+    User(UserId),
     OrdersIn(OrderStatus),
     Webhooks,
     /// An endpoint and its deliveries (by event id: newest first).
@@ -263,6 +282,7 @@ impl Partition<'_> {
             Partition::Categories => table(CATEGORIES.into()),
             Partition::Discounts => on(GSI1, "DISCOUNTS".into()),
             Partition::OrdersOf(user) => on(GSI1, format!("ORDERS#{user}")),
+            Partition::User(user) => table(format!("USER#{user}")),
             Partition::OrdersIn(status) => on(GSI2, order_status_entry(*status).1),
             Partition::Webhooks => on(GSI1, "WEBHOOKS".into()),
             Partition::Deliveries(id) => table(webhook_partition(*id)),

@@ -18,6 +18,7 @@ pub mod outbox;
 mod page;
 pub mod receivers;
 pub mod schema;
+mod sessions;
 mod tx;
 mod users;
 mod webhooks;
@@ -31,6 +32,7 @@ pub use migrate::Migrated;
 pub(crate) use migrate::legacy_variant;
 pub use orders::{Begun, LineCheck, PlaceConflicts, Placing};
 pub use page::{Page, Position};
+pub use sessions::{MAX_LISTED_SESSIONS, StoredRefresh};
 pub use users::{Credentials, LoginAttempt};
 
 use aws_sdk_dynamodb::Client;

@@ -4,12 +4,12 @@
 //! |---------------|--------------------|---------------|
 //! | user profile  | `USER#<id>`        | `PROFILE`     |
 //! | credentials   | `EMAIL#<email>`    | `CREDENTIALS` |
-//! | login window  | `LOGIN#<email>`    | `ATTEMPTS`    |
+//! | login window  | `LOGIN#<client>`   | `EMAIL#<email>` (one email), `ATTEMPTS` (all) |
 
 use super::item::{decode, encode, n, number, refused, s};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError, keys};
-use crate::domain::{Email, Event, ProfileChange, Role, Timestamp, User, UserId};
+use crate::domain::{ClientKey, Email, Event, ProfileChange, Role, Session, Timestamp, User, UserId};
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -29,6 +29,11 @@ struct CredentialsRecord {
     password_hash: String,
 }
 
+/// The user a profile item holds.
+pub(crate) fn decode_user(item: super::item::Item) -> Result<User, StoreError> {
+    decode::<UserRecord>(item).map(|r| r.user)
+}
+
 /// What login needs to check a password: whose it is and its hash.
 pub struct Credentials {
     pub user_id: UserId,
@@ -45,19 +50,22 @@ pub enum LoginAttempt {
 }
 
 impl Store {
-    /// Creates a user and claims their email in one transaction.
-    /// `Ok(false)` when the email is already taken (and nothing was written).
+    /// Creates a user and claims their email in one transaction, beginning `session` (with the
+    /// refresh token hashed as given) when there is one. `Ok(false)` when the email is already
+    /// taken (and nothing was written).
     pub async fn insert_user(
         &self,
         user: &User,
         password_hash: &str,
         events: &[Event],
+        session: Option<(&Session, &str)>,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         #[derive(Debug, PartialEq)]
         enum Name {
             Profile,
             Email,
+            Session,
             Outbox,
         }
         let profile = UserRecord { user: user.clone(), updated_at: now };
@@ -66,6 +74,11 @@ impl Store {
         let new = "attribute_not_exists(pk)";
         tx.add(Name::Profile, Write::put(encode(&profile, keys::user(user.id), "user")?).when(new));
         tx.add(Name::Email, Write::put(encode(&credentials, keys::credentials(&user.email), "credentials")?).when(new));
+        if let Some((session, hash)) = session {
+            for write in super::sessions::begin_writes(session, hash)? {
+                tx.add(Name::Session, write);
+            }
+        }
         tx.publish(Name::Outbox, events)?;
         match tx.commit(self, None).await? {
             Ok(()) => Ok(true),
@@ -88,7 +101,7 @@ impl Store {
     }
 
     pub async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        self.get_consistent(keys::user(id)).await?.map(|item| decode::<UserRecord>(item).map(|r| r.user)).transpose()
+        self.get_consistent(keys::user(id)).await?.map(decode_user).transpose()
     }
 
     /// Applies a profile change to an existing user; `Ok(None)` if there is no such user.
@@ -138,16 +151,19 @@ impl Store {
         }
     }
 
-    /// Counts a login attempt for `email` before its password is checked, unless `max` attempts
-    /// were already counted in the current window of `window` seconds. Counting first means
-    /// that a burst of parallel guesses cannot slip past the limit.
+    /// Counts a login attempt from `client` (for `email`, or for all emails with `None`) before
+    /// its password is checked, unless `max` attempts were already counted in the current
+    /// window of `window` seconds. Counting first means that a burst of parallel guesses cannot
+    /// slip past the limit.
     pub async fn begin_login_attempt(
         &self,
-        email: &Email,
+        client: &ClientKey,
+        email: Option<&Email>,
         now: Timestamp,
         max: i64,
         window: i64,
     ) -> Result<LoginAttempt, StoreError> {
+        let counter = keys::login_attempts(client, email);
         let now_s = now.unix_seconds();
         let cutoff = now_s - window;
         for _ in 0..=super::MAX_RETRIES {
@@ -156,7 +172,7 @@ impl Store {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(keys::login_attempts(email)))
+                .set_key(Some(counter.clone()))
                 .update_expression("ADD attempts :one")
                 .condition_expression("windowStart > :cutoff AND attempts < :max")
                 .expression_attribute_values(":one", n(1))
@@ -184,7 +200,7 @@ impl Store {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(keys::login_attempts(email)))
+                .set_key(Some(counter.clone()))
                 .update_expression("SET attempts = :one, windowStart = :now, expiresAt = :expires, entity = :entity")
                 .condition_expression("attribute_not_exists(pk) OR windowStart <= :cutoff")
                 .expression_attribute_values(":one", n(1))
@@ -204,12 +220,18 @@ impl Store {
     }
 
     /// Uncounts an attempt whose password was right, so that only failures use up the window.
-    pub async fn forget_login_attempt(&self, email: &Email, window_start: i64) -> Result<(), StoreError> {
+    pub async fn forget_login_attempt(
+        &self,
+        client: &ClientKey,
+        email: Option<&Email>,
+        window_start: i64,
+    ) -> Result<(), StoreError> {
+        let counter = keys::login_attempts(client, email);
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(keys::login_attempts(email)))
+            .set_key(Some(counter.clone()))
             .update_expression("ADD attempts :minus")
             .condition_expression("windowStart = :start AND attempts > :zero")
             .expression_attribute_values(":minus", n(-1))
