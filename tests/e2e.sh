@@ -95,8 +95,8 @@ second=$(json "['accessToken']")
 call POST /auth/refresh '{"refreshToken":"'"$(json "['refreshToken']")"'"}'
 second=$(json "['accessToken']")
 call GET /me/sessions "" "$token"
-check "the session list shows both sessions, the caller's marked current" test "$status" = 200 -a \
-  "$(json "len(v['items'])")" = 2 -a "$(json "[s['current'] for s in v['items']].count(True)")" = 1
+check "the session list shows the three sessions (sign-up, sign-in, second device), the caller's marked current" test "$status" = 200 -a \
+  "$(json "len(v['items'])")" = 3 -a "$(json "[s['current'] for s in v['items']].count(True)")" = 1
 check "the session list conforms to openapi's SessionList" conforms SessionList
 call POST /auth/refresh '{"refreshToken":"'"$second_refresh"'"}'
 check "a refresh token two rotations old, sent again, is 401 session_revoked" test "$status" = 401 -a "$(json "['code']")" = session_revoked

@@ -16,7 +16,7 @@ use storefront::domain::Email;
 use storefront::store::Store;
 
 const USAGE: &str = "usage: storefront-admin grant-admin EMAIL | migrate\n\n\
-  grant-admin EMAIL   make the account with this email an admin (it takes effect in tokens issued from now on)\n\
+  grant-admin EMAIL   make the account with this email an admin (admin routes read the role as stored: at once)\n\
   migrate             upgrade a table written before products had variants, in place (safe to run again;\n\
                       a stopped run resumes where it stopped)\n\n\
   Environment: TABLE_NAME (required), AWS credentials and region as for the AWS CLI,\n\
