@@ -21,7 +21,12 @@ async fn register_returns_201_with_the_user_and_a_bearer_token() {
     assert_eq!(answer.body["tokenType"], "Bearer");
     assert_eq!(answer.body["expiresIn"], 900);
     let keys: Vec<&str> = user.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["createdAt", "email", "id", "name", "role"], "a user shows exactly its public fields");
+    assert_eq!(
+        keys,
+        ["createdAt", "email", "emailVerified", "id", "name", "role"],
+        "a user shows exactly its public fields"
+    );
+    assert_eq!(user["emailVerified"], false, "until the emailed code comes back");
     assert_eq!(answer.header("cache-control"), Some("no-store"));
     assert!(answer.header("x-request-id").is_some());
 }
@@ -385,6 +390,10 @@ async fn problems_carry_the_request_id_that_is_also_in_the_header() {
 async fn admin_is_granted_only_outside_the_api_and_shows_in_new_tokens() {
     let env = TestEnv::start().await;
     env.register("boss@example.com").await;
+    let code = env.emailed_code("boss@example.com", "Confirm your email").await.expect("a verification code");
+    let body = json!({ "token": code });
+    let verify = request("POST", "/auth/verify-email", Some(&body), None);
+    assert_eq!(env.call(storefront::api::accounts::verify_email, verify).await.status, 200);
     let email = storefront::domain::Email::parse("boss@example.com").unwrap();
     let user = storefront::app::accounts::grant_admin(&env.app, &email).await.unwrap().unwrap();
     assert_eq!(user.role, storefront::domain::Role::Admin);

@@ -36,6 +36,16 @@ async fn each_change_writes_one_event_of_its_type_and_every_documented_type_is_w
     assert_eq!(customer[0]["data"]["email"], "ada@example.com");
     let text = customer[0].to_string();
     assert!(!text.contains("password") && !text.contains("argon2") && !text.contains(&ada), "{text}");
+    let verification = shop.env.events_of("customer.verification_requested").await;
+    assert_eq!((verification.len(), &verification[0]["data"]["emailVerified"]), (1, &json!(false)));
+    let body = json!({"email": "ada@example.com"});
+    let req = storefront_tests::request("POST", "/auth/password-reset", Some(&body), None);
+    assert_eq!(shop.env.call(storefront::api::accounts::request_password_reset, req).await.status, 202);
+    let reset = shop.env.events_of("customer.password_reset_requested").await;
+    assert_eq!(
+        (reset.len(), &reset[0]["data"]),
+        (1, &json!({"id": customer[0]["data"]["id"], "email": "ada@example.com"}))
+    );
 
     let p = shop.product("LOW").stock(8).create().await;
     let created = shop.env.events_of("product.created").await;

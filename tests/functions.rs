@@ -193,7 +193,7 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
     };
 
     run!("register", register, event("register", None));
-    let token = run!("login", login, event("login", None)).access_token();
+    let mut token = run!("login", login, event("login", None)).access_token();
     run!(
         "login",
         login,
@@ -228,6 +228,44 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
         assert_eq!(run!("delete-session", delete_session, delete).status, 204);
         let fourth = run!("login", login, event("login", None)).access_token();
         assert_eq!(run!("logout", logout, event("logout", Some(&fourth))).status, 204);
+    }
+    {
+        use storefront::api::accounts::*;
+        use storefront::app::account_emails::issue_token;
+        use storefront::domain::TokenPurpose;
+        let ada = env.me(&token).await.body;
+        let ada: storefront::domain::User = serde_json::from_value(ada).unwrap();
+        let sent =
+            run!("send-verification-email", send_verification_email, event("send-verification-email", Some(&token)));
+        assert_eq!(sent.status, 202, "{:#}", sent.body);
+        let code = issue_token(&env.app, TokenPurpose::Verify, &ada).await.unwrap().expose();
+        env.recorder.take();
+        let verified = run!(
+            "verify-email",
+            verify_email,
+            event_with("verify-email", &[("REPLACE_WITH_VERIFICATION_TOKEN", &code)])
+        );
+        assert_eq!(verified.status, 200, "{:#}", verified.body);
+        assert_eq!(
+            run!("request-password-reset", request_password_reset, event("request-password-reset", None)).status,
+            202
+        );
+        let code = issue_token(&env.app, TokenPurpose::Reset, &ada).await.unwrap().expose();
+        env.recorder.take();
+        let reset = event_with("confirm-password-reset", &[("REPLACE_WITH_RESET_TOKEN", &code)]);
+        assert_eq!(run!("confirm-password-reset", confirm_password_reset, reset).status, 204);
+        // The reset signed every session out: sign in with the new password, and change it back.
+        let body = serde_json::json!({"email": "ada@example.com", "password": "a new horse battery staple"});
+        let again = env.call(login, json_req("POST", "/auth/login", body.clone(), None)).await.access_token();
+        env.call(login, json_req("POST", "/auth/login", body, None)).await; // another session, to be revoked
+        env.recorder.take();
+        let back = serde_json::json!({"currentPassword": "a new horse battery staple", "newPassword": "correct horse battery staple"});
+        assert_eq!(
+            run!("change-password", change_password, json_req("POST", "/me/password", back, Some(&again))).status,
+            204
+        );
+        token = env.login("ada@example.com", "correct horse battery staple").await.access_token();
+        env.recorder.take();
     }
 
     let created = run!("create-product", create_product, event("create-product", Some(&admin)));

@@ -27,7 +27,7 @@ async fn a_refresh_token_is_stored_only_as_its_hash() {
     let items = env.app.store.client().scan().table_name(env.app.store.table()).send().await.unwrap();
     let stored = format!("{:?}", items.items());
     assert!(!stored.contains(&token), "the token is nowhere in the table");
-    let hash = storefront::auth::RefreshToken::parse(&token).unwrap().hash();
+    let hash = storefront::auth::OpaqueToken::parse(&token).unwrap().hash();
     assert!(stored.contains(&format!("REFRESH#{hash}")));
 }
 
@@ -94,7 +94,7 @@ async fn concurrent_refreshes_with_one_token_get_the_same_new_pair_and_leave_one
 async fn unknown_and_malformed_refresh_tokens_are_401_and_bad_bodies_422() {
     let env = TestEnv::start().await;
     env.register("ada@example.com").await;
-    let unknown = storefront::auth::RefreshToken::generate().unwrap().expose();
+    let unknown = storefront::auth::OpaqueToken::generate().unwrap().expose();
     env.refresh(&unknown).await.problem(401, "unauthenticated");
     env.refresh("not-a-token").await.problem(401, "unauthenticated");
     let body = json!({"refreshToken": 42});

@@ -236,6 +236,7 @@ impl World {
             name: PersonName::parse("Bench User").expect("name"),
             role,
             created_at: app.clock.now(),
+            email_verified: true,
             default_shipping_address: None,
         };
         let admin = new_user("admin".into(), Role::Admin);

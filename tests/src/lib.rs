@@ -438,6 +438,32 @@ impl TestEnv {
             .collect()
     }
 
+    /// Does what the bus's rule for `send-notifications` does with every event published so far
+    /// (each is sent at most once), then returns the code in the newest email to `to` whose
+    /// subject holds `subject`: the line of the text part that is a token.
+    pub async fn emailed_code(&self, to: &str, subject: &str) -> Option<String> {
+        for event in self.publish().await {
+            storefront::api::notifications::send_notifications(&self.app, event)
+                .await
+                .unwrap_or_else(|e| panic!("send-notifications failed: {}", e.detail));
+        }
+        let mut found: Vec<(String, String)> = self
+            .emails()
+            .into_iter()
+            .filter_map(|(name, raw)| {
+                let email = mail_parser::MessageParser::default().parse(&raw)?;
+                let addressed = email.to()?.first()?.address()? == to;
+                let text = email.body_text(0)?.into_owned();
+                (addressed && email.subject()?.contains(subject)).then_some((name, text))
+            })
+            .collect();
+        found.sort();
+        let (_, text) = found.pop()?;
+        let is_token =
+            |l: &&str| l.len() == 43 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        text.lines().map(str::trim).find(is_token).map(str::to_owned)
+    }
+
     /// Every event the changes so far wrote, oldest first, each checked against asyncapi.yaml.
     pub async fn events(&self) -> Vec<Value> {
         events::in_table(&dynamodb_client(&self.endpoint), &self.table).await

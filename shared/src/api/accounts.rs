@@ -1,7 +1,9 @@
 //! `POST /auth/register`, `POST /auth/login`, `POST /auth/refresh`, `POST /auth/logout`,
-//! `GET /me`, `PATCH /me`, `GET /me/sessions`, `DELETE /me/sessions/{id}`.
+//! `GET /me`, `PATCH /me`, `GET /me/sessions`, `DELETE /me/sessions/{id}`, `POST /me/password`,
+//! `POST /auth/password-reset`, `POST /auth/password-reset/confirm`, `POST /auth/verify-email`,
+//! `POST /me/verification-email`.
 
-use crate::app::{App, AppError, Resource, accounts, sessions};
+use crate::app::{App, AppError, Resource, account_emails, accounts, sessions};
 use crate::domain::ProfileChange;
 use crate::domain::{Address, Email, Password, PersonName, SessionId, Timestamp, User, UserAgent};
 use crate::http::{self, ApiError, Body, JsonBody, Request, Response};
@@ -135,6 +137,61 @@ pub async fn delete_session(app: &App, req: Request) -> Result<Response<Body>, A
     let id = http::path_param(&req, "id").map(SessionId::parse).ok_or(AppError::NotFound(Resource::Session))?;
     sessions::revoke(app, &verified, id).await?;
     http::no_content()
+}
+
+/// An emailed token as a client sends it back: checked against the table, not here.
+fn token_field(raw: &str) -> Result<String, crate::domain::Invalid> {
+    if raw.is_empty() || raw.len() > 128 {
+        Err(crate::domain::Invalid::new("must be the code from the email"))
+    } else {
+        Ok(raw.to_owned())
+    }
+}
+
+/// `POST /me/password` `{currentPassword, newPassword}` → 204; every other session is revoked.
+pub async fn change_password(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let verified = http::require_session(app, &req).await?;
+    let mut body = JsonBody::parse(&req)?;
+    let current = body.string("currentPassword", Password::parse_attempt);
+    let new = body.string("newPassword", Password::parse_new);
+    let (current, new) = body.finish((current, new))?;
+    accounts::change_password(app, &verified, current, new, &http::caller(&req)).await?;
+    http::no_content()
+}
+
+/// `POST /auth/password-reset` `{email}` → 202, whatever the email: a known one is sent a
+/// reset code (at most 3 an hour).
+pub async fn request_password_reset(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let mut body = JsonBody::parse(&req)?;
+    let email = body.string("email", Email::parse);
+    let (email,) = body.finish((email,))?;
+    account_emails::request_reset(app, &email).await?;
+    http::accepted()
+}
+
+/// `POST /auth/password-reset/confirm` `{token, password}` → 204; every session is revoked.
+pub async fn confirm_password_reset(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let mut body = JsonBody::parse(&req)?;
+    let token = body.string("token", token_field);
+    let password = body.string("password", Password::parse_new);
+    let (token, password) = body.finish((token, password))?;
+    account_emails::confirm_reset(app, &token, password).await?;
+    http::no_content()
+}
+
+/// `POST /auth/verify-email` `{token}` → 200 user, `emailVerified: true`.
+pub async fn verify_email(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let mut body = JsonBody::parse(&req)?;
+    let token = body.string("token", token_field);
+    let (token,) = body.finish((token,))?;
+    http::json(200, &account_emails::verify_email(app, &token).await?)
+}
+
+/// `POST /me/verification-email` → 202: another verification email (at most 3 an hour).
+pub async fn send_verification_email(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let verified = http::require_session(app, &req).await?;
+    account_emails::resend_verification(app, &verified).await?;
+    http::accepted()
 }
 
 /// An address object: every field a string, every error reported under its own name.

@@ -17,6 +17,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("order.shipped", include_str!("../../../templates/emails/order.shipped.j2")),
     ("order.cancelled", include_str!("../../../templates/emails/order.cancelled.j2")),
     ("webhook.disabled", include_str!("../../../templates/emails/webhook.disabled.j2")),
+    ("customer.verification_requested", include_str!("../../../templates/emails/customer.verification_requested.j2")),
+    (
+        "customer.password_reset_requested",
+        include_str!("../../../templates/emails/customer.password_reset_requested.j2"),
+    ),
 ];
 
 /// The event types that send an email.
@@ -25,9 +30,22 @@ pub fn emailed(kind: &str) -> bool {
 }
 
 /// The field of an event's `data` naming the account it emails: the admin who registered a
-/// disabled webhook endpoint, otherwise the customer.
+/// disabled webhook endpoint, the account itself for an account email, otherwise the customer.
 pub fn recipient_field(kind: &str) -> &'static str {
-    if kind == "webhook.disabled" { "createdBy" } else { "userId" }
+    if kind == "webhook.disabled" {
+        "createdBy"
+    } else if kind.starts_with("customer.") {
+        "id"
+    } else {
+        "userId"
+    }
+}
+
+/// The token an account email carries, in the clear (only ever in the email), and its lifetime.
+#[derive(Debug, Clone, Copy)]
+pub struct EmailedToken<'a> {
+    pub value: &'a str,
+    pub lifetime_seconds: i64,
 }
 
 /// Why an email could not be made.
@@ -157,7 +175,12 @@ pub struct Rendered {
 
 /// The email an event's template makes for a customer named `name`; `None` for an event type
 /// that sends none.
-pub fn render(settings: &EmailSettings, envelope: &Value, name: &str) -> Result<Option<Rendered>, EmailError> {
+pub fn render(
+    settings: &EmailSettings,
+    envelope: &Value,
+    name: &str,
+    token: Option<EmailedToken<'_>>,
+) -> Result<Option<Rendered>, EmailError> {
     let kind = envelope["type"].as_str().unwrap_or_default();
     let Some((_, source)) = TEMPLATES.iter().find(|(k, _)| *k == kind) else { return Ok(None) };
     let mut env = minijinja::Environment::new();
@@ -170,6 +193,11 @@ pub fn render(settings: &EmailSettings, envelope: &Value, name: &str) -> Result<
         order => minijinja::Value::from_serialize(order_context(&envelope["data"])),
         reason => envelope["data"]["reason"].as_str().unwrap_or_default(),
         webhook => minijinja::Value::from_serialize(&envelope["data"]),
+        token => token.map(|t| minijinja::context! {
+            value => t.value,
+            minutes => t.lifetime_seconds / 60,
+            hours => t.lifetime_seconds / 3600,
+        }),
     };
     let failed = |e: minijinja::Error| EmailError::Template(kind.into(), e.to_string());
     let mut rendered = template.render_captured(context).map_err(failed)?;
@@ -185,8 +213,9 @@ pub fn message(
     envelope: &Value,
     to: &str,
     name: &str,
+    token: Option<EmailedToken<'_>>,
 ) -> Result<Option<Vec<u8>>, EmailError> {
-    let Some(Rendered { subject, text, html }) = render(settings, envelope, name)? else { return Ok(None) };
+    let Some(Rendered { subject, text, html }) = render(settings, envelope, name, token)? else { return Ok(None) };
     let mailbox = |raw: &str| raw.parse::<Mailbox>().map_err(|e| EmailError::Address(format!("{raw}: {e}")));
     let from = Mailbox::new(Some(settings.store_name.clone()), mailbox(&settings.sender)?.email);
     let to = Mailbox::new(Some(name.to_owned()), mailbox(to)?.email);
@@ -237,7 +266,7 @@ mod tests {
             "shippingAddress": {"name": "Ada", "line1": "1 Road", "city": "London", "postalCode": "N1", "country": "GB"}});
         for (kind, _) in TEMPLATES.iter().filter(|(k, _)| k.starts_with("order.")) {
             let envelope = serde_json::json!({"id": "01KBGQ3M7V2X9C4D6F8H0J2K4M", "type": kind, "data": order});
-            let email = render(&settings, &envelope, "Ada").unwrap().unwrap();
+            let email = render(&settings, &envelope, "Ada", None).unwrap().unwrap();
             assert!(
                 email.subject.contains("Shop & Co") && email.subject.contains("01KBGQ3M7V2X9C4D6F8H0J2K4M"),
                 "{kind}"
@@ -251,11 +280,34 @@ mod tests {
                     "{kind}: HTML is escaped"
                 );
             }
-            let raw = message(&settings, &envelope, "ada@example.com", "Ada").unwrap().unwrap();
+            let raw = message(&settings, &envelope, "ada@example.com", "Ada", None).unwrap().unwrap();
             let text = String::from_utf8_lossy(&raw);
             assert!(text.contains("Message-ID: <01KBGQ3M7V2X9C4D6F8H0J2K4M@storefront>"), "{kind}: {text}");
             assert!(text.contains("multipart/alternative"), "{kind}");
         }
+    }
+
+    #[test]
+    fn account_emails_carry_their_token_and_its_lifetime() {
+        let settings = EmailSettings {
+            store_name: "Shop & Co".into(),
+            sender: "orders@shop.example".into(),
+            support: "help@shop.example".into(),
+            directory: None,
+        };
+        for (kind, lifetime, says) in [
+            ("customer.verification_requested", 24 * 3600, "24 hours"),
+            ("customer.password_reset_requested", 1800, "30 minutes"),
+        ] {
+            let envelope = serde_json::json!({"id": "01KBGQ3M7V2X9C4D6F8H0J2K4P", "type": kind,
+                "data": {"id": "01KBGQ3M7V2X9C4D6F8H0J2K4N", "email": "ada@example.com"}});
+            let token = EmailedToken { value: "tok_abc-123", lifetime_seconds: lifetime };
+            let email = render(&settings, &envelope, "Ada", Some(token)).unwrap().unwrap();
+            assert!(email.text.contains("tok_abc-123") && email.html.contains("tok_abc-123"), "{kind}");
+            assert!(email.text.contains(says), "{kind}: {}", email.text);
+            assert!(email.subject.contains("Shop & Co"), "{kind}");
+        }
+        assert_eq!(recipient_field("customer.password_reset_requested"), "id");
     }
 
     #[test]
@@ -270,7 +322,7 @@ mod tests {
             "events": ["*"], "enabled": false, "failingSince": "2026-12-02T10:00:00.000Z", "createdBy": "01KBGQ3M7V2X9C4D6F8H0J2K4N"});
         let envelope =
             serde_json::json!({"id": "01KBGQ3M7V2X9C4D6F8H0J2K4P", "type": "webhook.disabled", "data": data});
-        let email = render(&settings, &envelope, "Grace").unwrap().unwrap();
+        let email = render(&settings, &envelope, "Grace", None).unwrap().unwrap();
         assert!(email.subject.contains("Shop & Co") && email.subject.contains("disabled"), "{}", email.subject);
         assert!(email.text.contains("Hello Grace") && email.text.contains("https://erp.example.com/h?a=1&b=<2>"));
         assert!(email.text.contains("since 2026-12-02T10:00:00.000Z"));

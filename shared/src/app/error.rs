@@ -62,6 +62,12 @@ pub enum AppError {
     SessionRevoked,
     #[error("the session has ended")]
     SessionExpired,
+    #[error("the token is unknown, used or expired")]
+    InvalidToken,
+    #[error("the email is verified already")]
+    AlreadyVerified,
+    #[error("the account's email is not verified")]
+    EmailNotVerified,
     #[error("too many failed login attempts")]
     TooManyAttempts { retry_after: i64 },
     #[error("{0:?} not found")]

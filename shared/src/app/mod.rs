@@ -1,5 +1,6 @@
 //! Operations: what storefront does, in terms of domain values. Each HTTP function calls one.
 
+pub mod account_emails;
 pub mod accounts;
 pub mod cart;
 pub mod catalog;

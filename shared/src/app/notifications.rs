@@ -3,8 +3,8 @@
 //! fails, so that the bus's retry sends it), however often the same event arrives.
 
 use super::emails::{self, emailed};
-use super::{App, AppError};
-use crate::domain::{EventId, UserId};
+use super::{App, AppError, account_emails};
+use crate::domain::{EventId, User, UserId};
 use serde_json::{Value, json};
 
 /// Emails the customer an event is about, if its type sends an email. `event` is the event as
@@ -25,17 +25,36 @@ pub async fn notify(app: &App, event: &Value) -> Result<Value, AppError> {
         tracing::warn!(eventId = %id, "the account an event emails is gone; no email");
         return Ok(json!({"event": id.to_string(), "sent": false, "why": "no such account"}));
     };
-    let settings = &app.config.emails;
-    let raw = emails::message(settings, envelope, customer.email.as_str(), customer.name.as_str())
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .ok_or_else(|| AppError::Internal(format!("no template for {kind}")))?;
     if !app.store.claim_notification(id, app.clock.now()).await? {
         return Ok(json!({"event": id.to_string(), "sent": false, "why": "sent before"}));
     }
-    if let Err(err) = app.mailer()?.send(id, raw).await {
+    // Whatever stops the email now gives the claim back, so that the bus's retry sends it.
+    if let Err(err) = compose_and_send(app, id, envelope, kind, &customer).await {
         app.store.release_notification(id).await?;
-        return Err(err.into());
+        return Err(err);
     }
     tracing::info!(eventId = %id, eventType = kind, "emailed");
     Ok(json!({"event": id.to_string(), "sent": true}))
+}
+
+/// Renders the event's email for `customer` (making its token first, for an account email)
+/// and sends it.
+async fn compose_and_send(
+    app: &App,
+    id: EventId,
+    envelope: &Value,
+    kind: &str,
+    customer: &User,
+) -> Result<(), AppError> {
+    let token = match account_emails::token_purpose(kind) {
+        Some(purpose) => Some((account_emails::issue_token(app, purpose, customer).await?, purpose)),
+        None => None,
+    };
+    let exposed = token.as_ref().map(|(t, purpose)| (t.expose(), purpose.lifetime_seconds()));
+    let emailed = exposed.as_ref().map(|(value, lifetime)| emails::EmailedToken { value, lifetime_seconds: *lifetime });
+    let raw = emails::message(&app.config.emails, envelope, customer.email.as_str(), customer.name.as_str(), emailed)
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .ok_or_else(|| AppError::Internal(format!("no template for {kind}")))?;
+    app.mailer()?.send(id, raw).await?;
+    Ok(())
 }

@@ -3,7 +3,7 @@
 
 use super::accounts::{SignedIn, signed_in};
 use super::{App, AppError, Resource};
-use crate::auth::{Principal, RefreshToken};
+use crate::auth::{OpaqueToken, Principal};
 use crate::domain::{Refresh, Role, Session, SessionId, User, refresh_decision};
 
 /// A caller whose session was checked just now, with their account as stored.
@@ -37,7 +37,7 @@ pub fn is_admin(verified: &Verified) -> bool {
 /// Presented again within seconds of its rotation, while its successor is still current, it
 /// answers that same successor: two refreshes racing with one token leave one session.
 pub async fn refresh(app: &App, presented: &str) -> Result<SignedIn, AppError> {
-    let token = RefreshToken::parse(presented).ok_or(AppError::InvalidRefreshToken)?;
+    let token = OpaqueToken::parse(presented).ok_or(AppError::InvalidRefreshToken)?;
     let hash = token.hash();
     for _ in 0..super::MAX_DECISIONS {
         let stored = app.store.refresh_token(&hash).await?.ok_or(AppError::InvalidRefreshToken)?;
@@ -47,7 +47,7 @@ pub async fn refresh(app: &App, presented: &str) -> Result<SignedIn, AppError> {
         let now = app.clock.now();
         match refresh_decision(record, &session, now) {
             Refresh::Rotate => {
-                let next_token = RefreshToken::generate()?;
+                let next_token = OpaqueToken::generate()?;
                 let next = session.refreshed(now);
                 if app
                     .store

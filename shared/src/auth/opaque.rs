@@ -1,4 +1,5 @@
-//! Refresh tokens: 256 random bits, shown once, stored only as their SHA-256.
+//! Opaque tokens (refresh tokens, emailed verification and reset tokens): 256 random bits,
+//! shown once, stored only as their SHA-256.
 //!
 //! When a token is rotated its successor is kept beside its hash, sealed with a pad that only
 //! the rotated token itself derives (HMAC-SHA256 keyed by the token). So a client that presents
@@ -15,9 +16,9 @@ const SUCCESSOR_CONTEXT: &[u8] = b"storefront refresh-token successor v1";
 
 /// A refresh token in the clear: only ever in an answer to its client.
 #[derive(Clone, PartialEq, Eq)]
-pub struct RefreshToken([u8; TOKEN_BYTES]);
+pub struct OpaqueToken([u8; TOKEN_BYTES]);
 
-impl RefreshToken {
+impl OpaqueToken {
     /// A fresh token from the operating system's random source.
     pub fn generate() -> Result<Self, super::TokenError> {
         let mut bytes = [0u8; TOKEN_BYTES];
@@ -42,14 +43,14 @@ impl RefreshToken {
     }
 
     /// `successor` sealed under this token (see the module docs), as text.
-    pub fn seal(&self, successor: &RefreshToken) -> String {
+    pub fn seal(&self, successor: &OpaqueToken) -> String {
         URL_SAFE_NO_PAD.encode(xor(&self.pad(), &successor.0))
     }
 
     /// The successor this token sealed; `None` if `sealed` is not one.
-    pub fn open(&self, sealed: &str) -> Option<RefreshToken> {
+    pub fn open(&self, sealed: &str) -> Option<OpaqueToken> {
         let bytes: [u8; TOKEN_BYTES] = URL_SAFE_NO_PAD.decode(sealed).ok()?.try_into().ok()?;
-        Some(RefreshToken(xor(&self.pad(), &bytes)))
+        Some(OpaqueToken(xor(&self.pad(), &bytes)))
     }
 
     fn pad(&self) -> [u8; TOKEN_BYTES] {
@@ -74,9 +75,9 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-impl fmt::Debug for RefreshToken {
+impl fmt::Debug for OpaqueToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RefreshToken(<redacted>)")
+        f.write_str("OpaqueToken(<redacted>)")
     }
 }
 
@@ -86,25 +87,25 @@ mod tests {
 
     #[test]
     fn tokens_are_256_random_bits_in_43_characters_and_round_trip() {
-        let a = RefreshToken::generate().unwrap();
-        let b = RefreshToken::generate().unwrap();
+        let a = OpaqueToken::generate().unwrap();
+        let b = OpaqueToken::generate().unwrap();
         assert_ne!(a, b);
         assert_eq!(a.expose().len(), 43);
-        assert_eq!(RefreshToken::parse(&a.expose()), Some(a.clone()));
+        assert_eq!(OpaqueToken::parse(&a.expose()), Some(a.clone()));
         assert_eq!(a.hash().len(), 64);
-        assert!(RefreshToken::parse("short").is_none());
-        assert!(RefreshToken::parse(&format!("{}A", a.expose())).is_none());
+        assert!(OpaqueToken::parse("short").is_none());
+        assert!(OpaqueToken::parse(&format!("{}A", a.expose())).is_none());
         assert!(!format!("{a:?}").contains(&a.expose()));
     }
 
     #[test]
     fn only_the_rotated_token_opens_its_successor() {
-        let old = RefreshToken::generate().unwrap();
-        let new = RefreshToken::generate().unwrap();
+        let old = OpaqueToken::generate().unwrap();
+        let new = OpaqueToken::generate().unwrap();
         let sealed = old.seal(&new);
         assert_ne!(sealed, new.expose(), "the table does not hold the successor in the clear");
         assert_eq!(old.open(&sealed), Some(new.clone()));
-        let other = RefreshToken::generate().unwrap();
+        let other = OpaqueToken::generate().unwrap();
         assert_ne!(other.open(&sealed), Some(new));
         assert_eq!(old.open("not base64!"), None);
     }

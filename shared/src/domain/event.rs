@@ -38,12 +38,16 @@ pub enum EventType {
     InventoryLow,
     #[serde(rename = "customer.registered")]
     CustomerRegistered,
+    #[serde(rename = "customer.verification_requested")]
+    VerificationRequested,
+    #[serde(rename = "customer.password_reset_requested")]
+    PasswordResetRequested,
     #[serde(rename = "webhook.disabled")]
     WebhookDisabled,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 13] = [
         EventType::OrderPlaced,
         EventType::OrderPaid,
         EventType::OrderCancelled,
@@ -54,6 +58,8 @@ impl EventType {
         EventType::ProductArchived,
         EventType::InventoryLow,
         EventType::CustomerRegistered,
+        EventType::VerificationRequested,
+        EventType::PasswordResetRequested,
         EventType::WebhookDisabled,
     ];
 
@@ -69,6 +75,8 @@ impl EventType {
             EventType::ProductArchived => "product.archived",
             EventType::InventoryLow => "inventory.low",
             EventType::CustomerRegistered => "customer.registered",
+            EventType::VerificationRequested => "customer.verification_requested",
+            EventType::PasswordResetRequested => "customer.password_reset_requested",
             EventType::WebhookDisabled => "webhook.disabled",
         }
     }
@@ -199,6 +207,13 @@ impl Event {
 }
 
 impl Event {
+    /// `customer.verification_requested` (at sign-up, and when asked again) or
+    /// `customer.password_reset_requested`: the account as `GET /me` shows it. The token the
+    /// email carries is made by the email's sender and is never part of the event.
+    pub fn account_email(kind: EventType, user: UserId, view: impl Serialize, at: Timestamp) -> Self {
+        Self::new(kind, at, Subject { kind: "customer", id: user.to_string() }, with(view, &[]))
+    }
+
     /// `webhook.disabled`: the endpoint as `GET /admin/webhooks/{id}` shows it, switched off
     /// after a day in which every delivery to it failed (its admin is emailed).
     pub fn webhook_disabled(webhook: super::WebhookId, view: impl Serialize, at: Timestamp) -> Self {

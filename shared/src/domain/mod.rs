@@ -75,7 +75,7 @@ pub use session::{
 };
 pub use text::{PersonName, Text};
 pub use time::Timestamp;
-pub use user::{Password, ProfileChange, Role, User};
+pub use user::{ACCOUNT_EMAIL_WINDOW_SECONDS, MAX_ACCOUNT_EMAILS, Password, ProfileChange, Role, TokenPurpose, User};
 pub use variant::{
     Choice, Crossing, Inventory, InventoryRefusal, ItemId, MAX_OPTION_VALUES, MAX_OPTIONS, MAX_VARIANTS, OptionName,
     OptionValue, Options, PriceRange, ProductOption, Variant, VariantId, VariantRule, check_variants, crossing,

@@ -35,9 +35,44 @@ pub struct User {
     pub name: PersonName,
     pub role: Role,
     pub created_at: Timestamp,
+    /// Whether the owner proved the mailbox is theirs (a verification or reset email's token).
+    /// Accounts of the version before verification read as unverified.
+    #[serde(default)]
+    pub email_verified: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_shipping_address: Option<Address>,
 }
+
+/// What an emailed account token proves, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenPurpose {
+    /// `POST /auth/verify-email`: the mailbox is the owner's.
+    Verify,
+    /// `POST /auth/password-reset/confirm`: sets a new password.
+    Reset,
+}
+
+impl TokenPurpose {
+    /// Seconds a token is good for after it is emailed.
+    pub fn lifetime_seconds(self) -> i64 {
+        match self {
+            TokenPurpose::Verify => 24 * 3600,
+            TokenPurpose::Reset => 30 * 60,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::Verify => "verify",
+            TokenPurpose::Reset => "reset",
+        }
+    }
+}
+
+/// At most this many reset (or verification) emails per account in [`ACCOUNT_EMAIL_WINDOW_SECONDS`].
+pub const MAX_ACCOUNT_EMAILS: i64 = 3;
+pub const ACCOUNT_EMAIL_WINDOW_SECONDS: i64 = 3600;
 
 /// A plaintext password on its way to being hashed or checked. Never printed, never stored.
 pub struct Password(String);

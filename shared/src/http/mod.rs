@@ -44,6 +44,15 @@ pub fn no_content() -> Result<Response<Body>, ApiError> {
         .map_err(|e| ApiError::internal(format!("building a response: {e}")))
 }
 
+/// 202 with no body: the request was taken, and what it asks for happens out of band (an email).
+pub fn accepted() -> Result<Response<Body>, ApiError> {
+    Response::builder()
+        .status(202)
+        .header("cache-control", "no-store")
+        .body(Body::Empty)
+        .map_err(|e| ApiError::internal(format!("building a response: {e}")))
+}
+
 /// A JSON response whose body is already serialised (a stored answer replayed).
 pub fn raw_json(status: u16, body: String) -> Result<Response<Body>, ApiError> {
     Response::builder()

@@ -72,6 +72,7 @@ problem_kinds! {
     MalformedJson => 400, "malformed_json", "Malformed JSON";
     IdempotencyKeyRequired => 400, "idempotency_key_required", "Idempotency key required";
     InvalidCursor => 400, "invalid_cursor", "Invalid cursor";
+    InvalidToken => 400, "invalid_token", "Invalid token";
     Unauthenticated => 401, "unauthenticated", "Unauthenticated";
     InvalidCredentials => 401, "invalid_credentials", "Invalid credentials";
     SessionRevoked => 401, "session_revoked", "Session revoked";
@@ -88,6 +89,7 @@ problem_kinds! {
     DeliveryNotFound => 404, "delivery_not_found", "Not found";
     SessionNotFound => 404, "session_not_found", "Not found";
     EmailTaken => 409, "email_taken", "Email taken";
+    AlreadyVerified => 409, "already_verified", "Already verified";
     SkuTaken => 409, "sku_taken", "SKU taken";
     VariantExists => 409, "variant_exists", "Variant exists";
     InsufficientStock => 409, "insufficient_stock", "Insufficient stock";
@@ -232,6 +234,14 @@ impl From<AppError> for ApiError {
                 let mut e = ApiError::of(Kind::SessionExpired, "This session has ended; sign in again.");
                 e.bearer_error = Some(Some("invalid_token"));
                 e
+            }
+            AppError::InvalidToken => ApiError::of(
+                Kind::InvalidToken,
+                "This token is not valid: it was used already, has expired, or was never issued. Ask for a new email.",
+            ),
+            AppError::AlreadyVerified => ApiError::of(Kind::AlreadyVerified, "Your email address is verified already."),
+            AppError::EmailNotVerified => {
+                ApiError::of(Kind::Forbidden, "The account's email address must be verified first.")
             }
             AppError::TooManyAttempts { retry_after } => {
                 let mut e = ApiError::of(

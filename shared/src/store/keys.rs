@@ -6,8 +6,8 @@ use super::item::s;
 use super::schema::{GSI1, GSI2, GSI3, IndexSpec, PK, SK};
 use crate::domain::{
     CategorySlug, ClientKey, DeliveryStatus, Discount, DiscountCode, Email, EventId, Image, ImageId, Listing, Order,
-    OrderId, OrderStatus, Product, ProductId, SessionId, Sku, UserId, VariantId, WebhookDelivery, WebhookEndpoint,
-    WebhookId,
+    OrderId, OrderStatus, Product, ProductId, SessionId, Sku, TokenPurpose, UserId, VariantId, WebhookDelivery,
+    WebhookEndpoint, WebhookId,
 };
 use std::collections::HashMap;
 
@@ -27,12 +27,30 @@ pub fn credentials(email: &Email) -> Key {
     key(format!("EMAIL#{email}"), "CREDENTIALS")
 }
 
-/// Failed sign-ins from one client: for one email, and for all emails together.
-pub fn login_attempts(client: &ClientKey, email: Option<&Email>) -> Key {
-    match email {
-        Some(email) => key(format!("LOGIN#{}", client.as_str()), &format!("EMAIL#{email}")),
-        None => key(format!("LOGIN#{}", client.as_str()), "ATTEMPTS"),
+/// A counter of attempts in a window (see `Store::count_attempt`).
+#[derive(Debug, Clone, Copy)]
+pub enum Counter<'a> {
+    /// Failed sign-ins from one client for one email…
+    SignIn(&'a ClientKey, &'a Email),
+    /// …and for all emails together.
+    SignInsFrom(&'a ClientKey),
+    /// Account emails (reset, verification) sent to one address.
+    AccountEmails(TokenPurpose, &'a Email),
+}
+
+pub fn counter(counter: Counter<'_>) -> Key {
+    match counter {
+        Counter::SignIn(client, email) => key(format!("LOGIN#{}", client.as_str()), &format!("EMAIL#{email}")),
+        Counter::SignInsFrom(client) => key(format!("LOGIN#{}", client.as_str()), "ATTEMPTS"),
+        Counter::AccountEmails(purpose, email) => {
+            key(format!("EMAIL#{email}"), &format!("EMAILS#{}", purpose.as_str()))
+        }
     }
+}
+
+/// An emailed account token (verification, reset), by the SHA-256 of its text.
+pub fn account_token(purpose: TokenPurpose, hash: &str) -> Key {
+    key(format!("TOKEN#{hash}"), &purpose.as_str().to_uppercase())
 }
 
 /// A sign-in session; it shares its user's partition.

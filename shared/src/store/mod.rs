@@ -26,6 +26,7 @@ mod webhooks;
 pub use catalog::{Listed, Shelf, ShelfChange, StockOutcome, Stocked, WriteOutcome};
 pub use images::{Arrived, Objects, Presigned};
 pub use inventory::StockLevel;
+pub use keys::Counter;
 pub use keys::image_object as image_path;
 pub use lifecycle::Changed;
 pub use migrate::Migrated;
@@ -33,7 +34,7 @@ pub(crate) use migrate::legacy_variant;
 pub use orders::{Begun, LineCheck, PlaceConflicts, Placing};
 pub use page::{Page, Position};
 pub use sessions::{MAX_LISTED_SESSIONS, StoredRefresh};
-pub use users::{Credentials, LoginAttempt};
+pub use users::{AccountToken, Attempt, Credentials};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;

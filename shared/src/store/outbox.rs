@@ -64,3 +64,18 @@ pub fn envelopes_in_image(image: serde_dynamo::Item) -> Option<Vec<String>> {
     let item: Item = image.into();
     envelopes(&item)
 }
+
+impl super::Store {
+    /// Writes events that report no change of their own (a request for an account email).
+    pub async fn publish_events(&self, events: &[Event]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = Transaction::new();
+        tx.publish((), events)?;
+        match tx.commit(self, None).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(StoreError::Backend { operation: "PutItem", detail: "event id collision".into() }),
+        }
+    }
+}

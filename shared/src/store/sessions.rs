@@ -29,7 +29,7 @@ struct TokenRecord {
     generation: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     rotated_at: Option<Timestamp>,
-    /// The next token, sealed under this one (see `auth::RefreshToken::seal`).
+    /// The next token, sealed under this one (see `auth::OpaqueToken::seal`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     successor: Option<String>,
 }

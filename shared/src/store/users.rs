@@ -9,7 +9,7 @@
 use super::item::{decode, encode, n, number, refused, s};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError, keys};
-use crate::domain::{ClientKey, Email, Event, ProfileChange, Role, Session, Timestamp, User, UserId};
+use crate::domain::{Email, Event, ProfileChange, Role, Session, Timestamp, TokenPurpose, User, UserId};
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -40,12 +40,12 @@ pub struct Credentials {
     pub password_hash: String,
 }
 
-/// The outcome of asking to try a password.
+/// The outcome of counting an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginAttempt {
+pub enum Attempt {
     /// Go ahead; the attempt was counted in the window that started at `window_start` (epoch s).
     Allowed { window_start: i64 },
-    /// Too many failures: try again in `retry_after` seconds.
+    /// Too many in this window: try again in `retry_after` seconds.
     Blocked { retry_after: i64 },
 }
 
@@ -151,19 +151,18 @@ impl Store {
         }
     }
 
-    /// Counts a login attempt from `client` (for `email`, or for all emails with `None`) before
-    /// its password is checked, unless `max` attempts were already counted in the current
-    /// window of `window` seconds. Counting first means that a burst of parallel guesses cannot
-    /// slip past the limit.
-    pub async fn begin_login_attempt(
+    /// Counts an attempt (a sign-in before its password is checked, an account email before it
+    /// is sent) in `counter`, unless `max` were already counted in the current window of
+    /// `window` seconds. Counting first means that a burst of parallel attempts cannot slip
+    /// past the limit.
+    pub async fn count_attempt(
         &self,
-        client: &ClientKey,
-        email: Option<&Email>,
+        counter: keys::Counter<'_>,
         now: Timestamp,
         max: i64,
         window: i64,
-    ) -> Result<LoginAttempt, StoreError> {
-        let counter = keys::login_attempts(client, email);
+    ) -> Result<Attempt, StoreError> {
+        let counter = keys::counter(counter);
         let now_s = now.unix_seconds();
         let cutoff = now_s - window;
         for _ in 0..=super::MAX_RETRIES {
@@ -185,7 +184,7 @@ impl Store {
             let old = match counted {
                 Ok(out) => {
                     let start = out.attributes.as_ref().and_then(|a| number(a, "windowStart")).unwrap_or(now_s);
-                    return Ok(LoginAttempt::Allowed { window_start: start });
+                    return Ok(Attempt::Allowed { window_start: start });
                 }
                 Err(err) => match refused(&err) {
                     Some(old) => old,
@@ -193,7 +192,7 @@ impl Store {
                 },
             };
             if let Some(start) = old.as_ref().and_then(|o| number(o, "windowStart")).filter(|s| *s > cutoff) {
-                return Ok(LoginAttempt::Blocked { retry_after: (start + window - now_s).max(1) });
+                return Ok(Attempt::Blocked { retry_after: (start + window - now_s).max(1) });
             }
             // No live window: start one with this attempt.
             let started = self
@@ -207,11 +206,11 @@ impl Store {
                 .expression_attribute_values(":now", n(now_s))
                 .expression_attribute_values(":cutoff", n(cutoff))
                 .expression_attribute_values(":expires", n(now_s + window))
-                .expression_attribute_values(":entity", s("login-attempts"))
+                .expression_attribute_values(":entity", s("attempts"))
                 .send()
                 .await;
             match started {
-                Ok(_) => return Ok(LoginAttempt::Allowed { window_start: now_s }),
+                Ok(_) => return Ok(Attempt::Allowed { window_start: now_s }),
                 Err(err) if refused(&err).is_some() => continue, // a parallel attempt started it: count again
                 Err(err) => return Err(StoreError::backend("UpdateItem", err)),
             }
@@ -219,14 +218,10 @@ impl Store {
         Err(StoreError::Unavailable { operation: "UpdateItem", detail: "login window kept changing".into() })
     }
 
-    /// Uncounts an attempt whose password was right, so that only failures use up the window.
-    pub async fn forget_login_attempt(
-        &self,
-        client: &ClientKey,
-        email: Option<&Email>,
-        window_start: i64,
-    ) -> Result<(), StoreError> {
-        let counter = keys::login_attempts(client, email);
+    /// Uncounts an attempt (a sign-in whose password was right), so that only failures use up
+    /// the window.
+    pub async fn uncount_attempt(&self, counter: keys::Counter<'_>, window_start: i64) -> Result<(), StoreError> {
+        let counter = keys::counter(counter);
         let result = self
             .client
             .update_item()
@@ -266,4 +261,111 @@ impl Store {
             Err(err) => Err(StoreError::backend("UpdateItem", err)),
         }
     }
+}
+
+/// An emailed account token as stored (by its hash): whose, for which address, until when.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountToken {
+    pub user_id: UserId,
+    pub email: Email,
+    /// Epoch seconds; also the TTL.
+    pub expires_at: i64,
+}
+
+impl Store {
+    /// Keeps the hash of a token just made for an email (verification, reset).
+    pub async fn put_account_token(
+        &self,
+        purpose: TokenPurpose,
+        hash: &str,
+        token: &AccountToken,
+    ) -> Result<(), StoreError> {
+        let item = encode(token, keys::account_token(purpose, hash), "account-token")?;
+        match Transaction::<()>::single(Write::put(item).when("attribute_not_exists(pk)")).commit(self, None).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(StoreError::Backend { operation: "PutItem", detail: "account token collision".into() }),
+        }
+    }
+
+    /// The token hashed `hash`, if there is one (used or not, it may have expired).
+    pub async fn account_token(&self, purpose: TokenPurpose, hash: &str) -> Result<Option<AccountToken>, StoreError> {
+        self.get_consistent(keys::account_token(purpose, hash)).await?.map(decode).transpose()
+    }
+
+    /// Uses up a verification token and marks its account's email verified, in one transaction.
+    /// `Ok(false)` if the token was used meanwhile, has expired, or its account's email changed.
+    pub async fn use_verification(&self, hash: &str, token: &AccountToken, now: Timestamp) -> Result<bool, StoreError> {
+        #[derive(Debug, PartialEq)]
+        enum Name {
+            Token,
+            Profile,
+        }
+        let mut tx = Transaction::new();
+        tx.add(Name::Token, use_token(TokenPurpose::Verify, hash, now));
+        tx.add(Name::Profile, verify_profile(token, now));
+        Ok(tx.commit(self, None).await?.is_ok())
+    }
+
+    /// Uses up a reset token: sets the new password hash and marks the email verified (the reset
+    /// proved the mailbox), in one transaction. `Ok(false)` if the token was used meanwhile or
+    /// has expired.
+    pub async fn use_reset(
+        &self,
+        hash: &str,
+        token: &AccountToken,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        #[derive(Debug, PartialEq)]
+        enum Name {
+            Token,
+            Credentials,
+            Profile,
+        }
+        let mut tx = Transaction::new();
+        tx.add(Name::Token, use_token(TokenPurpose::Reset, hash, now));
+        tx.add(
+            Name::Credentials,
+            Write::update(keys::credentials(&token.email), "SET passwordHash = :hash")
+                .when("userId = :user")
+                .value(":hash", s(password_hash))
+                .value(":user", s(token.user_id.to_string())),
+        );
+        tx.add(Name::Profile, verify_profile(token, now));
+        Ok(tx.commit(self, None).await?.is_ok())
+    }
+
+    /// Replaces a password hash, if it is still `old` (a change racing another fails).
+    pub async fn change_password(&self, email: &Email, old: &str, new: &str) -> Result<bool, StoreError> {
+        let write = Write::update(keys::credentials(email), "SET passwordHash = :new")
+            .when("passwordHash = :old")
+            .value(":new", s(new))
+            .value(":old", s(old));
+        Ok(Transaction::<()>::single(write).commit(self, None).await?.is_ok())
+    }
+
+    /// Marks an account's email verified (the shop's own tools, which vouch for the address).
+    pub async fn set_email_verified(&self, id: UserId, now: Timestamp) -> Result<bool, StoreError> {
+        let write = Write::update(keys::user(id), "SET emailVerified = :yes, updatedAt = :now")
+            .when("attribute_exists(pk)")
+            .value(":yes", super::item::b(true))
+            .value(":now", s(now.to_string()));
+        Ok(Transaction::<()>::single(write).commit(self, None).await?.is_ok())
+    }
+}
+
+/// Deletes a token, on its being there and unexpired: a token works once.
+fn use_token(purpose: TokenPurpose, hash: &str, now: Timestamp) -> Write {
+    Write::delete(keys::account_token(purpose, hash))
+        .when("attribute_exists(pk) AND expiresAt > :now")
+        .value(":now", n(now.unix_seconds()))
+}
+
+fn verify_profile(token: &AccountToken, now: Timestamp) -> Write {
+    Write::update(keys::user(token.user_id), "SET emailVerified = :yes, updatedAt = :now")
+        .when("email = :email")
+        .value(":yes", super::item::b(true))
+        .value(":now", s(now.to_string()))
+        .value(":email", s(token.email.as_str()))
 }

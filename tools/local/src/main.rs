@@ -457,6 +457,9 @@ async fn seed_admin(app: &App, settings: &Settings) -> Result<(), Error> {
     match accounts::create_user(app, email.clone(), &password, name, Role::Admin).await {
         Ok(_) => step(&format!("created admin account {email}")),
         Err(AppError::EmailTaken) => {
+            // The operator named this address: it is theirs (an account of an older version
+            // may not be marked verified yet, and grant-admin refuses unverified ones).
+            accounts::vouch_for_email(app, &email).await.map_err(|e| e.to_string())?;
             accounts::grant_admin(app, &email).await.map_err(|e| e.to_string())?;
             step(&format!("admin account {email} exists"));
         }
