@@ -74,7 +74,9 @@ async fn a_cart_holds_at_most_32_products_and_expires_after_30_days() {
         .client()
         .get_item()
         .table_name(shop.env.app.store.table())
-        .set_key(Some(storefront::store::keys::cart(storefront::domain::UserId::parse(user_id).unwrap())))
+        .set_key(Some(storefront::store::keys::cart(storefront::domain::Shopper::Customer(
+            storefront::domain::UserId::parse(user_id).unwrap(),
+        ))))
         .send()
         .await
         .unwrap()
@@ -383,7 +385,13 @@ async fn a_key_whose_holder_stopped_before_placing_is_taken_over_and_places_one_
     let body = checkout("GB", "standard", None);
     let user = shop.env.app.tokens().await.unwrap().verify(&c).expect("a customer").user_id;
     let now = shop.env.app.clock.now();
-    let begun = shop.env.app.store.begin_idempotent(user, "k", &body.to_string(), "gone", now, 30).await.unwrap();
+    let begun = shop
+        .env
+        .app
+        .store
+        .begin_idempotent(storefront::domain::Shopper::Customer(user), "k", &body.to_string(), "gone", now, 30)
+        .await
+        .unwrap();
     let storefront::store::Begun::Acquired { order_id } = begun else { panic!("{begun:?}") };
     shop.place_order(&c, Some("k"), &body).await.problem(409, "request_in_progress");
     shop.env.app.clock.advance(31);

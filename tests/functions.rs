@@ -357,6 +357,29 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
             &[],
         );
         run!("put-cart-item", put_cart_item, put_second);
+        // A guest's cart, taken in by a registration and then by a sign-in.
+        let guest_cart = |answer: &storefront_tests::Answer| answer.body["cartToken"].as_str().unwrap().to_owned();
+        let first_guest = guest_cart(&run!("create-cart", create_cart, event("create-cart", None)));
+        let as_guest = |cart: &str| {
+            let req = json_req("PUT", "/cart/items/x", serde_json::json!({"quantity": 1}), None);
+            let mut req = storefront_tests::routed(req, &[("itemId", &second_id)], &[]);
+            req.headers_mut().insert("x-cart-token", cart.parse().unwrap());
+            req
+        };
+        assert_eq!(env.call(put_cart_item, as_guest(&first_guest)).await.status, 200);
+        env.recorder.take();
+        let merge = serde_json::json!({"email": "merge@example.com", "password": "a merging password", "name": "M"});
+        let mut req = json_req("POST", "/auth/register", merge, None);
+        req.headers_mut().insert("x-cart-token", first_guest.parse().unwrap());
+        let merged = run!("register", storefront::api::accounts::register, req);
+        assert_eq!(merged.body["cartMerge"]["lines"], 1, "{:#}", merged.body);
+        let second_guest = guest_cart(&env.call(create_cart, event("create-cart", None)).await);
+        assert_eq!(env.call(put_cart_item, as_guest(&second_guest)).await.status, 200);
+        env.recorder.take();
+        let again = serde_json::json!({"email": "merge@example.com", "password": "a merging password"});
+        let mut req = json_req("POST", "/auth/login", again, None);
+        req.headers_mut().insert("x-cart-token", second_guest.parse().unwrap());
+        assert_eq!(run!("login", login, req).body["cartMerge"]["lines"], 1);
         run!("put-cart-item", put_cart_item, cart_item("PUT", Some(serde_json::json!({"quantity": 2}))));
         run!("delete-cart-item", delete_cart_item, cart_item("DELETE", None));
         run!("clear-cart", clear_cart, storefront_tests::request("DELETE", "/cart", None, Some(&token)));

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use storefront::app::catalog::{self, Browse, NewProduct, NewVariant};
 use storefront::app::checkout::{self, Checkout};
 use storefront::app::{App, images, lifecycle};
-use storefront::auth::{KeyRing, Principal, SigningKey};
+use storefront::auth::{KeyRing, SigningKey};
 use storefront::clock::Clock;
 use storefront::config::{Config, KeySource, SecretSource};
 use storefront::domain::*;
@@ -473,19 +473,26 @@ impl World {
         }
         cart.version = 1;
         cart.updated_at = Some(self.app.clock.now());
-        self.app.store.save_cart(user, &cart, self.app.clock.now()).await.expect("cart");
+        self.app
+            .store
+            .save_cart(storefront::domain::Shopper::Customer(user), &cart, self.app.clock.now())
+            .await
+            .expect("cart");
     }
 
     /// Places an order of `lines` lines for customer `c` (through the real checkout).
     async fn order(&self, c: usize, lines: usize, key: &str) -> Order {
         let user = &self.customers[c];
         self.fill_cart(user.id, lines, c + key.len()).await;
-        let who =
-            Principal { user_id: user.id, session_id: storefront::domain::SessionId::new(), role: Role::Customer };
-        let checkout =
-            Checkout { shipping_address: address(), shipping_method: ShippingMethod::Standard, discount_code: None };
+        let who = storefront::domain::Shopper::Customer(user.id);
+        let checkout = Checkout {
+            email: None,
+            shipping_address: address(),
+            shipping_method: ShippingMethod::Standard,
+            discount_code: None,
+        };
         let key = IdempotencyKey::parse(key).expect("key");
-        match checkout::place(&self.app, &who, &key, key.as_str(), &checkout).await.expect("an order") {
+        match checkout::place(&self.app, who, &key, key.as_str(), &checkout).await.expect("an order") {
             checkout::Placed::New(order) => *order,
             checkout::Placed::Again(_) | checkout::Placed::Replay { .. } => unreachable!("a new key"),
         }

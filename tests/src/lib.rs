@@ -555,11 +555,27 @@ pub fn request(method: &str, path: &str, body: Option<&Value>, token: Option<&st
     if body.is_some() {
         builder = builder.header("content-type", "application/json");
     }
-    if let Some(token) = token {
-        builder = builder.header("authorization", format!("Bearer {token}"));
+    match token.and_then(|t| t.split_once(": ").filter(|(h, _)| h.starts_with("x-"))) {
+        // A guest's credential (see [`guest`] and [`order_holder`]): its own header.
+        Some((header, value)) => builder = builder.header(header, value),
+        None => {
+            if let Some(token) = token {
+                builder = builder.header("authorization", format!("Bearer {token}"));
+            }
+        }
     }
     let body = body.map_or(Body::Empty, |b| Body::Text(b.to_string()));
     builder.body(body).expect("a valid request")
+}
+
+/// What the helpers take as a token to call as the guest holding `cart_token` (`X-Cart-Token`).
+pub fn guest(cart_token: &str) -> String {
+    format!("x-cart-token: {cart_token}")
+}
+
+/// What the helpers take as a token to call as the holder of a guest order's `order_token`.
+pub fn order_holder(order_token: &str) -> String {
+    format!("x-order-token: {order_token}")
 }
 
 /// A raw request with any content type and body text.

@@ -19,12 +19,24 @@ struct SessionBody<'a> {
     expires_in: i64,
     refresh_token: String,
     refresh_expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cart_merge: Option<&'a crate::app::cart::Merged>,
 }
 
 fn session(status: u16, signed_in: &accounts::SignedIn, with_user: bool) -> Result<Response<Body>, ApiError> {
+    answer(status, signed_in, with_user, None)
+}
+
+fn answer(
+    status: u16,
+    signed_in: &accounts::SignedIn,
+    with_user: bool,
+    cart_merge: Option<&crate::app::cart::Merged>,
+) -> Result<Response<Body>, ApiError> {
     http::json(
         status,
         &SessionBody {
+            cart_merge,
             user: with_user.then_some(&signed_in.user),
             access_token: &signed_in.token.token,
             token_type: "Bearer",
@@ -42,8 +54,25 @@ pub async fn register(app: &App, req: Request) -> Result<Response<Body>, ApiErro
     let password = body.string("password", Password::parse_new);
     let name = body.string("name", PersonName::parse);
     let (email, password, name) = body.finish((email, password, name))?;
+    let guest = http::cart_token(app, &req)?;
     let created = accounts::register(app, email, password, name, &http::caller(&req)).await?;
-    session(201, &created, true)
+    with_guest_cart(app, 201, &created, guest).await
+}
+
+/// A sign-in's answer, after taking in the guest cart of the request's `X-Cart-Token` (if any).
+async fn with_guest_cart(
+    app: &App,
+    status: u16,
+    signed_in: &accounts::SignedIn,
+    guest: Option<crate::domain::GuestId>,
+) -> Result<Response<Body>, ApiError> {
+    match guest {
+        None => session(status, signed_in, true),
+        Some(guest) => {
+            let merged = crate::app::cart::merge(app, guest, signed_in.user.id).await?;
+            answer(status, signed_in, true, Some(&merged))
+        }
+    }
 }
 
 /// `POST /auth/login` `{email, password}` → 200 session.
@@ -52,8 +81,9 @@ pub async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> 
     let email = body.string("email", Email::parse);
     let password = body.string("password", Password::parse_attempt);
     let (email, password) = body.finish((email, password))?;
+    let guest = http::cart_token(app, &req)?;
     let signed_in = accounts::login(app, email, password, &http::caller(&req)).await?;
-    session(200, &signed_in, true)
+    with_guest_cart(app, 200, &signed_in, guest).await
 }
 
 /// `POST /auth/refresh` `{refreshToken}` → 200 a new access token and refresh token.

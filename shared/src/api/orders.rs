@@ -25,11 +25,11 @@ pub async fn list_orders(app: &App, req: Request) -> Result<Response<Body>, ApiE
     http::json(200, &OrderList { items: &items, next_cursor: next.as_deref() })
 }
 
-/// `GET /orders/{id}`: the caller's order (an admin: any order).
+/// `GET /orders/{id}`: the caller's order (an admin: any order; a guest: theirs, by its
+/// `X-Order-Token`).
 pub async fn get_order(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let who = http::require_user(app, &req).await?;
-    let id =
-        http::path_param(&req, "id").and_then(OrderId::parse).ok_or(AppError::NotFound(crate::app::Resource::Order))?;
+    let id = order_id(&req)?;
+    let who = http::require_order_reader(app, &req, id, false).await?;
     http::json(200, &checkout::order(app, &who, id).await?)
 }
 
@@ -41,8 +41,8 @@ fn order_id(req: &Request) -> Result<OrderId, ApiError> {
 
 /// `POST /orders/{id}/cancel` → 200 order.
 pub async fn cancel_order(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let who = http::require_session(app, &req).await?.principal;
     let id = order_id(&req)?;
+    let who = http::require_order_reader(app, &req, id, true).await?;
     http::json(200, &crate::app::lifecycle::cancel(app, &who, id).await?)
 }
 

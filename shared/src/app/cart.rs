@@ -1,9 +1,9 @@
 //! The cart: variant ids and quantities only; prices are always the catalog's current ones.
 
 use super::{App, AppError, Shortage};
-use crate::auth::Principal;
 use crate::domain::{
-    Cart, CartLine, Choice, Inventory, ItemId, Money, Product, ProductId, Quantity, Sku, Timestamp, Variant, VariantId,
+    Capped, Cart, CartLine, Choice, GuestId, Inventory, ItemId, Money, Product, ProductId, Quantity, Shopper, Sku,
+    Timestamp, UserId, Variant, VariantId,
 };
 use serde::Serialize;
 
@@ -107,8 +107,8 @@ async fn view(app: &App, cart: &Cart) -> Result<CartView, AppError> {
     Ok(CartView { items, subtotal_cents: subtotal, currency: app.config.currency.clone(), updated_at: cart.updated_at })
 }
 
-pub async fn get(app: &App, who: &Principal) -> Result<CartView, AppError> {
-    let cart = app.store.cart(who.user_id).await?;
+pub async fn get(app: &App, who: Shopper) -> Result<CartView, AppError> {
+    let cart = app.store.cart(who).await?;
     view(app, &cart).await
 }
 
@@ -116,17 +116,17 @@ pub async fn get(app: &App, who: &Principal) -> Result<CartView, AppError> {
 /// retrying if another change got in first. Nothing is written when nothing changes.
 async fn change(
     app: &App,
-    who: &Principal,
+    who: Shopper,
     change: impl Fn(&mut Cart) -> Result<bool, AppError>,
 ) -> Result<CartView, AppError> {
     for _ in 0..super::MAX_DECISIONS {
-        let mut cart = app.store.cart(who.user_id).await?;
+        let mut cart = app.store.cart(who).await?;
         if !change(&mut cart)? {
             return view(app, &cart).await;
         }
         cart.version += 1;
         cart.updated_at = Some(app.clock.now());
-        if app.store.save_cart(who.user_id, &cart, app.clock.now()).await? {
+        if app.store.save_cart(who, &cart, app.clock.now()).await? {
             return view(app, &cart).await;
         }
     }
@@ -134,7 +134,7 @@ async fn change(
 }
 
 /// Sets a variant's quantity: it must be on sale and have the units available.
-pub async fn put(app: &App, who: &Principal, item: ItemId, quantity: Quantity) -> Result<CartView, AppError> {
+pub async fn put(app: &App, who: Shopper, item: ItemId, quantity: Quantity) -> Result<CartView, AppError> {
     let (product, variant_id) = super::catalog::resolve(app, item).await?;
     if !product.active {
         return Err(AppError::NotFound(super::Resource::Product));
@@ -153,7 +153,7 @@ pub async fn put(app: &App, who: &Principal, item: ItemId, quantity: Quantity) -
     change(app, who, |cart| cart.set(variant_id, quantity).map(|()| true).map_err(|_| AppError::CartFull)).await
 }
 
-pub async fn remove(app: &App, who: &Principal, item: ItemId) -> Result<CartView, AppError> {
+pub async fn remove(app: &App, who: Shopper, item: ItemId) -> Result<CartView, AppError> {
     let variant = match item {
         ItemId::Variant(id) => id,
         ItemId::Product(_) => super::catalog::resolve(app, item).await?.1,
@@ -161,6 +161,42 @@ pub async fn remove(app: &App, who: &Principal, item: ItemId) -> Result<CartView
     change(app, who, |cart| Ok(cart.remove(variant))).await
 }
 
-pub async fn clear(app: &App, who: &Principal) -> Result<(), AppError> {
-    Ok(app.store.delete_cart(who.user_id).await?)
+pub async fn clear(app: &App, who: Shopper) -> Result<(), AppError> {
+    Ok(app.store.delete_cart(who).await?)
+}
+
+/// What signing in with a guest cart did to the customer's cart.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Merged {
+    /// How many of the guest cart's lines were taken in (whole or in part).
+    pub lines: usize,
+    /// The lines the merged cart could not take whole (capped at 99, at the units available,
+    /// or left out of a full cart).
+    pub capped: Vec<Capped>,
+}
+
+/// Moves a guest's cart into the customer's: quantities of the same variant add up, capped by
+/// the cart's limits and by stock, and the guest cart is then gone, in one transaction. Merging
+/// again (a retried sign-in) finds the guest cart gone and changes nothing.
+pub async fn merge(app: &App, guest: GuestId, customer: UserId) -> Result<Merged, AppError> {
+    for _ in 0..super::MAX_DECISIONS {
+        let (theirs, mine) =
+            tokio::join!(app.store.cart(Shopper::Guest(guest)), app.store.cart(Shopper::Customer(customer)));
+        let (theirs, mine) = (theirs?, mine?);
+        if theirs.is_empty() {
+            return Ok(Merged { lines: 0, capped: Vec::new() });
+        }
+        let available: std::collections::HashMap<VariantId, i64> =
+            stocked(app, &theirs).await?.iter().map(|l| (l.variant.id, l.available())).collect();
+        let (mut merged, capped) = mine.merged(&theirs, |v| available.get(&v).copied().unwrap_or(0));
+        let now = app.clock.now();
+        merged.version = mine.version + 1;
+        merged.updated_at = Some(now);
+        let left_out = capped.iter().filter(|c| c.quantity == 0).count();
+        if app.store.merge_carts(customer, &merged, guest, theirs.version, now).await? {
+            return Ok(Merged { lines: theirs.lines.len() - left_out, capped });
+        }
+    }
+    Err(AppError::Unavailable("the carts kept changing".into()))
 }

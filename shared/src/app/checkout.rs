@@ -5,8 +5,8 @@ use super::{App, AppError, Shortage, cursor};
 use crate::auth::Principal;
 use crate::domain::pricing::PricingError;
 use crate::domain::{
-    Address, DiscountCode, DiscountRejection, IdempotencyKey, Money, Order, OrderId, OrderLine, OrderStatus,
-    ShippingMethod, Totals,
+    Address, DiscountCode, DiscountRejection, Email, IdempotencyKey, Money, Order, OrderId, OrderLine, OrderStatus,
+    ShippingMethod, Shopper, Totals,
 };
 use crate::store::{Begun, LineCheck, Placing};
 
@@ -17,6 +17,8 @@ const MAX_CHECKOUT_ROUNDS: usize = 5;
 /// What a quote and an order are priced from.
 #[derive(Debug, Clone)]
 pub struct Checkout {
+    /// Where a guest's order emails go (a guest must give one; a customer's go to the account).
+    pub email: Option<Email>,
     pub shipping_address: Address,
     pub shipping_method: ShippingMethod,
     pub discount_code: Option<DiscountCode>,
@@ -30,8 +32,8 @@ struct Priced {
 }
 
 /// Reads the cart, its products and the discount, checks them, and prices them.
-async fn price(app: &App, who: &Principal, checkout: &Checkout) -> Result<Priced, AppError> {
-    let cart = app.store.cart(who.user_id).await?;
+async fn price(app: &App, who: Shopper, checkout: &Checkout) -> Result<Priced, AppError> {
+    let cart = app.store.cart(who).await?;
     if cart.is_empty() {
         return Err(AppError::CartEmpty);
     }
@@ -70,7 +72,7 @@ async fn price(app: &App, who: &Principal, checkout: &Checkout) -> Result<Priced
 }
 
 /// The totals an order placed now would have.
-pub async fn quote(app: &App, who: &Principal, checkout: &Checkout) -> Result<Totals, AppError> {
+pub async fn quote(app: &App, who: Shopper, checkout: &Checkout) -> Result<Totals, AppError> {
     Ok(price(app, who, checkout).await?.totals)
 }
 
@@ -90,34 +92,31 @@ const LOCK_SECONDS: i64 = 30;
 /// `request` (the canonical body) within 24 hours answers with the order the first placed.
 pub async fn place(
     app: &App,
-    who: &Principal,
+    who: Shopper,
     key: &IdempotencyKey,
     request: &str,
     checkout: &Checkout,
 ) -> Result<Placed, AppError> {
     let lock = ulid::Ulid::new().to_string();
-    let order_id = match app
-        .store
-        .begin_idempotent(who.user_id, key.as_str(), request, &lock, app.clock.now(), LOCK_SECONDS)
-        .await?
-    {
-        Begun::Acquired { order_id } => order_id,
-        Begun::Placed { request: first, .. }
-        | Begun::Answered { request: first, .. }
-        | Begun::InProgress { request: first }
-            if first != request =>
-        {
-            return Err(AppError::IdempotencyKeyReused);
-        }
-        Begun::Placed { order, .. } => return Ok(Placed::Again(Box::new(order.as_placed()))),
-        Begun::Answered { body, .. } => return Ok(Placed::Replay { body }),
-        Begun::InProgress { .. } => return Err(AppError::RequestInProgress),
-    };
+    let order_id =
+        match app.store.begin_idempotent(who, key.as_str(), request, &lock, app.clock.now(), LOCK_SECONDS).await? {
+            Begun::Acquired { order_id } => order_id,
+            Begun::Placed { request: first, .. }
+            | Begun::Answered { request: first, .. }
+            | Begun::InProgress { request: first }
+                if first != request =>
+            {
+                return Err(AppError::IdempotencyKeyReused);
+            }
+            Begun::Placed { order, .. } => return Ok(Placed::Again(Box::new(order.as_placed()))),
+            Begun::Answered { body, .. } => return Ok(Placed::Replay { body }),
+            Begun::InProgress { .. } => return Err(AppError::RequestInProgress),
+        };
     let outcome = place_holding_key(app, who, order_id, checkout).await;
     if outcome.is_err() {
         // The order was not placed: let the client retry with the same key. If even that
         // fails, the lock expires by itself; the client still gets the real reason.
-        if let Err(err) = app.store.release_idempotent(who.user_id, key.as_str(), &lock).await {
+        if let Err(err) = app.store.release_idempotent(who, key.as_str(), &lock).await {
             tracing::warn!(error = %err, "could not release an idempotency key");
         }
     }
@@ -126,7 +125,7 @@ pub async fn place(
 
 async fn place_holding_key(
     app: &App,
-    who: &Principal,
+    who: Shopper,
     order_id: OrderId,
     checkout: &Checkout,
 ) -> Result<Placed, AppError> {
@@ -135,7 +134,11 @@ async fn place_holding_key(
         let now = app.clock.now();
         let order = Order {
             id: order_id,
-            user_id: who.user_id,
+            user_id: who.user(),
+            email: match who {
+                Shopper::Guest(_) => checkout.email.clone(),
+                Shopper::Customer(_) => None,
+            },
             status: OrderStatus::PendingPayment,
             items: priced
                 .lines
@@ -164,7 +167,10 @@ async fn place_holding_key(
             history: vec![crate::domain::HistoryEntry {
                 status: OrderStatus::PendingPayment,
                 at: now,
-                by: crate::domain::Actor::Customer(who.user_id),
+                by: match who {
+                    Shopper::Customer(user) => crate::domain::Actor::Customer(user),
+                    Shopper::Guest(_) => crate::domain::Actor::Guest,
+                },
             }],
         };
         let checks: Vec<LineCheck> = priced
@@ -181,6 +187,7 @@ async fn place_holding_key(
         let token = format!("{order_id}-{round}");
         let placing = Placing {
             order: &order,
+            shopper: who,
             lines: &checks,
             discount: checkout.discount_code.as_ref(),
             cart_version: priced.cart_version,
@@ -240,10 +247,23 @@ pub async fn orders(
 }
 
 /// One order: the caller's own, or any for an admin. Anyone else's is not found (never 403).
-pub async fn order(app: &App, who: &Principal, id: OrderId) -> Result<Order, AppError> {
-    app.store
-        .order(id)
-        .await?
-        .filter(|o| o.user_id == who.user_id || who.is_admin())
-        .ok_or(AppError::NotFound(crate::app::Resource::Order))
+pub async fn order(app: &App, who: &OrderReader, id: OrderId) -> Result<Order, AppError> {
+    app.store.order(id).await?.filter(|o| who.may_read(o)).ok_or(AppError::NotFound(crate::app::Resource::Order))
+}
+
+/// Who reads or cancels an order: a signed-in user, or a guest holding the order's
+/// `X-Order-Token` (checked already: it names this order only).
+#[derive(Debug, Clone, Copy)]
+pub enum OrderReader {
+    User(Principal),
+    Guest(OrderId),
+}
+
+impl OrderReader {
+    pub fn may_read(&self, order: &Order) -> bool {
+        match self {
+            OrderReader::User(who) => who.is_admin() || order.user_id == Some(who.user_id),
+            OrderReader::Guest(id) => *id == order.id && order.user_id.is_none(),
+        }
+    }
 }

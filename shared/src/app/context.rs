@@ -22,6 +22,8 @@ pub struct App {
     objects: std::sync::OnceLock<crate::store::Objects>,
     /// Built on first use: only `publish-events` puts events on the bus.
     bus: std::sync::OnceLock<crate::store::bus::EventBus>,
+    /// Guests' cart and order tokens' key, derived once.
+    guest_tokens: std::sync::OnceLock<crate::auth::GuestTokens>,
     /// Built on first use: only `send-notifications` sends emails.
     mailer: std::sync::OnceLock<crate::store::mailer::Mailer>,
 }
@@ -68,7 +70,13 @@ impl App {
             objects: std::sync::OnceLock::new(),
             bus: std::sync::OnceLock::new(),
             mailer: std::sync::OnceLock::new(),
+            guest_tokens: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Guests' cart and order tokens.
+    pub fn guest_tokens(&self) -> &crate::auth::GuestTokens {
+        self.guest_tokens.get_or_init(|| crate::auth::GuestTokens::new(&self.config.cursor_secret))
     }
 
     /// Where emails go: `.eml` files in `EMAIL_DIR` when it is set (locally), SES otherwise.

@@ -1,5 +1,6 @@
 //! Orders after they are placed: payment, cancellation, fulfilment and expiry.
 
+use super::checkout::OrderReader;
 use super::{App, AppError, MAX_DECISIONS, cursor};
 use crate::auth::Principal;
 use crate::domain::{Actor, Currency, Effects, Money, Order, OrderChange, OrderId, OrderStatus};
@@ -21,13 +22,12 @@ async fn transition(
     to: OrderStatus,
     actor: Actor,
     tracking_number: Option<&str>,
-    visible_to: Option<&Principal>,
+    visible_to: Option<&OrderReader>,
 ) -> Result<Order, AppError> {
     for _ in 0..MAX_DECISIONS {
         let order = app.store.order(id).await?.ok_or_else(not_found)?;
         if let Some(who) = visible_to
-            && !who.is_admin()
-            && order.user_id != who.user_id
+            && !who.may_read(&order)
         {
             return Err(not_found());
         }
@@ -54,9 +54,14 @@ async fn transition(
     Err(AppError::Unavailable(format!("order {id} kept changing")))
 }
 
-/// `POST /orders/{id}/cancel`: a customer their own unpaid order; an admin unpaid or paid ones.
-pub async fn cancel(app: &App, who: &Principal, id: OrderId) -> Result<Order, AppError> {
-    let actor = if who.is_admin() { Actor::Admin(who.user_id) } else { Actor::Customer(who.user_id) };
+/// `POST /orders/{id}/cancel`: a customer (or a guest, by the order's token) their own unpaid
+/// order; an admin unpaid or paid ones.
+pub async fn cancel(app: &App, who: &OrderReader, id: OrderId) -> Result<Order, AppError> {
+    let actor = match who {
+        OrderReader::User(who) if who.is_admin() => Actor::Admin(who.user_id),
+        OrderReader::User(who) => Actor::Customer(who.user_id),
+        OrderReader::Guest(_) => Actor::Guest,
+    };
     transition(app, id, OrderStatus::Cancelled, actor, None, Some(who)).await
 }
 

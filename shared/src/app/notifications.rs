@@ -4,7 +4,7 @@
 
 use super::emails::{self, emailed};
 use super::{App, AppError, account_emails};
-use crate::domain::{EventId, User, UserId};
+use crate::domain::{Email, EventId, User, UserId};
 use serde_json::{Value, json};
 
 /// Emails the customer an event is about, if its type sends an email. `event` is the event as
@@ -18,18 +18,18 @@ pub async fn notify(app: &App, event: &Value) -> Result<Value, AppError> {
     if !emailed(kind) {
         return Ok(json!({"event": id.to_string(), "sent": false, "why": "no email for this type"}));
     }
-    let Some(user) = envelope["data"][emails::recipient_field(kind)].as_str().and_then(UserId::parse) else {
-        return Err(AppError::Internal(format!("{kind} {id} names no account to email")));
-    };
-    let Some(customer) = app.store.user(user).await? else {
-        tracing::warn!(eventId = %id, "the account an event emails is gone; no email");
-        return Ok(json!({"event": id.to_string(), "sent": false, "why": "no such account"}));
+    let recipient = match recipient(app, envelope, kind).await? {
+        Some(recipient) => recipient,
+        None => {
+            tracing::warn!(eventId = %id, "the account an event emails is gone; no email");
+            return Ok(json!({"event": id.to_string(), "sent": false, "why": "no such account"}));
+        }
     };
     if !app.store.claim_notification(id, app.clock.now()).await? {
         return Ok(json!({"event": id.to_string(), "sent": false, "why": "sent before"}));
     }
     // Whatever stops the email now gives the claim back, so that the bus's retry sends it.
-    if let Err(err) = compose_and_send(app, id, envelope, kind, &customer).await {
+    if let Err(err) = compose_and_send(app, id, envelope, kind, &recipient).await {
         app.store.release_notification(id).await?;
         return Err(err);
     }
@@ -37,22 +37,50 @@ pub async fn notify(app: &App, event: &Value) -> Result<Value, AppError> {
     Ok(json!({"event": id.to_string(), "sent": true}))
 }
 
-/// Renders the event's email for `customer` (making its token first, for an account email)
-/// and sends it.
+/// Who an event's email goes to: an account (the customer, an admin), or a guest's checkout
+/// address. `None` when the account is gone.
+struct Recipient {
+    email: String,
+    name: String,
+    account: Option<User>,
+}
+
+async fn recipient(app: &App, envelope: &Value, kind: &str) -> Result<Option<Recipient>, AppError> {
+    let data = &envelope["data"];
+    if kind.starts_with("order.") && data["userId"].is_null() {
+        // A guest's order: its emails go to the address given at checkout.
+        let email = data["email"].as_str().and_then(|e| Email::parse(e).ok());
+        let Some(email) = email else { return Err(AppError::Internal(format!("{kind} of a guest without an email"))) };
+        let name = data["shippingAddress"]["name"].as_str().unwrap_or("there").to_owned();
+        return Ok(Some(Recipient { email: email.as_str().to_owned(), name, account: None }));
+    }
+    let Some(user) = data[emails::recipient_field(kind)].as_str().and_then(UserId::parse) else {
+        return Err(AppError::Internal(format!("{kind} names no account to email")));
+    };
+    Ok(app.store.user(user).await?.map(|account| Recipient {
+        email: account.email.as_str().to_owned(),
+        name: account.name.as_str().to_owned(),
+        account: Some(account),
+    }))
+}
+
+/// Renders the event's email for its recipient (making its token first, for an account
+/// email) and sends it.
 async fn compose_and_send(
     app: &App,
     id: EventId,
     envelope: &Value,
     kind: &str,
-    customer: &User,
+    to: &Recipient,
 ) -> Result<(), AppError> {
-    let token = match account_emails::token_purpose(kind) {
-        Some(purpose) => Some((account_emails::issue_token(app, purpose, customer).await?, purpose)),
-        None => None,
+    let token = match (account_emails::token_purpose(kind), &to.account) {
+        (Some(purpose), Some(account)) => Some((account_emails::issue_token(app, purpose, account).await?, purpose)),
+        (Some(_), None) => return Err(AppError::Internal(format!("{kind} for no account"))),
+        (None, _) => None,
     };
     let exposed = token.as_ref().map(|(t, purpose)| (t.expose(), purpose.lifetime_seconds()));
     let emailed = exposed.as_ref().map(|(value, lifetime)| emails::EmailedToken { value, lifetime_seconds: *lifetime });
-    let raw = emails::message(&app.config.emails, envelope, customer.email.as_str(), customer.name.as_str(), emailed)
+    let raw = emails::message(&app.config.emails, envelope, &to.email, &to.name, emailed)
         .map_err(|e| AppError::Internal(e.to_string()))?
         .ok_or_else(|| AppError::Internal(format!("no template for {kind}")))?;
     app.mailer()?.send(id, raw).await?;

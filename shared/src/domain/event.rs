@@ -103,7 +103,7 @@ pub struct Subject {
 /// Why an order was cancelled, as `order.cancelled` says.
 fn cancel_reason(actor: &Actor) -> &'static str {
     match actor {
-        Actor::Customer(_) => "customer",
+        Actor::Customer(_) | Actor::Guest => "customer",
         Actor::Admin(_) => "admin",
         Actor::Expiry => "expired",
         Actor::Payment(_) => "payment_failed",

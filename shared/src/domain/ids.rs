@@ -61,6 +61,11 @@ ulid_id!(
     "session"
 );
 ulid_id!(
+    /// A guest's cart (a shopper without an account): its id, named by its `cartToken`.
+    GuestId,
+    "guest cart"
+);
+ulid_id!(
     /// A product's id.
     ProductId,
     "product"

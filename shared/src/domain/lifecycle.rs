@@ -16,6 +16,8 @@ use std::fmt;
 #[serde(try_from = "String", into = "String")]
 pub enum Actor {
     Customer(UserId),
+    /// A guest, by their order's `X-Order-Token`.
+    Guest,
     Admin(UserId),
     /// The payment provider, through its webhook: the event that reported the payment.
     Payment(String),
@@ -24,10 +26,11 @@ pub enum Actor {
 }
 
 impl fmt::Display for Actor {
-    /// As order histories show it: `customer:<id>`, `admin:<id>`, `payment:<event id>`, `expiry`.
+    /// As order histories show it: `customer:<id>`, `guest`, `admin:<id>`, `payment:<event id>`, `expiry`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Actor::Customer(id) => write!(f, "customer:{id}"),
+            Actor::Guest => f.write_str("guest"),
             Actor::Admin(id) => write!(f, "admin:{id}"),
             Actor::Payment(event) => write!(f, "payment:{event}"),
             Actor::Expiry => f.write_str("expiry"),
@@ -41,6 +44,7 @@ impl TryFrom<String> for Actor {
         let invalid = || super::Invalid::new(format!("{raw:?} is not an actor"));
         match raw.split_once(':') {
             None if raw == "expiry" => Ok(Actor::Expiry),
+            None if raw == "guest" => Ok(Actor::Guest),
             Some(("customer", id)) => UserId::parse(id).map(Actor::Customer).ok_or_else(invalid),
             Some(("admin", id)) => UserId::parse(id).map(Actor::Admin).ok_or_else(invalid),
             Some(("payment", event)) if !event.is_empty() => Ok(Actor::Payment(event.to_owned())),
@@ -161,7 +165,7 @@ impl OrderStatus {
             (PendingPayment, Paid, Payment(_)) => Ok(none),
             (Paid, Shipped, Admin(_)) => Ok(Effects { consume: true, ..none }),
             (Shipped, Delivered, Admin(_)) => Ok(none),
-            (PendingPayment, Cancelled, Customer(_) | Admin(_) | Payment(_) | Expiry) => {
+            (PendingPayment, Cancelled, Customer(_) | Guest | Admin(_) | Payment(_) | Expiry) => {
                 Ok(Effects { restock: true, ..none })
             }
             (Paid, Cancelled, Admin(_)) => Ok(Effects { restock: true, refund_due: true, ..none }),
@@ -187,13 +191,14 @@ mod tests {
         UserId::parse("01HZX5V9Y5J0A0000000000000").expect("a user id")
     }
 
-    fn actors() -> [Actor; 4] {
-        [Customer(someone()), Admin(someone()), Payment("evt_1".into()), Expiry]
+    fn actors() -> [Actor; 5] {
+        [Customer(someone()), Guest, Admin(someone()), Payment("evt_1".into()), Expiry]
     }
 
     fn kind(actor: &Actor) -> &'static str {
         match actor {
             Customer(_) => "customer",
+            Guest => "guest",
             Admin(_) => "admin",
             Payment(_) => "payment",
             Expiry => "expiry",
@@ -207,6 +212,7 @@ mod tests {
             (Paid, Shipped, "admin"),
             (Shipped, Delivered, "admin"),
             (PendingPayment, Cancelled, "customer"),
+            (PendingPayment, Cancelled, "guest"),
             (PendingPayment, Cancelled, "admin"),
             (PendingPayment, Cancelled, "payment"),
             (PendingPayment, Cancelled, "expiry"),

@@ -59,7 +59,7 @@ pub use catalog::{
 pub use discount::{Discount, DiscountCode, MAX_PERCENT_OFF, NewDiscount, parse_max_redemptions, parse_min_subtotal};
 pub use email::Email;
 pub use event::{Event, EventType, LowStock, Subject};
-pub use ids::{EventId, ImageId, OrderId, ProductId, SessionId, UserId, WebhookId};
+pub use ids::{EventId, GuestId, ImageId, OrderId, ProductId, SessionId, UserId, WebhookId};
 pub use image::{
     AltText, Image, ImageEdit, ImageFormat, MAX_IMAGE_BYTES, MAX_IMAGES, Rejected, UPLOAD_SECONDS, Upload, arrange,
     inspect, parse_content_length,
@@ -67,7 +67,7 @@ pub use image::{
 pub use lifecycle::{
     ADMIN_SETTABLE, Actor, Effects, HistoryEntry, InvalidTransition, OrderChange, admin_status, tracking_allowed,
 };
-pub use order::{Cart, CartFull, CartLine, IdempotencyKey, Order, OrderLine, OrderStatus, Quantity};
+pub use order::{Capped, Cart, CartFull, CartLine, IdempotencyKey, Order, OrderLine, OrderStatus, Quantity, Shopper};
 pub use pricing::{DiscountRejection, PricingRules, ShippingMethod, Totals};
 pub use session::{
     ClientKey, REFRESH_GRACE_SECONDS, Refresh, RefreshRecord, SESSION_IDLE_SECONDS, SESSION_MAX_SECONDS, Session,

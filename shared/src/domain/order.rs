@@ -1,7 +1,10 @@
 //! Carts, orders and idempotency keys.
 
 use super::pricing::{ShippingMethod, Totals};
-use super::{Address, Choice, DiscountCode, Invalid, Money, OrderId, ProductId, Sku, Timestamp, UserId, VariantId};
+use super::{
+    Address, Choice, DiscountCode, Email, GuestId, Invalid, Money, OrderId, ProductId, Sku, Timestamp, UserId,
+    VariantId,
+};
 use serde::{Deserialize, Serialize};
 
 /// How many of one product a cart line (and so an order line) may hold.
@@ -90,6 +93,69 @@ impl Cart {
 
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
+    }
+}
+
+/// Whose cart and checkout a request is: a signed-in customer's, or a guest's (by the cart's
+/// `X-Cart-Token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Shopper {
+    Customer(UserId),
+    Guest(GuestId),
+}
+
+impl Shopper {
+    /// The account, for a customer.
+    pub fn user(self) -> Option<UserId> {
+        match self {
+            Shopper::Customer(user) => Some(user),
+            Shopper::Guest(_) => None,
+        }
+    }
+}
+
+/// A line a merge could not take whole: what the two carts asked for together, and what the
+/// merged cart holds (0: the line was left out, the cart being full or the variant off sale).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Capped {
+    pub product_id: ProductId,
+    pub variant_id: VariantId,
+    pub requested: i64,
+    pub quantity: i64,
+}
+
+impl Cart {
+    /// `guest`'s lines added to this cart: quantities of the same variant add up, each capped
+    /// at [`Quantity::MAX`] and at `available(variant)` units (what can be bought now), and new
+    /// lines come after this cart's own while there is room. The lines that could not be taken
+    /// whole are reported; a line of this cart is never made smaller than it was.
+    pub fn merged(&self, guest: &Cart, available: impl Fn(VariantId) -> i64) -> (Cart, Vec<Capped>) {
+        let mut merged = self.clone();
+        let mut capped = Vec::new();
+        for line in &guest.lines {
+            let existing = merged.lines.iter().position(|l| l.variant_id == line.variant_id);
+            let own = existing.map_or(0, |i| merged.lines[i].quantity.units());
+            let requested = own + line.quantity.units();
+            let room = if existing.is_none() && merged.lines.len() >= Self::MAX_LINES { 0 } else { Quantity::MAX };
+            let kept = requested.min(room).min(available(line.variant_id).max(0)).max(own);
+            if kept < requested {
+                capped.push(Capped {
+                    product_id: line.product_id,
+                    variant_id: line.variant_id,
+                    requested,
+                    quantity: kept,
+                });
+            }
+            match (existing, Quantity::parse(kept)) {
+                (Some(i), Ok(quantity)) => merged.lines[i].quantity = quantity,
+                (None, Ok(quantity)) => {
+                    merged.lines.push(CartLine { product_id: line.product_id, variant_id: line.variant_id, quantity })
+                }
+                (_, Err(_)) => {} // nothing of it can be taken
+            }
+        }
+        (merged, capped)
     }
 }
 
@@ -190,7 +256,12 @@ impl From<StoredOrderLine> for OrderLine {
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     pub id: OrderId,
-    pub user_id: UserId,
+    /// The customer's account; none for a guest's order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    /// Where a guest's order emails go (the checkout's `email`); none for a customer's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
     pub status: OrderStatus,
     pub items: Vec<OrderLine>,
     #[serde(flatten)]

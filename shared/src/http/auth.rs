@@ -61,3 +61,57 @@ pub fn caller(req: &Request) -> crate::app::accounts::Caller {
         req.headers().get("user-agent").and_then(|v| v.to_str().ok()).and_then(crate::domain::UserAgent::from_header);
     crate::app::accounts::Caller { client: crate::domain::ClientKey::from_source_ip(source_ip.as_deref()), user_agent }
 }
+
+/// The `X-Cart-Token` header's cart, if the header is there: 401 `unauthenticated` if it is not a
+/// cart token this API issued.
+pub fn cart_token(app: &App, req: &Request) -> Result<Option<crate::domain::GuestId>, ApiError> {
+    let Some(header) = req.headers().get("x-cart-token") else { return Ok(None) };
+    let cart = header.to_str().ok().and_then(|token| app.guest_tokens().cart(token));
+    match cart {
+        Some(cart) => Ok(Some(cart)),
+        None => Err(ApiError::of(
+            super::Kind::Unauthenticated,
+            "X-Cart-Token is not a cart token this API issued; ask POST /carts for one.",
+        )),
+    }
+}
+
+/// Whose cart a request is: the signed-in caller's (`Authorization`, checked as
+/// [`require_user`] does, or as [`require_session`] with `session`), else the guest's whose
+/// `X-Cart-Token` it carries; 401 `unauthenticated` with neither.
+pub async fn require_shopper(app: &App, req: &Request, session: bool) -> Result<crate::domain::Shopper, ApiError> {
+    use crate::domain::Shopper;
+    if req.headers().contains_key("authorization") || !req.headers().contains_key("x-cart-token") {
+        let principal =
+            if session { require_session(app, req).await?.principal } else { require_user(app, req).await? };
+        return Ok(Shopper::Customer(principal.user_id));
+    }
+    Ok(Shopper::Guest(cart_token(app, req)?.ok_or_else(|| ApiError::unauthenticated(false))?))
+}
+
+/// Who reads or cancels order `id`: the signed-in caller (with `session`, checked as
+/// [`require_session`] does), else a guest whose `X-Order-Token` is this order's; 401
+/// `unauthenticated` otherwise (a wrong order token as well: it names no other order).
+pub async fn require_order_reader(
+    app: &App,
+    req: &Request,
+    id: crate::domain::OrderId,
+    session: bool,
+) -> Result<crate::app::checkout::OrderReader, ApiError> {
+    use crate::app::checkout::OrderReader;
+    let token = req.headers().get("x-order-token").and_then(|v| v.to_str().ok());
+    match token {
+        Some(token) if !req.headers().contains_key("authorization") => {
+            if app.guest_tokens().opens_order(id, token) {
+                Ok(OrderReader::Guest(id))
+            } else {
+                Err(ApiError::of(super::Kind::Unauthenticated, "X-Order-Token is not this order's token."))
+            }
+        }
+        _ => {
+            let principal =
+                if session { require_session(app, req).await?.principal } else { require_user(app, req).await? };
+            Ok(OrderReader::User(principal))
+        }
+    }
+}

@@ -7,7 +7,9 @@ mod params;
 mod problem;
 mod serve;
 
-pub use auth::{caller, require_admin, require_session, require_user};
+pub use auth::{
+    caller, cart_token, require_admin, require_order_reader, require_session, require_shopper, require_user,
+};
 pub use input::{JsonBody, MAX_BODY_BYTES};
 pub use params::{Query, cacheable_json, path_param};
 pub use problem::{ApiError, Kind, RETRY_AFTER_SECONDS};

@@ -6,8 +6,8 @@ use super::item::s;
 use super::schema::{GSI1, GSI2, GSI3, IndexSpec, PK, SK};
 use crate::domain::{
     CategorySlug, ClientKey, DeliveryStatus, Discount, DiscountCode, Email, EventId, Image, ImageId, Listing, Order,
-    OrderId, OrderStatus, Product, ProductId, SessionId, Sku, TokenPurpose, UserId, VariantId, WebhookDelivery,
-    WebhookEndpoint, WebhookId,
+    OrderId, OrderStatus, Product, ProductId, SessionId, Shopper, Sku, TokenPurpose, UserId, VariantId,
+    WebhookDelivery, WebhookEndpoint, WebhookId,
 };
 use std::collections::HashMap;
 
@@ -108,8 +108,12 @@ pub fn search_entry(prefix: &str, product: &Product) -> Key {
     key(format!("SEARCH#{prefix}"), &newest_first(product))
 }
 
-pub fn cart(user: UserId) -> Key {
-    key(format!("USER#{user}"), "CART")
+/// A shopper's cart: in a customer's partition, or a guest cart's own.
+pub fn cart(shopper: Shopper) -> Key {
+    match shopper {
+        Shopper::Customer(user) => key(format!("USER#{user}"), "CART"),
+        Shopper::Guest(guest) => key(format!("GUEST#{guest}"), "CART"),
+    }
 }
 
 pub fn discount(code: &DiscountCode) -> Key {
@@ -120,8 +124,11 @@ pub fn order(id: OrderId) -> Key {
     key(format!("ORDER#{id}"), "ORDER")
 }
 
-pub fn idempotency(user: UserId, idempotency_key: &str) -> Key {
-    key(format!("IDEMPOTENCY#{user}#{idempotency_key}"), "IDEMPOTENCY")
+pub fn idempotency(shopper: Shopper, idempotency_key: &str) -> Key {
+    match shopper {
+        Shopper::Customer(user) => key(format!("IDEMPOTENCY#{user}#{idempotency_key}"), "IDEMPOTENCY"),
+        Shopper::Guest(guest) => key(format!("IDEMPOTENCY#GUEST-{guest}#{idempotency_key}"), "IDEMPOTENCY"),
+    }
 }
 
 /// The marker that a payment provider's event was applied.
@@ -234,10 +241,14 @@ pub fn discount_entries(discount: &Discount) -> Vec<(&'static str, String)> {
     entry(GSI1, "DISCOUNTS".into(), discount.code.as_str().to_owned()).to_vec()
 }
 
-/// The index entries of an order: its customer's list and its status's list.
+/// The index entries of an order: its customer's list (a guest's order is in none) and its
+/// status's list.
 pub fn order_entries(order: &Order) -> Vec<(&'static str, String)> {
     let sort = order_sort(order);
-    let mut entries = entry(GSI1, format!("ORDERS#{}", order.user_id), sort.clone()).to_vec();
+    let mut entries = match order.user_id {
+        Some(user) => entry(GSI1, format!("ORDERS#{user}"), sort.clone()).to_vec(),
+        None => Vec::new(),
+    };
     entries.push(order_status_entry(order.status));
     entries.push((GSI2.sort_key, sort));
     entries

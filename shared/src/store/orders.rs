@@ -8,7 +8,8 @@ use super::page::{Page, Position};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError};
 use crate::domain::{
-    Cart, Discount, DiscountCode, Event, LowStock, Money, Order, OrderId, ProductId, Timestamp, UserId, VariantId,
+    Cart, Discount, DiscountCode, Event, GuestId, LowStock, Money, Order, OrderId, ProductId, Shopper, Timestamp,
+    UserId, VariantId,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
@@ -74,6 +75,8 @@ pub struct LineCheck {
 #[derive(Debug)]
 pub struct Placing<'a> {
     pub order: &'a Order,
+    /// Whose cart the order empties.
+    pub shopper: Shopper,
     pub lines: &'a [LineCheck],
     pub discount: Option<&'a DiscountCode>,
     /// The version of the cart the order was priced from.
@@ -94,8 +97,8 @@ enum Placed {
 }
 
 impl Store {
-    pub async fn cart(&self, user: UserId) -> Result<Cart, StoreError> {
-        match self.get_consistent(keys::cart(user)).await? {
+    pub async fn cart(&self, shopper: Shopper) -> Result<Cart, StoreError> {
+        match self.get_consistent(keys::cart(shopper)).await? {
             None => Ok(Cart::default()),
             Some(item) => decode::<CartRecord>(item).map(|r| r.cart),
         }
@@ -103,9 +106,9 @@ impl Store {
 
     /// Stores `cart` if the stored one is still at `cart.version - 1` (0: none stored).
     /// `Ok(false)` when another change got there first.
-    pub async fn save_cart(&self, user: UserId, cart: &Cart, now: Timestamp) -> Result<bool, StoreError> {
+    pub async fn save_cart(&self, shopper: Shopper, cart: &Cart, now: Timestamp) -> Result<bool, StoreError> {
         let record = CartRecord { cart: cart.clone(), expires_at: now.unix_seconds() + CART_TTL_SECONDS };
-        let item = encode(&record, keys::cart(user), "cart")?;
+        let item = encode(&record, keys::cart(shopper), "cart")?;
         let mut put = self.client.put_item().table_name(&self.table).set_item(Some(item));
         put = if cart.version <= 1 {
             put.condition_expression("attribute_not_exists(pk)")
@@ -120,11 +123,42 @@ impl Store {
         }
     }
 
-    pub async fn delete_cart(&self, user: UserId) -> Result<(), StoreError> {
+    /// Stores a customer's `merged` cart (if theirs is still at `merged.version - 1`) and
+    /// deletes the guest cart it took in (if still at `guest_version`), in one transaction:
+    /// `Ok(false)` when either changed meanwhile (nothing was written).
+    pub async fn merge_carts(
+        &self,
+        customer: UserId,
+        merged: &Cart,
+        guest: GuestId,
+        guest_version: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        #[derive(Debug, PartialEq)]
+        enum Name {
+            Customer,
+            Guest,
+        }
+        let record = CartRecord { cart: merged.clone(), expires_at: now.unix_seconds() + CART_TTL_SECONDS };
+        let put = Write::put(encode(&record, keys::cart(Shopper::Customer(customer)), "cart")?);
+        let put = if merged.version <= 1 {
+            put.when("attribute_not_exists(pk)")
+        } else {
+            put.when("version = :expected").value(":expected", n(merged.version - 1))
+        };
+        let gone =
+            Write::delete(keys::cart(Shopper::Guest(guest))).when("version = :guest").value(":guest", n(guest_version));
+        let mut tx = Transaction::new();
+        tx.add(Name::Customer, put);
+        tx.add(Name::Guest, gone);
+        Ok(tx.commit(self, None).await?.is_ok())
+    }
+
+    pub async fn delete_cart(&self, shopper: Shopper) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(keys::cart(user)))
+            .set_key(Some(keys::cart(shopper)))
             .send()
             .await
             .map_err(|e| StoreError::backend("DeleteItem", e))?;
@@ -187,7 +221,7 @@ impl Store {
     /// out) places that same order id, so at most one order is ever placed per key.
     pub async fn begin_idempotent(
         &self,
-        user: UserId,
+        shopper: Shopper,
         idempotency: &str,
         request: &str,
         lock_id: &str,
@@ -195,7 +229,7 @@ impl Store {
         lock_seconds: i64,
     ) -> Result<Begun, StoreError> {
         let order_id = OrderId::new();
-        let mut item = keys::idempotency(user, idempotency);
+        let mut item = keys::idempotency(shopper, idempotency);
         item.insert("entity".into(), s("idempotency"));
         item.insert("status".into(), s(IN_PROGRESS));
         item.insert("request".into(), s(request));
@@ -242,7 +276,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(keys::idempotency(user, idempotency)))
+            .set_key(Some(keys::idempotency(shopper, idempotency)))
             .update_expression("SET lockId = :lock, lockedUntil = :until, orderId = :order")
             .condition_expression("lockId = :old")
             .expression_attribute_values(":lock", s(lock_id))
@@ -259,12 +293,17 @@ impl Store {
     }
 
     /// Lets go of an idempotency key this request holds (it failed: the client may retry).
-    pub async fn release_idempotent(&self, user: UserId, idempotency: &str, lock_id: &str) -> Result<(), StoreError> {
+    pub async fn release_idempotent(
+        &self,
+        shopper: Shopper,
+        idempotency: &str,
+        lock_id: &str,
+    ) -> Result<(), StoreError> {
         let result = self
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(keys::idempotency(user, idempotency)))
+            .set_key(Some(keys::idempotency(shopper, idempotency)))
             .condition_expression("lockId = :lock AND #status = :in_progress")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":lock", s(lock_id))
@@ -328,7 +367,7 @@ impl Store {
             tx.add(Placed::Discount, redeem);
         }
         tx.add(Placed::Order, Write::put(order_item(order)?).when("attribute_not_exists(pk)"));
-        let empty = Write::delete(keys::cart(order.user_id))
+        let empty = Write::delete(keys::cart(placing.shopper))
             .when("version = :version")
             .value(":version", n(placing.cart_version));
         tx.add(Placed::Cart, empty);
