@@ -267,6 +267,21 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
         token = env.login("ada@example.com", "correct horse battery staple").await.access_token();
         env.recorder.take();
     }
+    {
+        use storefront::api::addresses::*;
+        let created = run!("create-address", create_address, event("create-address", Some(&token)));
+        assert_eq!(created.status, 201, "{:#}", created.body);
+        let address = created.body["id"].as_str().unwrap().to_owned();
+        run!("list-addresses", list_addresses, event("list-addresses", Some(&token)));
+        let with = |name: &str| {
+            event_with(
+                name,
+                &[("REPLACE_WITH_ACCESS_TOKEN", token.as_str()), ("REPLACE_WITH_ADDRESS_ID", address.as_str())],
+            )
+        };
+        assert_eq!(run!("update-address", update_address, with("update-address")).status, 200);
+        assert_eq!(run!("delete-address", delete_address, with("delete-address")).status, 204);
+    }
 
     let created = run!("create-product", create_product, event("create-product", Some(&admin)));
     let id = created.body["id"].as_str().unwrap().to_owned();

@@ -148,6 +148,20 @@ for run in 1 2; do
   check "accounts: a wrong password is invalid_credentials" has accounts '"code":"invalid_credentials"'
   check "accounts: a role change is refused field by field" has accounts '"field":"role"'
   check "accounts: the seeded admin signs in as an admin" has accounts '"role": "admin"'
+  check "accounts: a refresh answers a new pair and the session list shows both sessions" has accounts '"current":true'
+
+  id=shopper-identity
+  check "$id: the guest cart holds two slide rules" has $id '^\{"items":\[\{"name":"Slide Rule","quantity":2\}\],"subtotalCents":3600\}$'
+  check "$id: registering with the guest cart merges its line" has $id '"emailVerified":false,"cartMerge":\{"lines":1,"capped":\[\]\}'
+  check "$id: the account's cart holds it and the guest cart is empty" has $id '^\[\{"name":"Slide Rule","quantity":2\}\]$'
+  check "$id: … and the guest cart is empty" has $id '^\{"guestItems":\[\]\}$'
+  check "$id: the emailed verification code verifies the address" has $id '"emailVerified":true\}$'
+  check "$id: the order ships to the saved address" has $id '^\{"status":"pending_payment","totalCents":[0-9]+,"shipTo":"Hampton"\}$'
+  check "$id: refresh answers a new pair" has $id '^\{"tokenType":"Bearer","expiresIn":900,"refreshExpiresIn":[0-9]+\}$'
+  check "$id: sign-out is 204 and the token is then session_revoked" bash -c "grep -qx 'logout 204' '$(out $id)' && grep -q '\"code\":\"session_revoked\"' '$(out $id)'"
+  check "$id: a reset is asked for (202) and confirmed with the emailed code (204)" bash -c "grep -qx 'reset 202' '$(out $id)' && grep -qx 'confirm 204' '$(out $id)'"
+  check "$id: the code works once" has $id '^\{"status":400,"code":"invalid_token"\}$'
+  check "$id: the new password signs in" has $id '^\{"signedIn":"katherine\.[0-9]+@example\.com","emailVerified":true\}$'
 
   check "catalog: 'wire mou' finds the Wireless Mouse" has catalog '"name":"Wireless Mouse"'
   check "catalog: the next page's cursor is accepted" lacks catalog '"code":"invalid_cursor"'

@@ -6,10 +6,17 @@ use crate::app::{App, AppError};
 use crate::domain::{DiscountCode, Email, IdempotencyKey, Invalid, ShippingMethod, Shopper};
 use crate::http::{self, ApiError, Body, JsonBody, Request, Response};
 
-/// The body of a quote or an order: `{email?, shippingAddress, shippingMethod, discountCode?}`,
-/// `email` required of a guest and refused from a customer (whose emails go to the account).
+/// Where an order ships to: an address in the body, or one of the customer's saved ones.
+enum ShipTo {
+    Given(crate::domain::Address),
+    Saved(crate::domain::AddressId),
+}
+
+/// The body of a quote or an order: `{email?, shippingAddress | shippingAddressId,
+/// shippingMethod, discountCode?}`; `email` is required of a guest and refused from a customer
+/// (whose emails go to the account), `shippingAddressId` (a saved address) is a customer's.
 /// Also returns the body's canonical form (for idempotency).
-fn checkout_body(req: &Request, who: Shopper) -> Result<(Checkout, String), ApiError> {
+async fn checkout_body(app: &App, req: &Request, who: Shopper) -> Result<(Checkout, String), ApiError> {
     let canonical =
         serde_json::from_slice::<serde_json::Value>(req.body().as_ref()).map(|v| v.to_string()).unwrap_or_default();
     let mut body = JsonBody::parse(req)?;
@@ -22,29 +29,51 @@ fn checkout_body(req: &Request, who: Shopper) -> Result<(Checkout, String), ApiE
         }
         Shopper::Customer(_) => None,
     };
-    let address = body.nullable_object("shippingAddress", parse_address);
-    let address = match address {
-        Some(Some(address)) => Some(address),
-        Some(None) => {
-            body.invalid("shippingAddress", crate::domain::Invalid::new("is required"));
+    let ship_to = match (body.has("shippingAddressId"), who) {
+        (true, Shopper::Guest(_)) => {
+            body.take("shippingAddressId");
+            body.invalid("shippingAddressId", Invalid::new("is for signed-in customers: send shippingAddress"));
             None
         }
-        None if body.has_errors_for("shippingAddress") => None,
-        None => {
-            body.invalid("shippingAddress", crate::domain::Invalid::new("is required"));
+        (true, Shopper::Customer(_)) if body.has("shippingAddress") => {
+            body.take("shippingAddressId");
+            body.take("shippingAddress");
+            body.invalid("shippingAddressId", Invalid::new("send either shippingAddressId or shippingAddress"));
             None
         }
+        (true, Shopper::Customer(_)) => body
+            .string("shippingAddressId", |raw| {
+                crate::domain::AddressId::parse(raw).ok_or_else(|| Invalid::new("is not one of your saved addresses"))
+            })
+            .map(ShipTo::Saved),
+        (false, _) => match body.nullable_object("shippingAddress", parse_address) {
+            Some(Some(address)) => Some(ShipTo::Given(address)),
+            Some(None) => {
+                body.invalid("shippingAddress", Invalid::new("is required"));
+                None
+            }
+            None if body.has_errors_for("shippingAddress") => None,
+            None => {
+                body.invalid("shippingAddress", Invalid::new("is required"));
+                None
+            }
+        },
     };
     let method = body.string("shippingMethod", ShippingMethod::parse);
     let discount_code = body.optional_string("discountCode", DiscountCode::parse);
-    let (shipping_address, shipping_method) = body.finish((address, method))?;
+    let (ship_to, shipping_method) = body.finish((ship_to, method))?;
+    let shipping_address = match (ship_to, who) {
+        (ShipTo::Given(address), _) => address,
+        (ShipTo::Saved(id), Shopper::Customer(user)) => crate::app::addresses::resolve(app, user, id).await?,
+        (ShipTo::Saved(_), Shopper::Guest(_)) => return Err(AppError::Unauthenticated.into()),
+    };
     Ok((Checkout { email, shipping_address, shipping_method, discount_code }, canonical))
 }
 
 /// `POST /checkout/quote` → 200 totals.
 pub async fn quote(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let who = http::require_shopper(app, &req, false).await?;
-    let (checkout, _) = checkout_body(&req, who)?;
+    let (checkout, _) = checkout_body(app, &req, who).await?;
     http::json(200, &checkout::quote(app, who, &checkout).await?)
 }
 
@@ -58,7 +87,7 @@ pub async fn place_order(app: &App, req: Request) -> Result<Response<Body>, ApiE
         .and_then(|v| v.to_str().ok())
         .and_then(|v| IdempotencyKey::parse(v).ok())
         .ok_or(AppError::IdempotencyKeyRequired)?;
-    let (checkout, canonical) = checkout_body(&req, who)?;
+    let (checkout, canonical) = checkout_body(app, &req, who).await?;
     let placed = checkout::place(app, who, &key, &canonical, &checkout).await?;
     match (placed, who) {
         (Placed::New(order) | Placed::Again(order), Shopper::Customer(_)) => http::json(201, &order),

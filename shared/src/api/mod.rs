@@ -2,6 +2,7 @@
 //! and shapes the answer; the Lambda function for the endpoint is `http::serve(<handler>)`.
 
 pub mod accounts;
+pub mod addresses;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;

@@ -210,12 +210,17 @@ pub async fn login(app: &App, email: Email, password: Password, caller: &Caller)
     signed_in(app, user, &session, refresh).await
 }
 
+/// `PATCH /me`: the name, and the default shipping address (the address book's default entry).
 pub async fn update_me(app: &App, verified: Verified, change: ProfileChange) -> Result<User, AppError> {
-    if change.is_empty() {
-        return Ok(verified.user);
+    match change.default_shipping_address {
+        _ if change.is_empty() => Ok(verified.user),
+        Some(address) => super::addresses::set_default(app, &verified, address, change.name.as_ref()).await,
+        None => {
+            let id = verified.principal.user_id;
+            let name = change.name.as_ref().ok_or_else(|| AppError::Internal("an empty change".into()))?;
+            app.store.rename(id, name, app.clock.now()).await?.ok_or(AppError::Unauthenticated)
+        }
     }
-    let id = verified.principal.user_id;
-    app.store.update_profile(id, &change, app.clock.now()).await?.ok_or(AppError::Unauthenticated)
 }
 
 /// Makes an existing account an admin (the `grant-admin` ops command and the local seed).

@@ -41,6 +41,7 @@ pub enum Resource {
     Webhook,
     Delivery,
     Session,
+    Address,
 }
 
 /// Why an operation did not succeed. `http::problem` turns each into one HTTP answer.
@@ -86,6 +87,8 @@ pub enum AppError {
     InsufficientStock { items: Vec<Shortage> },
     #[error("cart full")]
     CartFull,
+    #[error("address book full")]
+    AddressBookFull,
     #[error("cart empty")]
     CartEmpty,
     #[error("price changed")]

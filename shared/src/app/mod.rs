@@ -2,6 +2,7 @@
 
 pub mod account_emails;
 pub mod accounts;
+pub mod addresses;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;

@@ -54,6 +54,20 @@ pub const ADDRESS_FIELDS: [(&str, bool, usize); 7] = [
 ];
 
 impl Address {
+    /// A field's text by its JSON name (`None` for an absent optional one or an unknown name).
+    pub fn field(&self, name: &str) -> Option<&str> {
+        match name {
+            "name" => Some(self.name.as_str()),
+            "line1" => Some(self.line1.as_str()),
+            "line2" => self.line2.as_ref().map(Text::as_str),
+            "city" => Some(self.city.as_str()),
+            "region" => self.region.as_ref().map(Text::as_str),
+            "postalCode" => Some(self.postal_code.as_str()),
+            "country" => Some(self.country.as_str()),
+            _ => None,
+        }
+    }
+
     /// Builds an address from its fields, reporting every invalid one (by its JSON name).
     /// `get(field)` gives the raw text of a field, `None` when absent.
     pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<Self, Vec<(&'static str, Invalid)>> {
@@ -129,5 +143,164 @@ mod tests {
         let errors = parse(&[("name", ""), ("country", "ZZ")]).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|(f, _)| *f).collect();
         assert_eq!(fields, ["name", "line1", "city", "postalCode", "country"]);
+    }
+}
+
+/// One saved address of a customer's address book.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressEntry {
+    pub id: super::AddressId,
+    #[serde(flatten)]
+    pub address: Address,
+    /// The one the profile shows as `defaultShippingAddress` (at most one is).
+    pub default_shipping: bool,
+}
+
+/// A customer's saved addresses, in the order they were added; at most one is the default.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AddressBook {
+    pub entries: Vec<AddressEntry>,
+}
+
+/// The book already holds [`AddressBook::MAX_ENTRIES`] addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressBookFull;
+
+/// A change to one entry; `None` leaves a part as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AddressEdit {
+    pub address: Option<Address>,
+    pub default_shipping: Option<bool>,
+}
+
+impl AddressBook {
+    pub const MAX_ENTRIES: usize = 20;
+
+    /// The book of a profile stored before address books: its default shipping address, if any,
+    /// as the one entry (named by the user's id, so that it keeps one id until rewritten).
+    pub fn from_legacy(user: super::UserId, default: Option<&Address>) -> Self {
+        let entries = default
+            .map(|address| AddressEntry {
+                id: super::AddressId::of_user(user),
+                address: address.clone(),
+                default_shipping: true,
+            })
+            .into_iter()
+            .collect();
+        Self { entries }
+    }
+
+    pub fn default_shipping(&self) -> Option<&Address> {
+        self.entries.iter().find(|e| e.default_shipping).map(|e| &e.address)
+    }
+
+    pub fn get(&self, id: super::AddressId) -> Option<&AddressEntry> {
+        self.entries.iter().find(|e| e.id == id)
+    }
+
+    /// Adds an address (the default if `default_shipping`, the former default then not).
+    pub fn add(
+        &mut self,
+        id: super::AddressId,
+        address: Address,
+        default_shipping: bool,
+    ) -> Result<(), AddressBookFull> {
+        if self.entries.len() >= Self::MAX_ENTRIES {
+            return Err(AddressBookFull);
+        }
+        if default_shipping {
+            self.entries.iter_mut().for_each(|e| e.default_shipping = false);
+        }
+        self.entries.push(AddressEntry { id, address, default_shipping });
+        Ok(())
+    }
+
+    /// Edits an entry; `false` if there is none with that id.
+    pub fn edit(&mut self, id: super::AddressId, edit: AddressEdit) -> bool {
+        let Some(index) = self.entries.iter().position(|e| e.id == id) else { return false };
+        if edit.default_shipping == Some(true) {
+            self.entries.iter_mut().for_each(|e| e.default_shipping = false);
+        }
+        let entry = &mut self.entries[index];
+        if let Some(address) = edit.address {
+            entry.address = address;
+        }
+        if let Some(default) = edit.default_shipping {
+            entry.default_shipping = default;
+        }
+        true
+    }
+
+    /// Removes an entry; `false` if there is none with that id.
+    pub fn remove(&mut self, id: super::AddressId) -> bool {
+        let before = self.entries.len();
+        self.entries.retain(|e| e.id != id);
+        self.entries.len() != before
+    }
+
+    /// What `PATCH /me` `{defaultShippingAddress}` does: `Some` replaces the default entry's
+    /// address (or adds it as the default), `None` removes the default entry.
+    pub fn set_default(&mut self, new_id: super::AddressId, address: Option<Address>) -> Result<(), AddressBookFull> {
+        match (address, self.entries.iter().position(|e| e.default_shipping)) {
+            (Some(address), Some(index)) => self.entries[index].address = address,
+            (Some(address), None) => self.add(new_id, address, true)?,
+            (None, Some(index)) => {
+                self.entries.remove(index);
+            }
+            (None, None) => {}
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod book_tests {
+    use super::*;
+    use crate::domain::{AddressId, UserId};
+
+    fn address(name: &str) -> Address {
+        let fields = [("name", name), ("line1", "1 Road"), ("city", "Leeds"), ("postalCode", "LS1"), ("country", "GB")];
+        Address::parse(|f| fields.iter().find(|(k, _)| *k == f).map(|(_, v)| *v)).unwrap()
+    }
+
+    #[test]
+    fn at_most_one_entry_is_the_default_and_it_is_the_profiles_default_address() {
+        let mut book = AddressBook::default();
+        let (home, work) = (AddressId::new(), AddressId::new());
+        book.add(home, address("Home"), true).unwrap();
+        book.add(work, address("Work"), false).unwrap();
+        assert_eq!(book.default_shipping().map(|a| a.name.as_str()), Some("Home"));
+        assert!(book.edit(work, AddressEdit { address: None, default_shipping: Some(true) }));
+        assert_eq!(book.entries.iter().filter(|e| e.default_shipping).count(), 1);
+        assert_eq!(book.default_shipping().map(|a| a.name.as_str()), Some("Work"));
+        assert!(book.remove(work));
+        assert_eq!(book.default_shipping(), None);
+        assert!(!book.remove(work));
+        assert!(!book.edit(work, AddressEdit::default()));
+    }
+
+    #[test]
+    fn a_book_holds_twenty_addresses() {
+        let mut book = AddressBook::default();
+        for i in 0..AddressBook::MAX_ENTRIES {
+            book.add(AddressId::new(), address(&format!("A{i}")), false).unwrap();
+        }
+        assert_eq!(book.add(AddressId::new(), address("one more"), false), Err(AddressBookFull));
+    }
+
+    #[test]
+    fn the_old_default_address_is_the_default_entry_and_patch_me_keeps_working_on_it() {
+        let user = UserId::new();
+        let mut book = AddressBook::from_legacy(user, Some(&address("Old")));
+        assert_eq!(book.entries.len(), 1);
+        assert_eq!(book.entries[0].id, AddressId::of_user(user));
+        book.set_default(AddressId::new(), Some(address("New"))).unwrap();
+        assert_eq!((book.entries.len(), book.default_shipping().map(|a| a.name.as_str())), (1, Some("New")));
+        book.set_default(AddressId::new(), None).unwrap();
+        assert!(book.entries.is_empty());
+        book.set_default(AddressId::new(), Some(address("Again"))).unwrap();
+        assert_eq!(book.default_shipping().map(|a| a.name.as_str()), Some("Again"));
+        assert!(AddressBook::from_legacy(user, None).entries.is_empty());
     }
 }

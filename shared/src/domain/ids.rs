@@ -66,6 +66,20 @@ ulid_id!(
     "guest cart"
 );
 ulid_id!(
+    /// A saved address's id, within its customer's address book.
+    AddressId,
+    "address"
+);
+
+impl AddressId {
+    /// The id of the one entry a profile of the version before address books gets (its default
+    /// shipping address): the user's own id, stable until the book is rewritten.
+    pub fn of_user(user: UserId) -> Self {
+        Self(user.0)
+    }
+}
+
+ulid_id!(
     /// A product's id.
     ProductId,
     "product"

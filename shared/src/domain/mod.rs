@@ -50,7 +50,7 @@ mod user;
 mod variant;
 mod webhook;
 
-pub use address::{ADDRESS_FIELDS, Address, CountryCode};
+pub use address::{ADDRESS_FIELDS, Address, AddressBook, AddressBookFull, AddressEdit, AddressEntry, CountryCode};
 pub use catalog::{
     CategoryCount, CategorySlug, ChangeRefused, Currency, DEFAULT_LOW_STOCK_THRESHOLD, Description, Listing, Money,
     Product, ProductChange, ProductName, SearchQuery, Sku, Sort, Stock, StockDelta, Unresolved, VariantChange,
@@ -59,7 +59,7 @@ pub use catalog::{
 pub use discount::{Discount, DiscountCode, MAX_PERCENT_OFF, NewDiscount, parse_max_redemptions, parse_min_subtotal};
 pub use email::Email;
 pub use event::{Event, EventType, LowStock, Subject};
-pub use ids::{EventId, GuestId, ImageId, OrderId, ProductId, SessionId, UserId, WebhookId};
+pub use ids::{AddressId, EventId, GuestId, ImageId, OrderId, ProductId, SessionId, UserId, WebhookId};
 pub use image::{
     AltText, Image, ImageEdit, ImageFormat, MAX_IMAGE_BYTES, MAX_IMAGES, Rejected, UPLOAD_SECONDS, Upload, arrange,
     inspect, parse_content_length,

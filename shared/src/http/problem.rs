@@ -88,6 +88,7 @@ problem_kinds! {
     WebhookNotFound => 404, "webhook_not_found", "Not found";
     DeliveryNotFound => 404, "delivery_not_found", "Not found";
     SessionNotFound => 404, "session_not_found", "Not found";
+    AddressNotFound => 404, "address_not_found", "Not found";
     EmailTaken => 409, "email_taken", "Email taken";
     AlreadyVerified => 409, "already_verified", "Already verified";
     SkuTaken => 409, "sku_taken", "SKU taken";
@@ -106,6 +107,7 @@ problem_kinds! {
     UnsupportedMediaType => 415, "unsupported_media_type", "Unsupported media type";
     ValidationFailed => 422, "validation_failed", "Validation failed";
     CartFull => 422, "cart_full", "Cart full";
+    AddressBookFull => 422, "address_book_full", "Address book full";
     InvalidImage => 422, "invalid_image", "Invalid image";
     VariantRequired => 422, "variant_required", "Variant required";
     InvalidDiscount => 422, "invalid_discount", "Invalid discount";
@@ -262,6 +264,7 @@ impl From<AppError> for ApiError {
                     ApiError::of(Kind::DeliveryNotFound, "The endpoint has no delivery of this event.")
                 }
                 Resource::Session => ApiError::of(Kind::SessionNotFound, "You have no such session."),
+                Resource::Address => ApiError::of(Kind::AddressNotFound, "You have no saved address with this id."),
             },
             AppError::SkuTaken => ApiError::of(Kind::SkuTaken, "Another variant already has this SKU."),
             AppError::VariantExists { variant_id } => {
@@ -287,6 +290,13 @@ impl From<AppError> for ApiError {
             AppError::CartFull => {
                 ApiError::of(Kind::CartFull, format!("A cart holds at most {} different variants.", Cart::MAX_LINES))
             }
+            AppError::AddressBookFull => ApiError::of(
+                Kind::AddressBookFull,
+                format!(
+                    "An address book holds at most {} addresses; delete one first.",
+                    crate::domain::AddressBook::MAX_ENTRIES
+                ),
+            ),
             AppError::CartEmpty => ApiError::of(Kind::CartEmpty, "The cart has nothing to order."),
             AppError::PriceChanged => {
                 ApiError::of(Kind::PriceChanged, "A price changed since the cart was priced; ask for a new quote.")

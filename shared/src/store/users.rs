@@ -9,7 +9,9 @@
 use super::item::{decode, encode, n, number, refused, s};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError, keys};
-use crate::domain::{Email, Event, ProfileChange, Role, Session, Timestamp, TokenPurpose, User, UserId};
+use crate::domain::{
+    AddressBook, AddressEntry, Email, Event, PersonName, Role, Session, Timestamp, TokenPurpose, User, UserId,
+};
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -104,48 +106,23 @@ impl Store {
         self.get_consistent(keys::user(id)).await?.map(decode_user).transpose()
     }
 
-    /// Applies a profile change to an existing user; `Ok(None)` if there is no such user.
-    pub async fn update_profile(
-        &self,
-        id: UserId,
-        change: &ProfileChange,
-        now: Timestamp,
-    ) -> Result<Option<User>, StoreError> {
-        let mut sets = vec!["updatedAt = :now"];
-        let mut removes = Vec::new();
-        let mut values = HashMap::from([(":now".to_string(), s(now.to_string()))]);
-        let mut names = HashMap::new();
-        if let Some(name) = &change.name {
-            sets.push("#name = :name");
-            names.insert("#name".to_string(), "name".to_string());
-            values.insert(":name".into(), s(name.as_str()));
-        }
-        match &change.default_shipping_address {
-            Some(Some(address)) => {
-                sets.push("defaultShippingAddress = :address");
-                values.insert(":address".into(), super::item::attribute(address, "address")?);
-            }
-            Some(None) => removes.push("defaultShippingAddress"),
-            None => {}
-        }
-        let mut expression = format!("SET {}", sets.join(", "));
-        if !removes.is_empty() {
-            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
-        }
+    /// Renames an existing user; `Ok(None)` if there is no such user.
+    pub async fn rename(&self, id: UserId, name: &PersonName, now: Timestamp) -> Result<Option<User>, StoreError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(keys::user(id)))
-            .update_expression(expression)
+            .update_expression("SET #name = :name, updatedAt = :now")
             .condition_expression("attribute_exists(pk)")
-            .set_expression_attribute_names((!names.is_empty()).then_some(names))
-            .set_expression_attribute_values(Some(values))
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":name", s(name.as_str()))
+            .expression_attribute_values(":now", s(now.to_string()))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
         match result {
-            Ok(out) => out.attributes.map(|item| decode::<UserRecord>(item).map(|r| r.user)).transpose(),
+            Ok(out) => out.attributes.map(decode_user).transpose(),
             Err(err) if refused(&err).is_some() => Ok(None),
             Err(err) => Err(StoreError::backend("UpdateItem", err)),
         }
@@ -368,4 +345,88 @@ fn verify_profile(token: &AccountToken, now: Timestamp) -> Write {
         .value(":yes", super::item::b(true))
         .value(":now", s(now.to_string()))
         .value(":email", s(token.email.as_str()))
+}
+
+/// A profile's address book as stored: its entries and the version that guards changes.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BookRecord {
+    id: UserId,
+    #[serde(default)]
+    addresses: Option<Vec<AddressEntry>>,
+    #[serde(default)]
+    default_shipping_address: Option<crate::domain::Address>,
+    #[serde(default)]
+    address_version: i64,
+}
+
+impl Store {
+    /// A customer's address book and its version (0 before its first change); `None` if there is
+    /// no such user. A profile of the version before address books shows its default address as
+    /// the one entry.
+    pub async fn address_book(&self, user: UserId) -> Result<Option<(AddressBook, i64)>, StoreError> {
+        let Some(item) = self.get_consistent(keys::user(user)).await? else { return Ok(None) };
+        let record: BookRecord = decode(item)?;
+        let book = match record.addresses {
+            Some(entries) => AddressBook { entries },
+            None => AddressBook::from_legacy(record.id, record.default_shipping_address.as_ref()),
+        };
+        Ok(Some((book, record.address_version)))
+    }
+
+    /// Stores `book` (and the profile's `defaultShippingAddress`, its default entry's; and
+    /// `name`, if given) if the book is still at `version`. `Ok(None)` when it changed meanwhile
+    /// or the user is gone.
+    pub async fn save_address_book(
+        &self,
+        user: UserId,
+        book: &AddressBook,
+        version: i64,
+        name: Option<&crate::domain::PersonName>,
+        now: Timestamp,
+    ) -> Result<Option<User>, StoreError> {
+        let mut sets = vec!["addresses = :book", "addressVersion = :next", "updatedAt = :now"];
+        let mut values = HashMap::from([
+            (":book".to_string(), super::item::attribute(&book.entries, "address book")?),
+            (":next".to_string(), n(version + 1)),
+            (":now".to_string(), s(now.to_string())),
+        ]);
+        let mut names = HashMap::new();
+        if let Some(name) = name {
+            sets.push("#name = :name");
+            names.insert("#name".to_string(), "name".to_string());
+            values.insert(":name".into(), s(name.as_str()));
+        }
+        let expression = match book.default_shipping() {
+            Some(address) => {
+                values.insert(":default".into(), super::item::attribute(address, "address")?);
+                sets.push("defaultShippingAddress = :default");
+                format!("SET {}", sets.join(", "))
+            }
+            None => format!("SET {} REMOVE defaultShippingAddress", sets.join(", ")),
+        };
+        let condition = if version == 0 {
+            "attribute_exists(pk) AND attribute_not_exists(addressVersion)"
+        } else {
+            values.insert(":version".into(), n(version));
+            "attribute_exists(pk) AND addressVersion = :version"
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::user(user)))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => out.attributes.map(decode_user).transpose(),
+            Err(err) if refused(&err).is_some() => Ok(None),
+            Err(err) => Err(StoreError::backend("UpdateItem", err)),
+        }
+    }
 }
