@@ -94,11 +94,16 @@ async fn patch_me_with_a_default_shipping_address_sets_the_books_default_entry()
     let listed = list(&env, &token).await;
     assert_eq!(listed.len(), 1);
     assert_eq!((&listed[0]["name"], &listed[0]["defaultShipping"]), (&json!("Via PATCH"), &json!(true)));
-    patch_me(&env, &token, json!({"defaultShippingAddress": address("Changed")})).await;
-    assert_eq!(list(&env, &token).await[0]["name"], "Changed", "the same entry, changed");
+    patch_me(&env, &token, json!({"defaultShippingAddress": address("Other")})).await;
+    let listed = list(&env, &token).await;
+    let names: Vec<(&str, bool)> =
+        listed.iter().map(|a| (a["name"].as_str().unwrap(), a["defaultShipping"] == true)).collect();
+    assert_eq!(names, [("Via PATCH", false), ("Other", true)], "a new default; the saved one is kept");
     let removed = patch_me(&env, &token, json!({"defaultShippingAddress": null})).await;
     assert!(removed.body.get("defaultShippingAddress").is_none());
-    assert!(list(&env, &token).await.is_empty());
+    let listed = list(&env, &token).await;
+    assert_eq!(listed.len(), 2, "no saved address is deleted");
+    assert!(listed.iter().all(|a| a["defaultShipping"] == false));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -174,3 +174,49 @@ async fn only_a_verified_account_can_be_made_an_admin() {
     let admin = storefront::app::accounts::grant_admin(&env.app, &email).await.unwrap().unwrap();
     assert_eq!(admin.role, storefront::domain::Role::Admin);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_used_reset_code_voids_the_others_sent_before_it_and_so_does_a_password_change() {
+    let env = TestEnv::start().await;
+    let token = env.register("ada@example.com").await.access_token();
+    ask_reset(&env, "ada@example.com").await;
+    let first = env.emailed_code("ada@example.com", RESET).await.unwrap();
+    env.app.clock.advance(1);
+    ask_reset(&env, "ada@example.com").await;
+    let second = env.emailed_code("ada@example.com", RESET).await.unwrap();
+    assert_ne!(first, second);
+    assert_eq!(confirm(&env, &second, NEW_PASSWORD).await.status, 204);
+    confirm(&env, &first, "an attackers battery staple").await.problem(400, "invalid_token");
+
+    // A code outstanding when the password is changed is void too.
+    let signed_in = env.login("ada@example.com", NEW_PASSWORD).await.access_token();
+    let _ = token;
+    ask_reset(&env, "ada@example.com").await;
+    let pending = env.emailed_code("ada@example.com", RESET).await.unwrap();
+    env.app.clock.advance(1);
+    assert_eq!(change(&env, &signed_in, NEW_PASSWORD, PASSWORD).await.status, 204);
+    confirm(&env, &pending, "an attackers battery staple").await.problem(400, "invalid_token");
+    assert_eq!(env.login("ada@example.com", PASSWORD).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_change_ends_the_other_sessions_before_their_items_are_deleted() {
+    let env = TestEnv::start().await;
+    let phone = env.register("ada@example.com").await;
+    let laptop = env.login("ada@example.com", PASSWORD).await;
+    let me = env.me(&laptop.access_token()).await.body;
+    let user = storefront::domain::UserId::parse(me["id"].as_str().unwrap()).unwrap();
+    let email = storefront::domain::Email::parse("ada@example.com").unwrap();
+    let current = env.app.store.credentials(&email).await.unwrap().unwrap().password_hash;
+    let sessions = env.sessions(&laptop.access_token()).await.body;
+    let kept = sessions["items"].as_array().unwrap().iter().find(|s| s["current"] == true).unwrap()["id"].clone();
+    let kept = storefront::domain::SessionId::parse(kept.as_str().unwrap()).unwrap();
+    // The password's own transaction, and nothing else (no session item deleted).
+    let now = env.app.clock.now();
+    assert!(env.app.store.change_password(&email, user, &current, &current, kept, now).await.unwrap());
+    env.me(&phone.access_token()).await.problem(401, "session_revoked");
+    env.refresh(&phone.refresh_token()).await.problem(401, "session_revoked");
+    assert_eq!(env.me(&laptop.access_token()).await.status, 200);
+    let listed = env.sessions(&laptop.access_token()).await.body;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "the ended ones are not listed: {listed:#}");
+}

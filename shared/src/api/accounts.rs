@@ -68,10 +68,15 @@ async fn with_guest_cart(
 ) -> Result<Response<Body>, ApiError> {
     match guest {
         None => session(status, signed_in, true),
-        Some(guest) => {
-            let merged = crate::app::cart::merge(app, guest, signed_in.user.id).await?;
-            answer(status, signed_in, true, Some(&merged))
-        }
+        Some(guest) => match crate::app::cart::merge(app, guest, signed_in.user.id).await {
+            Ok(merged) => answer(status, signed_in, true, Some(&merged)),
+            // The sign-in happened: answer its tokens. The merge is one transaction, so the
+            // guest cart is as it was, and signing in again with it merges it then.
+            Err(err) => {
+                tracing::warn!(error = %err, "merging a guest cart at sign-in failed; the guest cart is kept");
+                session(status, signed_in, true)
+            }
+        },
     }
 }
 

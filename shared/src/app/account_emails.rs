@@ -12,8 +12,9 @@ use crate::domain::{
 use crate::store::{AccountToken, Attempt, Counter};
 
 /// `POST /auth/password-reset`: emails a reset token if an account has `email`, at most
-/// [`MAX_ACCOUNT_EMAILS`] an hour. The caller learns nothing either way: the same answer, and
-/// the same reads and counter write, for an unknown email (one write more for a known one).
+/// [`MAX_ACCOUNT_EMAILS`] an hour. The caller learns nothing either way: the same answer after
+/// the same calls (for an unknown email, or one over its limit, a write that writes nothing
+/// stands in for the event's).
 pub async fn request_reset(app: &App, email: &Email) -> Result<(), AppError> {
     let now = app.clock.now();
     let counter = Counter::AccountEmails(TokenPurpose::Reset, email);
@@ -21,23 +22,27 @@ pub async fn request_reset(app: &App, email: &Email) -> Result<(), AppError> {
         app.store.credentials(email),
         app.store.count_attempt(counter, now, MAX_ACCOUNT_EMAILS, ACCOUNT_EMAIL_WINDOW_SECONDS),
     );
-    let (Some(credentials), Attempt::Allowed { .. }) = (credentials?, counted?) else { return Ok(()) };
-    let view = serde_json::json!({ "id": credentials.user_id, "email": email });
-    let event = Event::account_email(EventType::PasswordResetRequested, credentials.user_id, view, now);
-    app.store.publish_events(&[event]).await?;
+    match (credentials?, counted?) {
+        (Some(credentials), Attempt::Allowed { .. }) => {
+            let view = serde_json::json!({ "id": credentials.user_id, "email": email });
+            let event = Event::account_email(EventType::PasswordResetRequested, credentials.user_id, view, now);
+            app.store.publish_events(&[event]).await?;
+        }
+        _ => app.store.publish_nothing().await?,
+    }
     Ok(())
 }
 
-/// `POST /auth/password-reset/confirm`: sets a new password with a reset token, and revokes
-/// every session of the account. The token is used up; the email counts as verified.
+/// `POST /auth/password-reset/confirm`: sets a new password with a reset token, ending every
+/// session of the account and voiding every other reset code sent before (all in the password's
+/// transaction). The token is used up; the email counts as verified.
 pub async fn confirm_reset(app: &App, token: &str, password: Password) -> Result<(), AppError> {
     let (hash, stored) = live_token(app, TokenPurpose::Reset, token).await?;
     let password_hash = auth::hash_password(&password).map_err(|e| AppError::Internal(e.to_string()))?;
     if !app.store.use_reset(&hash, &stored, &password_hash, app.clock.now()).await? {
         return Err(AppError::InvalidToken);
     }
-    let revoked = app.store.revoke_sessions(stored.user_id, None).await?;
-    tracing::info!(user = %stored.user_id, revoked, "password reset; every session is revoked");
+    super::sessions::tidy_after_password_change(app, stored.user_id, None).await;
     Ok(())
 }
 
@@ -80,8 +85,9 @@ pub fn token_purpose(kind: &str) -> Option<TokenPurpose> {
 /// Makes the token an account email carries and keeps its hash (for `send-notifications`).
 pub async fn issue_token(app: &App, purpose: TokenPurpose, user: &User) -> Result<OpaqueToken, AppError> {
     let token = OpaqueToken::generate()?;
-    let expires_at = app.clock.now().unix_seconds() + purpose.lifetime_seconds();
-    let stored = AccountToken { user_id: user.id, email: user.email.clone(), expires_at };
+    let now = app.clock.now();
+    let expires_at = now.unix_seconds() + purpose.lifetime_seconds();
+    let stored = AccountToken { user_id: user.id, email: user.email.clone(), issued_at: now.unix_millis(), expires_at };
     app.store.put_account_token(purpose, &token.hash(), &stored).await?;
     Ok(token)
 }

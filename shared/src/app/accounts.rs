@@ -170,13 +170,12 @@ pub async fn change_password(
         other => other?,
     };
     let hash = auth::hash_password(&new).map_err(|e| AppError::Internal(e.to_string()))?;
-    if !app.store.change_password(email, &credentials.password_hash, &hash).await? {
+    let (id, kept) = (verified.principal.user_id, verified.principal.session_id);
+    if !app.store.change_password(email, id, &credentials.password_hash, &hash, kept, app.clock.now()).await? {
         // Changed meanwhile (another change, a reset): this one was decided on the old password.
         return Err(AppError::Validation(vec![FieldError::new("currentPassword", "is not your password")]));
     }
-    let id = verified.principal.user_id;
-    let revoked = app.store.revoke_sessions(id, Some(verified.principal.session_id)).await?;
-    tracing::info!(user = %id, revoked, "password changed; the other sessions are revoked");
+    super::sessions::tidy_after_password_change(app, id, Some(kept)).await;
     Ok(())
 }
 

@@ -83,8 +83,8 @@ pub async fn remove(app: &App, verified: &Verified, id: AddressId) -> Result<(),
     Ok(())
 }
 
-/// `PATCH /me` with `defaultShippingAddress` (and maybe `name`): the default entry's address
-/// replaced, added, or (with `None`) removed.
+/// `PATCH /me` with `defaultShippingAddress` (and maybe `name`): that address the default (a
+/// saved one equal to it, else a new entry), or (with `None`) no default.
 pub async fn set_default(
     app: &App,
     verified: &Verified,

@@ -171,19 +171,23 @@ impl App {
         }
     }
 
-    /// Reads the keys again, unless another request just did, or (with `min_age`) they are
-    /// younger than that. If they cannot be read, the keys held so far keep working (and are
-    /// tried again in a minute): an unreachable secret must not sign every user out.
+    /// Reads the keys again, unless they are younger than `min_age` (default: the regular
+    /// [`KEYS_MAX_AGE_SECONDS`]) or a read was tried less than [`KEYS_MIN_AGE_SECONDS`] ago: so the
+    /// secret is read at most once a minute, whatever tokens arrive and whether it answers. If the
+    /// keys cannot be read, the ones held keep working: an unreachable secret must not sign every
+    /// user out.
     async fn reload_keys(&self, min_age: Option<i64>) -> Result<Arc<Tokens>, AppError> {
         let _one_at_a_time = self.keys.loading.lock().await;
         let now = self.clock.now();
         let held = self.keys.loaded();
         if let Some(loaded) = &held {
-            let wanted = min_age.unwrap_or(KEYS_MAX_AGE_SECONDS);
-            if loaded.age(now) < wanted {
+            let young = loaded.age(now) < min_age.unwrap_or(KEYS_MAX_AGE_SECONDS);
+            let tried_lately = self.keys.tried_within(now, KEYS_MIN_AGE_SECONDS);
+            if young || tried_lately {
                 return Ok(loaded.tokens.clone());
             }
         }
+        self.keys.tried(now);
         match self.load_keys().await {
             Ok(ring) => {
                 let tokens = Arc::new(Tokens::new(ring, &self.config.jwt_issuer, &self.config.jwt_audience));
@@ -193,8 +197,6 @@ impl App {
             Err(err) => match held {
                 Some(loaded) => {
                     tracing::warn!(error = %err, "reading the signing keys failed; keeping the ones held");
-                    let retry_soon = now.plus_seconds(KEYS_MIN_AGE_SECONDS - KEYS_MAX_AGE_SECONDS);
-                    self.keys.store(Loaded { tokens: loaded.tokens.clone(), at: retry_soon });
                     Ok(loaded.tokens)
                 }
                 None => Err(err),
@@ -275,6 +277,8 @@ pub const KEYS_MIN_AGE_SECONDS: i64 = 60;
 struct KeyCache {
     loaded: std::sync::RwLock<Option<Loaded>>,
     loading: tokio::sync::Mutex<()>,
+    /// When the keys were last asked for (epoch ms; 0: never), read or not.
+    tried: std::sync::atomic::AtomicI64,
 }
 
 #[derive(Clone)]
@@ -296,6 +300,15 @@ impl KeyCache {
 
     fn store(&self, loaded: Loaded) {
         *self.loaded.write().unwrap_or_else(|e| e.into_inner()) = Some(loaded);
+    }
+
+    fn tried(&self, now: crate::domain::Timestamp) {
+        self.tried.store(now.unix_millis(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn tried_within(&self, now: crate::domain::Timestamp, seconds: i64) -> bool {
+        let last = self.tried.load(std::sync::atomic::Ordering::Relaxed);
+        last != 0 && now.unix_millis() - last < seconds * 1000
     }
 }
 

@@ -4,7 +4,7 @@
 use super::accounts::{SignedIn, signed_in};
 use super::{App, AppError, Resource};
 use crate::auth::{OpaqueToken, Principal};
-use crate::domain::{Refresh, Role, Session, SessionId, User, refresh_decision};
+use crate::domain::{PasswordChange, Refresh, Role, Session, SessionId, User, refresh_decision};
 
 /// A caller whose session was checked just now, with their account as stored.
 #[derive(Debug)]
@@ -12,6 +12,8 @@ pub struct Verified {
     /// The token's caller, with the role as stored (not as the token says).
     pub principal: Principal,
     pub user: User,
+    /// The account's last password change (which ended the sessions begun before it).
+    pub password_change: Option<PasswordChange>,
 }
 
 /// Checks that the caller's session is live and their account exists, in one read: a revoked
@@ -20,11 +22,14 @@ pub struct Verified {
 pub async fn verify(app: &App, principal: &Principal) -> Result<Verified, AppError> {
     let (session, user) = app.store.session_and_user(principal.user_id, principal.session_id).await?;
     let session = session.ok_or(AppError::SessionRevoked)?;
+    let (user, password_change) = user.ok_or(AppError::Unauthenticated)?;
+    if password_change.is_some_and(|change| change.ends(&session)) {
+        return Err(AppError::SessionRevoked);
+    }
     if !session.is_live(app.clock.now()) {
         return Err(AppError::SessionExpired);
     }
-    let user = user.ok_or(AppError::Unauthenticated)?;
-    Ok(Verified { principal: Principal { role: user.role, ..*principal }, user })
+    Ok(Verified { principal: Principal { role: user.role, ..*principal }, user, password_change })
 }
 
 /// Whether a checked caller is an admin now.
@@ -43,7 +48,12 @@ pub async fn refresh(app: &App, presented: &str) -> Result<SignedIn, AppError> {
         let stored = app.store.refresh_token(&hash).await?.ok_or(AppError::InvalidRefreshToken)?;
         let record = &stored.record;
         let (session, user) = app.store.session_and_user(record.user_id, record.session_id).await?;
-        let (Some(session), Some(user)) = (session, user) else { return Err(AppError::SessionRevoked) };
+        let (Some(session), Some((user, password_change))) = (session, user) else {
+            return Err(AppError::SessionRevoked);
+        };
+        if password_change.is_some_and(|change| change.ends(&session)) {
+            return Err(AppError::SessionRevoked);
+        }
         let now = app.clock.now();
         match refresh_decision(record, &session, now) {
             Refresh::Rotate => {
@@ -104,9 +114,20 @@ pub async fn list(app: &App, verified: &Verified) -> Result<Vec<Listed>, AppErro
         .sessions(verified.principal.user_id)
         .await?
         .into_iter()
-        .filter(|s| s.is_live(now))
+        .filter(|s| s.is_live(now) && !verified.password_change.is_some_and(|change| change.ends(s)))
         .map(|session| Listed { current: session.id == current, session })
         .collect())
+}
+
+/// Deletes the sessions a password change ended (they are refused already: this tidies the
+/// table). A failure is logged, not the caller's: the change stands.
+pub(crate) async fn tidy_after_password_change(app: &App, user: crate::domain::UserId, kept: Option<SessionId>) {
+    match app.store.revoke_sessions(user, kept).await {
+        Ok(revoked) => tracing::info!(user = %user, revoked, "password changed; the other sessions are deleted"),
+        Err(err) => {
+            tracing::warn!(user = %user, error = %err, "deleting ended sessions failed; they are refused anyway")
+        }
+    }
 }
 
 /// Revokes one of the caller's sessions (their current one included).

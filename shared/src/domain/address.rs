@@ -239,18 +239,22 @@ impl AddressBook {
         self.entries.len() != before
     }
 
-    /// What `PATCH /me` `{defaultShippingAddress}` does: `Some` replaces the default entry's
-    /// address (or adds it as the default), `None` removes the default entry.
+    /// What `PATCH /me` `{defaultShippingAddress}` does: `Some` makes that address the default
+    /// (a saved entry equal to it, else a new entry), `None` leaves no default. No saved address
+    /// is changed or removed.
     pub fn set_default(&mut self, new_id: super::AddressId, address: Option<Address>) -> Result<(), AddressBookFull> {
-        match (address, self.entries.iter().position(|e| e.default_shipping)) {
-            (Some(address), Some(index)) => self.entries[index].address = address,
-            (Some(address), None) => self.add(new_id, address, true)?,
-            (None, Some(index)) => {
-                self.entries.remove(index);
+        let Some(address) = address else {
+            self.entries.iter_mut().for_each(|e| e.default_shipping = false);
+            return Ok(());
+        };
+        match self.entries.iter().position(|e| e.address == address) {
+            Some(index) => {
+                self.entries.iter_mut().for_each(|e| e.default_shipping = false);
+                self.entries[index].default_shipping = true;
+                Ok(())
             }
-            (None, None) => {}
+            None => self.add(new_id, address, true),
         }
-        Ok(())
     }
 }
 
@@ -296,11 +300,15 @@ mod book_tests {
         assert_eq!(book.entries.len(), 1);
         assert_eq!(book.entries[0].id, AddressId::of_user(user));
         book.set_default(AddressId::new(), Some(address("New"))).unwrap();
-        assert_eq!((book.entries.len(), book.default_shipping().map(|a| a.name.as_str())), (1, Some("New")));
+        assert_eq!((book.entries.len(), book.default_shipping().map(|a| a.name.as_str())), (2, Some("New")));
+        book.set_default(AddressId::new(), Some(address("Old"))).unwrap();
+        assert_eq!(
+            (book.entries.len(), book.default_shipping().map(|a| a.name.as_str())),
+            (2, Some("Old")),
+            "the saved one"
+        );
         book.set_default(AddressId::new(), None).unwrap();
-        assert!(book.entries.is_empty());
-        book.set_default(AddressId::new(), Some(address("Again"))).unwrap();
-        assert_eq!(book.default_shipping().map(|a| a.name.as_str()), Some("Again"));
+        assert_eq!((book.entries.len(), book.default_shipping()), (2, None), "no default, nothing deleted");
         assert!(AddressBook::from_legacy(user, None).entries.is_empty());
     }
 }

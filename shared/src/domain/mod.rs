@@ -70,8 +70,8 @@ pub use lifecycle::{
 pub use order::{Capped, Cart, CartFull, CartLine, IdempotencyKey, Order, OrderLine, OrderStatus, Quantity, Shopper};
 pub use pricing::{DiscountRejection, PricingRules, ShippingMethod, Totals};
 pub use session::{
-    ClientKey, REFRESH_GRACE_SECONDS, Refresh, RefreshRecord, SESSION_IDLE_SECONDS, SESSION_MAX_SECONDS, Session,
-    UserAgent, refresh_decision,
+    ClientKey, PasswordChange, REFRESH_GRACE_SECONDS, Refresh, RefreshRecord, SESSION_IDLE_SECONDS,
+    SESSION_MAX_SECONDS, Session, UserAgent, refresh_decision,
 };
 pub use text::{PersonName, Text};
 pub use time::Timestamp;

@@ -54,6 +54,21 @@ impl Session {
     }
 }
 
+/// The account's last password change (a reset, or `POST /me/password`), which ends every
+/// session begun before it but the one it was changed from: written with the password, in its
+/// transaction, so no session outlives it however many there are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordChange {
+    pub at: Timestamp,
+    pub kept: Option<SessionId>,
+}
+
+impl PasswordChange {
+    pub fn ends(&self, session: &Session) -> bool {
+        session.created_at <= self.at && Some(session.id) != self.kept
+    }
+}
+
 /// One refresh token as stored (by its hash): whose session it belongs to, its generation, and
 /// when it was rotated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,6 +223,15 @@ mod tests {
     fn nothing_refreshes_an_ended_session() {
         let s = session();
         assert_eq!(refresh_decision(&token(&s, 0, None), &s, at(SESSION_IDLE_SECONDS)), Refresh::Expired);
+    }
+
+    #[test]
+    fn a_password_change_ends_the_sessions_before_it_but_the_one_it_came_from() {
+        let (before, kept) = (session(), session());
+        let change = PasswordChange { at: at(60), kept: Some(kept.id) };
+        assert!(change.ends(&before));
+        assert!(!change.ends(&kept));
+        assert!(!change.ends(&Session::start(UserId::new(), None, at(61))), "a sign-in after it");
     }
 
     #[test]

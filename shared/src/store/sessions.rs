@@ -12,7 +12,9 @@
 use super::item::{decode, encode, n, refused, s};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError, keys};
-use crate::domain::{Email, RefreshRecord, SESSION_MAX_SECONDS, Session, SessionId, Timestamp, User, UserId};
+use crate::domain::{
+    Email, PasswordChange, RefreshRecord, SESSION_MAX_SECONDS, Session, SessionId, Timestamp, User, UserId,
+};
 use serde::{Deserialize, Serialize};
 
 /// How long an ended session's item stays readable, so that its tokens are answered
@@ -140,17 +142,21 @@ impl Store {
         self.get_consistent(keys::session(user, id)).await?.map(decode).transpose()
     }
 
-    /// A session and its user, in one round trip (both strongly consistent).
+    /// A session and its user (with the account's last password change), in one round trip
+    /// (both strongly consistent).
     pub async fn session_and_user(
         &self,
         user: UserId,
         id: SessionId,
-    ) -> Result<(Option<Session>, Option<User>), StoreError> {
+    ) -> Result<(Option<Session>, Option<(User, Option<PasswordChange>)>), StoreError> {
         let items = self.batch_get(vec![keys::session(user, id), keys::user(user)], true).await?;
         let (mut session, mut profile) = (None, None);
         for item in items {
             match super::item::text(&item, super::schema::SK) {
-                Some("PROFILE") => profile = Some(super::users::decode_user(item)?),
+                Some("PROFILE") => {
+                    let change = super::users::password_change(&item);
+                    profile = Some((super::users::decode_user(item)?, change));
+                }
                 _ => session = Some(decode::<Session>(item)?),
             }
         }

@@ -10,7 +10,8 @@ use super::item::{decode, encode, n, number, refused, s};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError, keys};
 use crate::domain::{
-    AddressBook, AddressEntry, Email, Event, PersonName, Role, Session, Timestamp, TokenPurpose, User, UserId,
+    AddressBook, AddressEntry, Email, Event, PasswordChange, PersonName, Role, Session, Timestamp, TokenPurpose, User,
+    UserId,
 };
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,13 @@ struct UserRecord {
 struct CredentialsRecord {
     user_id: UserId,
     password_hash: String,
+}
+
+/// The account's last password change, as its profile item records it.
+pub(crate) fn password_change(item: &super::item::Item) -> Option<PasswordChange> {
+    let at = Timestamp::from_unix_millis(number(item, "passwordChangedAt")?);
+    let kept = super::item::text(item, "sessionKept").and_then(crate::domain::SessionId::parse);
+    Some(PasswordChange { at, kept })
 }
 
 /// The user a profile item holds.
@@ -246,6 +254,9 @@ impl Store {
 pub struct AccountToken {
     pub user_id: UserId,
     pub email: Email,
+    /// Epoch milliseconds: a reset code made before the account's last password change is void.
+    #[serde(default)]
+    pub issued_at: i64,
     /// Epoch seconds; also the TTL.
     pub expires_at: i64,
 }
@@ -309,17 +320,54 @@ impl Store {
                 .value(":hash", s(password_hash))
                 .value(":user", s(token.user_id.to_string())),
         );
-        tx.add(Name::Profile, verify_profile(token, now));
+        let changed = Write::update(
+            keys::user(token.user_id),
+            "SET emailVerified = :yes, updatedAt = :now, passwordChangedAt = :ms REMOVE sessionKept",
+        )
+        .when("email = :email AND (attribute_not_exists(passwordChangedAt) OR passwordChangedAt < :issued)")
+        .value(":yes", super::item::b(true))
+        .value(":now", s(now.to_string()))
+        .value(":ms", n(now.unix_millis()))
+        .value(":email", s(token.email.as_str()))
+        .value(":issued", n(token.issued_at));
+        tx.add(Name::Profile, changed);
         Ok(tx.commit(self, None).await?.is_ok())
     }
 
-    /// Replaces a password hash, if it is still `old` (a change racing another fails).
-    pub async fn change_password(&self, email: &Email, old: &str, new: &str) -> Result<bool, StoreError> {
-        let write = Write::update(keys::credentials(email), "SET passwordHash = :new")
-            .when("passwordHash = :old")
-            .value(":new", s(new))
-            .value(":old", s(old));
-        Ok(Transaction::<()>::single(write).commit(self, None).await?.is_ok())
+    /// Replaces a password hash, if it is still `old` (a change racing another fails), and
+    /// records the change on the profile: it ends every session but `kept` and voids the reset
+    /// codes sent before it.
+    pub async fn change_password(
+        &self,
+        email: &Email,
+        user: UserId,
+        old: &str,
+        new: &str,
+        kept: crate::domain::SessionId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        #[derive(Debug, PartialEq)]
+        enum Name {
+            Credentials,
+            Profile,
+        }
+        let mut tx = Transaction::new();
+        tx.add(
+            Name::Credentials,
+            Write::update(keys::credentials(email), "SET passwordHash = :new")
+                .when("passwordHash = :old")
+                .value(":new", s(new))
+                .value(":old", s(old)),
+        );
+        tx.add(
+            Name::Profile,
+            Write::update(keys::user(user), "SET passwordChangedAt = :ms, sessionKept = :kept, updatedAt = :now")
+                .when("attribute_exists(pk)")
+                .value(":ms", n(now.unix_millis()))
+                .value(":kept", s(kept.to_string()))
+                .value(":now", s(now.to_string())),
+        );
+        Ok(tx.commit(self, None).await?.is_ok())
     }
 
     /// Marks an account's email verified (the shop's own tools, which vouch for the address).
