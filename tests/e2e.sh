@@ -96,7 +96,7 @@ call POST /auth/refresh '{"refreshToken":"'"$(json "['refreshToken']")"'"}'
 second=$(json "['accessToken']")
 call GET /me/sessions "" "$token"
 check "the session list shows the three sessions (sign-up, sign-in, second device), the caller's marked current" test "$status" = 200 -a \
-  "$(json "len(v['items'])")" = 3 -a "$(json "[s['current'] for s in v['items']].count(True)")" = 1
+  "$(json "len(v['items'])")" = 3 -a "$(json "sum(1 for s in v['items'] if s['current'])")" = 1
 check "the session list conforms to openapi's SessionList" conforms SessionList
 call POST /auth/refresh '{"refreshToken":"'"$second_refresh"'"}'
 check "a refresh token two rotations old, sent again, is 401 session_revoked" test "$status" = 401 -a "$(json "['code']")" = session_revoked
@@ -288,6 +288,7 @@ wait_for=$(( expiring_placed + 62 - $(date +%s) ))
 invoked=$(.venv/bin/cargo-lambda lambda invoke expire-orders --data-file events/expire-orders.json --invoke-address 127.0.0.1 --invoke-port "$port" 2>&1 || true)
 # (make run also runs expire-orders every 5 minutes, as the cloud's schedule does: a run of it
 # may have cancelled the order first.)
+body=$invoked
 check "the expiry function, invoked as the README shows, answers its report" python3 -c 'import json,sys; assert json.loads(sys.stdin.read())["cancelled"] in (0, 1)' <<<"$invoked"
 call GET "/orders/$expiring" "" "$token"
 check "the expired order is cancelled by expiry" test "$(json "['status']")" = cancelled -a "$(json "v['history'][-1]['by']")" = expiry
