@@ -43,9 +43,10 @@ impl Session {
         now < self.expires_at()
     }
 
-    /// Seconds left, as `refreshExpiresIn` tells the client.
+    /// Seconds left (a started second counts), as `refreshExpiresIn` tells the client.
     pub fn seconds_left(&self, now: Timestamp) -> i64 {
-        (self.expires_at().unix_seconds() - now.unix_seconds()).max(0)
+        let millis = (self.expires_at().unix_millis() - now.unix_millis()).max(0);
+        (millis + 999) / 1000
     }
 
     /// The session after a refresh at `now`: one generation on, used now.
@@ -188,6 +189,9 @@ mod tests {
         assert!(s.is_live(at(SESSION_MAX_SECONDS - 1)));
         assert!(!s.is_live(at(SESSION_MAX_SECONDS)));
         assert_eq!(s.seconds_left(at(SESSION_MAX_SECONDS + 5)), 0);
+        let started = Session::start(UserId::new(), None, Timestamp::from_unix_millis(1_800_000_000_999));
+        let a_moment_later = Timestamp::from_unix_millis(1_800_000_001_001);
+        assert_eq!(started.seconds_left(a_moment_later), SESSION_IDLE_SECONDS, "not a second less");
     }
 
     #[test]
