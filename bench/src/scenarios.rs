@@ -142,6 +142,9 @@ pub struct World {
     /// Deliveries to the first endpoint, pending when seeded (the retry job's backlog), which
     /// `retry-webhook-delivery` sends again.
     deliveries: Vec<EventId>,
+    /// The admin's and the customers' access tokens (each a session: a write), made once and
+    /// again after 10 minutes (they last 15).
+    tokens: Option<(std::time::Instant, String, Vec<String>)>,
 }
 
 /// Deliveries seeded for the first endpoint.
@@ -405,6 +408,7 @@ impl World {
             receiver: receiver.to_owned(),
             hooks: Vec::new(),
             deliveries: Vec::new(),
+            tokens: None,
         };
         for i in 0..1000 {
             let order = world.order(i, 2, &format!("seed-{i}")).await;
@@ -513,12 +517,22 @@ impl World {
         self.products[0]
     }
 
-    pub async fn scenario(&mut self, name: &str) -> Scenario {
-        let admin = self.token(&self.admin).await;
-        let mut customer_tokens = Vec::new();
-        for u in &self.customers {
-            customer_tokens.push(self.token(u).await);
+    /// The admin's and the customers' access tokens, signed in at most 10 minutes ago.
+    async fn signed_in(&mut self) -> (String, Vec<String>) {
+        let fresh = self.tokens.as_ref().is_some_and(|(at, _, _)| at.elapsed() < std::time::Duration::from_secs(600));
+        if !fresh {
+            let admin = self.token(&self.admin).await;
+            let mut customers = Vec::with_capacity(self.customers.len());
+            for u in &self.customers {
+                customers.push(self.token(u).await);
+            }
+            self.tokens = Some((std::time::Instant::now(), admin, customers));
         }
+        self.tokens.as_ref().map(|(_, a, c)| (a.clone(), c.clone())).unwrap_or_default()
+    }
+
+    pub async fn scenario(&mut self, name: &str) -> Scenario {
+        let (admin, customer_tokens) = self.signed_in().await;
         let bearer = |t: &str| vec![("authorization", format!("Bearer {t}"))];
         let customer = |i: usize| bearer(&customer_tokens[i % customer_tokens.len()]);
         let product = |i: usize| self.products[pick(i, self.products.len())].to_string();

@@ -29,7 +29,7 @@ pub async fn notify(app: &App, event: &Value) -> Result<Value, AppError> {
         return Ok(json!({"event": id.to_string(), "sent": false, "why": "sent before"}));
     }
     // Whatever stops the email now gives the claim back, so that the bus's retry sends it.
-    if let Err(err) = compose_and_send(app, id, envelope, kind, &recipient).await {
+    if let Err(err) = Box::pin(compose_and_send(app, id, envelope, kind, &recipient)).await {
         app.store.release_notification(id).await?;
         return Err(err);
     }
