@@ -67,21 +67,8 @@ async fn a_cart_holds_at_most_32_products_and_expires_after_30_days() {
     shop.put_cart_item(&c, &extra, json!(1)).await.problem(422, "cart_full");
     let me = shop.env.me(&c).await;
     let user_id = me.body["id"].as_str().unwrap();
-    let item = shop
-        .env
-        .app
-        .store
-        .client()
-        .get_item()
-        .table_name(shop.env.app.store.table())
-        .set_key(Some(storefront::store::keys::cart(storefront::domain::Shopper::Customer(
-            storefront::domain::UserId::parse(user_id).unwrap(),
-        ))))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let owner = storefront::domain::Shopper::Customer(storefront::domain::UserId::parse(user_id).unwrap());
+    let item = shop.env.stored(storefront::store::keys::cart(owner)).await.expect("the cart's item");
     let expires: i64 = item["expiresAt"].as_n().unwrap().parse().unwrap();
     let now = shop.env.app.clock.now().unix_seconds();
     assert!((now + 30 * 86400 - 5..=now + 30 * 86400 + 5).contains(&expires), "TTL 30 days after the last change");

@@ -238,18 +238,8 @@ async fn a_guest_cart_lasts_30_days_from_its_last_change() {
         storefront::domain::GuestId::parse(cart.strip_prefix("x-cart-token: ").unwrap().split('.').next().unwrap())
             .unwrap();
     let key = storefront::store::keys::cart(storefront::domain::Shopper::Guest(cart_id));
-    let item = shop
-        .env
-        .app
-        .store
-        .client()
-        .get_item()
-        .table_name(shop.env.app.store.table())
-        .set_key(Some(key))
-        .send()
-        .await
-        .unwrap();
-    let expires: i64 = item.item().unwrap()["expiresAt"].as_n().unwrap().parse().unwrap();
+    let item = shop.env.stored(key).await.expect("the guest cart's item");
+    let expires: i64 = item["expiresAt"].as_n().unwrap().parse().unwrap();
     let now = shop.env.app.clock.now().unix_seconds();
     assert!((expires - now - 30 * 24 * 3600).abs() < 5, "{expires} vs {now}");
 }

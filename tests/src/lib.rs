@@ -464,6 +464,15 @@ impl TestEnv {
         text.lines().map(str::trim).find(is_token).map(str::to_owned)
     }
 
+    /// The item stored under `key`, as it is now (a test's look behind the API).
+    pub async fn stored(
+        &self,
+        key: storefront::store::keys::Key,
+    ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let out = self.app.store.client().get_item().table_name(self.app.store.table()).set_key(Some(key)).send().await;
+        out.expect("a GetItem").item
+    }
+
     /// Every event the changes so far wrote, oldest first, each checked against asyncapi.yaml.
     pub async fn events(&self) -> Vec<Value> {
         events::in_table(&dynamodb_client(&self.endpoint), &self.table).await

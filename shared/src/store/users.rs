@@ -39,6 +39,21 @@ pub(crate) fn password_change(item: &super::item::Item) -> Option<PasswordChange
     Some(PasswordChange { at, kept })
 }
 
+/// The user as an update of the profile (returning the new item) left it; `None` if its
+/// condition failed.
+fn user_after(
+    result: Result<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+        aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError>,
+    >,
+) -> Result<Option<User>, StoreError> {
+    match result {
+        Ok(out) => out.attributes.map(decode_user).transpose(),
+        Err(err) if refused(&err).is_some() => Ok(None),
+        Err(err) => Err(StoreError::backend("UpdateItem", err)),
+    }
+}
+
 /// The user a profile item holds.
 pub(crate) fn decode_user(item: super::item::Item) -> Result<User, StoreError> {
     decode::<UserRecord>(item).map(|r| r.user)
@@ -129,11 +144,7 @@ impl Store {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match result {
-            Ok(out) => out.attributes.map(decode_user).transpose(),
-            Err(err) if refused(&err).is_some() => Ok(None),
-            Err(err) => Err(StoreError::backend("UpdateItem", err)),
-        }
+        user_after(result)
     }
 
     /// Counts an attempt (a sign-in before its password is checked, an account email before it
@@ -471,10 +482,6 @@ impl Store {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match result {
-            Ok(out) => out.attributes.map(decode_user).transpose(),
-            Err(err) if refused(&err).is_some() => Ok(None),
-            Err(err) => Err(StoreError::backend("UpdateItem", err)),
-        }
+        user_after(result)
     }
 }
