@@ -119,10 +119,11 @@ pub async fn list(app: &App, verified: &Verified) -> Result<Vec<Listed>, AppErro
         .collect())
 }
 
-/// Deletes the sessions a password change ended (they are refused already: this tidies the
-/// table). A failure is logged, not the caller's: the change stands.
+/// Deletes the (newest) sessions a password change ended: they are refused already, so this
+/// only tidies the table and the session list. A failure is logged, not the caller's: the
+/// change stands.
 pub(crate) async fn tidy_after_password_change(app: &App, user: crate::domain::UserId, kept: Option<SessionId>) {
-    match app.store.revoke_sessions(user, kept).await {
+    match app.store.delete_sessions(user, kept).await {
         Ok(revoked) => tracing::info!(user = %user, revoked, "password changed; the other sessions are deleted"),
         Err(err) => {
             tracing::warn!(user = %user, error = %err, "deleting ended sessions failed; they are refused anyway")

@@ -245,40 +245,37 @@ impl Store {
         out.items.unwrap_or_default().into_iter().map(decode).collect()
     }
 
-    /// Revokes every session of `user` but `keep`. Returns how many were revoked.
-    pub async fn revoke_sessions(&self, user: UserId, keep: Option<SessionId>) -> Result<usize, StoreError> {
+    /// Deletes the newest [`MAX_LISTED_SESSIONS`] sessions of `user` but `keep` (one query,
+    /// then one delete each), so a request doing it stays well within its time however many
+    /// sessions there are. For sessions already ended by a password change: older ones are
+    /// refused all the same and go by TTL. Returns how many were deleted.
+    pub async fn delete_sessions(&self, user: UserId, keep: Option<SessionId>) -> Result<usize, StoreError> {
         let located = keys::Partition::User(user).locate();
-        let mut revoked = 0;
-        let mut start = None;
-        loop {
-            let out = self
-                .query(&located)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#sk", located.sort_key)
-                .expression_attribute_values(":prefix", s(keys::SESSION_PREFIX))
-                .projection_expression("#sk")
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::backend("Query", e))?;
-            let ids: Vec<SessionId> = out
-                .items
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|item| super::item::text(item, located.sort_key))
-                .filter_map(|sk| sk.strip_prefix(keys::SESSION_PREFIX).and_then(SessionId::parse))
-                .filter(|id| Some(*id) != keep)
-                .collect();
-            for id in ids {
-                if self.revoke_session(user, id).await? {
-                    revoked += 1;
-                }
-            }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(revoked),
+        let out = self
+            .query(&located)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#sk", located.sort_key)
+            .expression_attribute_values(":prefix", s(keys::SESSION_PREFIX))
+            .projection_expression("#sk")
+            .scan_index_forward(false)
+            .limit(MAX_LISTED_SESSIONS)
+            .send()
+            .await
+            .map_err(|e| StoreError::backend("Query", e))?;
+        let ids: Vec<SessionId> = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|item| super::item::text(item, located.sort_key))
+            .filter_map(|sk| sk.strip_prefix(keys::SESSION_PREFIX).and_then(SessionId::parse))
+            .filter(|id| Some(*id) != keep)
+            .collect();
+        let mut deleted = 0;
+        for id in ids {
+            if self.revoke_session(user, id).await? {
+                deleted += 1;
             }
         }
+        Ok(deleted)
     }
 }
