@@ -56,10 +56,10 @@ async fn cart_lines_are_validated() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_cart_holds_at_most_32_products_and_expires_after_30_days() {
+async fn a_cart_holds_at_most_31_products_and_expires_after_30_days() {
     let shop = Shop::open().await;
     let c = shop.customer(1).await;
-    for i in 0..32 {
+    for i in 0..31 {
         let p = shop.product(&format!("P{i}")).price(100).stock(5).create().await;
         assert_eq!(shop.put_cart_item(&c, &p, json!(1)).await.status, 200);
     }
@@ -409,4 +409,109 @@ async fn a_full_cart_that_sells_out_every_line_is_ordered_and_cancelled() {
     let cancelled = shop.cancel_order(&c, order.body["id"].as_str().unwrap()).await;
     assert_eq!(cancelled.status, 200, "{:#}", cancelled.body);
     assert_eq!(shop.listing(&[("inStock", "true")]).await.len(), products.len(), "every product back");
+}
+
+// Stock nobody can hoard: unpaid orders and discount uses per buyer.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_has_at_most_three_unpaid_orders_and_paying_cancelling_or_expiry_frees_one() {
+    let shop = Shop::open().await;
+    let p = shop.product("HOARD").price(1000).stock(1000).create().await;
+    let c = shop.customer(1).await;
+    let mut unpaid = Vec::new();
+    for _ in 0..3 {
+        unpaid.push(shop.order(&c, &p, 99, None).await);
+    }
+    assert_eq!(shop.put_cart_item(&c, &p, json!(99)).await.status, 200);
+    let fourth = shop.place_order(&c, Some("fourth"), &checkout("US", "standard", None)).await;
+    fourth.problem(409, "too_many_unpaid_orders");
+    assert_eq!(fourth.body["limit"], 3);
+    assert_eq!(shop.stock(&p).await, 1000 - 3 * 99, "a refused order reserves nothing");
+    assert_eq!(shop.get_cart(&c).await.body["items"].as_array().map(Vec::len), Some(1), "and keeps the cart");
+    let other = shop.customer(2).await;
+    shop.order(&other, &p, 1, None).await;
+
+    assert_eq!(shop.pay(&unpaid[0], "evt-frees-a-slot").await.status, 200);
+    let placed = shop.place_order(&c, Some("fourth"), &checkout("US", "standard", None)).await;
+    assert_eq!(placed.status, 201, "a paid order frees its slot: {:#}", placed.body);
+    assert_eq!(shop.cancel_order(&c, unpaid[1]["id"].as_str().unwrap()).await.status, 200);
+    shop.order(&c, &p, 1, None).await;
+    shop.env.app.clock.advance(31 * 60);
+    let report = storefront::api::jobs::expire_orders(&shop.env.app).await.map_err(|e| e.detail.clone()).unwrap();
+    assert_eq!((report["cancelled"].as_u64(), report["remaining"].as_i64()), (Some(4), Some(0)), "{report}");
+    for _ in 0..3 {
+        shop.order(&c, &p, 1, None).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guests_racing_with_one_email_place_at_most_three_unpaid_orders() {
+    let shop = Arc::new(Shop::open().await);
+    let p = shop.product("RACE").price(500).stock(100).create().await;
+    let mut carts = Vec::new();
+    for _ in 0..10 {
+        let cart = shop.guest_cart().await;
+        assert_eq!(shop.put_cart_item(&cart, &p, json!(5)).await.status, 200);
+        carts.push(cart);
+    }
+    let tasks: Vec<_> = carts
+        .into_iter()
+        .map(|cart| {
+            let shop = shop.clone();
+            tokio::spawn(async move {
+                let mut body = checkout("US", "standard", None);
+                body["email"] = json!("Hoarder@Example.com");
+                let answer = shop.place_order(&cart, Some("k"), &body).await;
+                (answer.status, answer.code().to_owned())
+            })
+        })
+        .collect();
+    let mut outcomes = BTreeMap::new();
+    for task in tasks {
+        *outcomes.entry(task.await.unwrap()).or_insert(0) += 1;
+    }
+    let expected = BTreeMap::from([((201, String::new()), 3), ((409, "too_many_unpaid_orders".to_owned()), 7)]);
+    assert_eq!(outcomes, expected);
+    assert_eq!(shop.stock(&p).await, 100 - 15);
+    let mut body = checkout("US", "standard", None);
+    body["email"] = json!("someone.else@example.com");
+    let cart = shop.guest_cart().await;
+    assert_eq!(shop.put_cart_item(&cart, &p, json!(1)).await.status, 200);
+    assert_eq!(shop.place_order(&cart, Some("k"), &body).await.status, 201, "another email has its own limit");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_code_serves_each_customer_once_by_default_and_a_cancelled_order_gives_its_use_back() {
+    let shop = Shop::open().await;
+    let p = shop.product("MUG").price(2000).stock(100).create().await;
+    let created = shop.create_discount(json!({"code": "ONCE10", "percentOff": 10})).await;
+    assert_eq!((created.status, created.body["perCustomerLimit"].as_i64()), (201, Some(1)), "{:#}", created.body);
+    let c = shop.customer(1).await;
+    let first = shop.order(&c, &p, 1, Some("ONCE10")).await;
+    assert_eq!(first["discountCents"], 200);
+    assert_eq!(shop.put_cart_item(&c, &p, json!(1)).await.status, 200);
+    let quote = shop.quote(&c, &checkout("US", "standard", Some("once10"))).await;
+    assert_eq!((quote.problem(422, "invalid_discount").body["reason"].as_str()), Some("already_used"));
+    let again = shop.place_order(&c, Some("again"), &checkout("US", "standard", Some("ONCE10"))).await;
+    assert_eq!(again.problem(422, "invalid_discount").body["reason"], "already_used");
+    let other = shop.customer(2).await;
+    shop.order(&other, &p, 1, Some("ONCE10")).await;
+
+    assert_eq!(shop.cancel_order(&c, first["id"].as_str().unwrap()).await.status, 200);
+    let reused = shop.place_order(&c, Some("again"), &checkout("US", "standard", Some("ONCE10"))).await;
+    assert_eq!((reused.status, reused.body["discountCents"].as_i64()), (201, Some(200)), "{:#}", reused.body);
+    assert_eq!(shop.pay(&reused.body, "evt-keeps-the-use").await.status, 200);
+    assert_eq!(shop.put_cart_item(&c, &p, json!(1)).await.status, 200);
+    let paid_use = shop.quote(&c, &checkout("US", "standard", Some("ONCE10"))).await;
+    assert_eq!(paid_use.problem(422, "invalid_discount").body["reason"], "already_used", "a paid order keeps its use");
+
+    let twice = shop.create_discount(json!({"code": "TWICE", "amountOffCents": 100, "perCustomerLimit": 2})).await;
+    assert_eq!(twice.status, 201);
+    shop.order(&c, &p, 1, Some("TWICE")).await;
+    shop.order(&c, &p, 1, Some("TWICE")).await;
+    assert_eq!(shop.put_cart_item(&c, &p, json!(1)).await.status, 200);
+    let third = shop.place_order(&c, Some("third"), &checkout("US", "standard", Some("TWICE"))).await;
+    assert_eq!(third.problem(422, "invalid_discount").body["reason"], "already_used");
+    let refused = shop.create_discount(json!({"code": "NONE", "percentOff": 5, "perCustomerLimit": 0})).await;
+    assert_eq!(refused.problem(422, "validation_failed").error_fields(), vec!["perCustomerLimit"]);
 }

@@ -6,13 +6,6 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use storefront_tests::{Answer, PASSWORD, Shop, checkout, guest, id, order_holder, request};
 
-async fn new_cart(shop: &Shop) -> String {
-    let answer = shop.env.call(storefront::api::cart::create_cart, request("POST", "/carts", None, None)).await;
-    assert_eq!(answer.status, 201, "{:#}", answer.body);
-    assert_eq!(answer.body["cartId"].as_str().map(str::len), Some(26));
-    guest(answer.body["cartToken"].as_str().unwrap())
-}
-
 fn guest_checkout(email: &str) -> Value {
     let mut body = checkout("GB", "standard", None);
     body["email"] = json!(email);
@@ -40,7 +33,7 @@ fn quantities(cart: &Answer) -> Vec<(String, i64)> {
 async fn a_guest_fills_a_cart_orders_with_an_email_and_reads_and_cancels_the_order_by_its_token() {
     let shop = Shop::open().await;
     let lamp = shop.product("GUEST-LAMP").price(2000).stock(5).create().await;
-    let cart = new_cart(&shop).await;
+    let cart = shop.guest_cart().await;
     assert_eq!(shop.put_cart_item(&cart, &lamp, 2).await.status, 200);
     assert_eq!(shop.get_cart(&cart).await.body["subtotalCents"], 4000);
 
@@ -84,7 +77,7 @@ async fn an_order_token_opens_its_own_order_only() {
     let lamp = shop.product("TOKEN-LAMP").stock(5).create().await;
     let mut orders = Vec::new();
     for key in ["a", "b"] {
-        let cart = new_cart(&shop).await;
+        let cart = shop.guest_cart().await;
         shop.put_cart_item(&cart, &lamp, 1).await;
         let placed = shop.place_order(&cart, Some(key), &guest_checkout("g@example.com")).await;
         orders.push((id(&placed.body), order_holder(placed.body["orderToken"].as_str().unwrap())));
@@ -99,7 +92,7 @@ async fn an_order_token_opens_its_own_order_only() {
 async fn a_cart_token_this_api_did_not_issue_is_refused_and_customers_give_no_email() {
     let shop = Shop::open().await;
     let lamp = shop.product("FORGED").stock(5).create().await;
-    let cart = new_cart(&shop).await;
+    let cart = shop.guest_cart().await;
     let (id_part, tag) = cart.strip_prefix("x-cart-token: ").unwrap().split_once('.').unwrap();
     let forged = guest(&format!("{}.{tag}", ulid::Ulid::new()));
     shop.put_cart_item(&forged, &lamp, 1).await.problem(401, "unauthenticated");
@@ -115,7 +108,7 @@ async fn a_cart_token_this_api_did_not_issue_is_refused_and_customers_give_no_em
 async fn a_guests_order_emails_go_to_the_checkout_address() {
     let shop = Shop::open().await;
     let lamp = shop.product("MAIL-LAMP").price(1500).stock(5).create().await;
-    let cart = new_cart(&shop).await;
+    let cart = shop.guest_cart().await;
     shop.put_cart_item(&cart, &lamp, 1).await;
     let placed = shop.place_order(&cart, Some("mail"), &guest_checkout("guest.buyer@example.com")).await;
     assert_eq!(placed.status, 201);
@@ -139,7 +132,7 @@ async fn a_guests_order_emails_go_to_the_checkout_address() {
 async fn registering_with_a_guest_cart_takes_it_into_the_new_account() {
     let shop = Shop::open().await;
     let (a, b) = (shop.product("MERGE-A").stock(10).create().await, shop.product("MERGE-B").stock(10).create().await);
-    let cart = new_cart(&shop).await;
+    let cart = shop.guest_cart().await;
     shop.put_cart_item(&cart, &a, 3).await;
     shop.put_cart_item(&cart, &b, 2).await;
     let body = json!({"email": "new@example.com", "password": PASSWORD, "name": "New Customer"});
@@ -162,7 +155,7 @@ async fn signing_in_adds_the_guest_lines_capped_by_the_cart_and_by_stock_and_say
     let ada = shop.env.login("ada@example.com", PASSWORD).await.access_token();
     shop.put_cart_item(&ada, &plenty, 98).await;
     shop.put_cart_item(&ada, &scarce, 3).await;
-    let cart = new_cart(&shop).await;
+    let cart = shop.guest_cart().await;
     shop.put_cart_item(&cart, &plenty, 5).await;
     shop.put_cart_item(&cart, &scarce, 1).await;
     // Another shopper takes a unit meanwhile: 3 are left for Ada's 3 + 1.
@@ -200,7 +193,7 @@ async fn concurrent_sign_ins_with_one_guest_cart_merge_it_once() {
     let shop = Arc::new(Shop::open().await);
     let lamp = shop.product("ONCE").stock(100).create().await;
     shop.env.register("ada@example.com").await;
-    let cart = new_cart(&shop).await;
+    let cart = shop.guest_cart().await;
     shop.put_cart_item(&cart, &lamp, 4).await;
     let tasks: Vec<_> = (0..5)
         .map(|_| {
@@ -232,7 +225,7 @@ async fn a_sign_in_with_a_cart_token_this_api_did_not_issue_is_refused_before_it
 async fn a_guest_cart_lasts_30_days_from_its_last_change() {
     let shop = Shop::open().await;
     let lamp = shop.product("TTL").stock(5).create().await;
-    let cart = new_cart(&shop).await;
+    let cart = shop.guest_cart().await;
     shop.put_cart_item(&cart, &lamp, 1).await;
     let cart_id =
         storefront::domain::GuestId::parse(cart.strip_prefix("x-cart-token: ").unwrap().split('.').next().unwrap())

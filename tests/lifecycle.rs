@@ -266,7 +266,7 @@ async fn admins_list_orders_by_status_newest_first() {
     for _ in 0..3 {
         pending.push(id(&shop.order(&ada, &p, 1, None).await));
     }
-    let paid = shop.order(&ada, &p, 1, None).await;
+    let paid = shop.order(&shop.customer(2).await, &p, 1, None).await;
     shop.pay(&paid, "evt-list").await;
     let page = shop.admin_list_orders(&[("status", "pending_payment"), ("limit", "2")]).await;
     let ids: Vec<&str> = page.body["items"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();

@@ -31,6 +31,8 @@ pub struct Config {
     pub webhook_secret: Option<SecretSource>,
     /// How long an order may await payment before expiry cancels it (`PAYMENT_WINDOW_MINUTES`, default 30).
     pub payment_window_minutes: i64,
+    /// How many orders one buyer may have awaiting payment at once (`MAX_UNPAID_ORDERS`, default 3).
+    pub max_unpaid_orders: i64,
     pub images: ImageSettings,
     /// The event bus `publish-events` puts events on (`EVENT_BUS_NAME`); only it needs one.
     pub event_bus: Option<String>,
@@ -114,6 +116,7 @@ impl Config {
             pricing: crate::domain::PricingRules::default(),
             webhook_secret: None,
             payment_window_minutes: 30,
+            max_unpaid_orders: 3,
             images: ImageSettings::default(),
             event_bus: None,
             emails: EmailSettings::default(),
@@ -124,7 +127,8 @@ impl Config {
     /// Reads `TABLE_NAME`, `JWT_ISSUER`, `JWT_AUDIENCE`, one of `JWT_SECRET_ARN` / `JWT_KEY_FILE`,
     /// `CURSOR_SECRET`, `STORE_CURRENCY`, the pricing variables (`SHIPPING_STANDARD_CENTS`,
     /// `SHIPPING_EXPRESS_CENTS`, `FREE_SHIPPING_FROM_CENTS`, `TAX_RATES_BPS`), one of
-    /// `PAYMENT_WEBHOOK_SECRET_ARN` / `PAYMENT_WEBHOOK_SECRET`, `PAYMENT_WINDOW_MINUTES`, and
+    /// `PAYMENT_WEBHOOK_SECRET_ARN` / `PAYMENT_WEBHOOK_SECRET`, `PAYMENT_WINDOW_MINUTES`,
+    /// `MAX_UNPAID_ORDERS`, and
     /// the image settings (`IMAGES_BUCKET`, `IMAGE_BASE_URL`, `AWS_ENDPOINT_URL_S3`), and
     /// `EVENT_BUS_NAME`, and the email settings (`STORE_NAME`, `EMAIL_SENDER`, `SUPPORT_EMAIL`,
     /// `EMAIL_DIR`).
@@ -177,6 +181,14 @@ impl Config {
                 .filter(|m| (1..=10_080).contains(m))
                 .ok_or_else(|| ConfigError("PAYMENT_WINDOW_MINUTES must be 1 to 10080".into()))?,
         };
+        let max_unpaid_orders = match get("MAX_UNPAID_ORDERS") {
+            None => 3,
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|m| (1..=1000).contains(m))
+                .ok_or_else(|| ConfigError("MAX_UNPAID_ORDERS must be 1 to 1000".into()))?,
+        };
         let images = ImageSettings {
             bucket: get("IMAGES_BUCKET"),
             base_url: get("IMAGE_BASE_URL").unwrap_or_default(),
@@ -212,6 +224,7 @@ impl Config {
             },
             webhook_secret,
             payment_window_minutes,
+            max_unpaid_orders,
             pricing,
             cursor_secret,
             currency,

@@ -106,6 +106,15 @@ impl Shop {
         self.env.user_token(&format!("customer{n}@example.com"), Role::Customer).await
     }
 
+    /// A new guest cart (`POST /carts`): the `x-cart-token` header that names it, as
+    /// [`crate::guest`] writes it.
+    pub async fn guest_cart(&self) -> String {
+        let answer = self.env.call(storefront::api::cart::create_cart, request("POST", "/carts", None, None)).await;
+        assert_eq!(answer.status, 201, "{:#}", answer.body);
+        assert_eq!(answer.body["cartId"].as_str().map(str::len), Some(26));
+        crate::guest(answer.body["cartToken"].as_str().expect("a cart token"))
+    }
+
     /// Customer number `n`, signed in, with `quantity` units of `product` in their cart: their
     /// access token.
     pub async fn customer_with_cart(&self, n: usize, product: &str, quantity: i64) -> String {

@@ -18,10 +18,19 @@ pub async fn create_discount(app: &App, req: Request) -> Result<Response<Body>, 
     let amount_off = body.optional_integer("amountOffCents", |c| Ok(Money::from_cents(c)));
     let min_subtotal = body.optional_integer("minSubtotalCents", crate::domain::parse_min_subtotal);
     let max_redemptions = body.optional_integer("maxRedemptions", crate::domain::parse_max_redemptions);
+    let per_customer_limit = body.optional_integer("perCustomerLimit", crate::domain::parse_max_redemptions);
     let starts_at = body.optional_string("startsAt", timestamp);
     let ends_at = body.optional_string("endsAt", timestamp);
     let (code,) = body.finish((code,))?;
-    let new = crate::domain::NewDiscount { percent_off, amount_off, min_subtotal, max_redemptions, starts_at, ends_at };
+    let new = crate::domain::NewDiscount {
+        percent_off,
+        amount_off,
+        min_subtotal,
+        max_redemptions,
+        per_customer_limit,
+        starts_at,
+        ends_at,
+    };
     let discount = Discount::new(code, new, app.clock.now()).map_err(|errors| {
         ApiError::validation(errors.into_iter().map(|(f, e)| crate::app::FieldError::new(f, e.0)).collect())
     })?;

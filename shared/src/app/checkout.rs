@@ -5,10 +5,10 @@ use super::{App, AppError, Shortage, cursor};
 use crate::auth::Principal;
 use crate::domain::pricing::PricingError;
 use crate::domain::{
-    Address, DiscountCode, DiscountRejection, Email, IdempotencyKey, Money, Order, OrderId, OrderLine, OrderStatus,
-    ShippingMethod, Shopper, Totals,
+    Address, Buyer, DiscountCode, DiscountRejection, Email, IdempotencyKey, Money, Order, OrderId, OrderLine,
+    OrderStatus, ShippingMethod, Shopper, Totals,
 };
-use crate::store::{Begun, LineCheck, Placing};
+use crate::store::{Begun, BuyerLimits, LineCheck, Placing};
 
 /// How many times placing an order prices the cart again because it (or the units of one of
 /// its variants) changed in between.
@@ -29,6 +29,8 @@ struct Priced {
     lines: Vec<Stocked>,
     totals: Totals,
     cart_version: i64,
+    /// With a code: how many orders of one buyer may use it.
+    per_customer_limit: Option<i64>,
 }
 
 /// Reads the cart, its products and the discount, checks them, and prices them.
@@ -48,7 +50,13 @@ async fn price(app: &App, who: Shopper, checkout: &Checkout) -> Result<Priced, A
     }
     let discount = match &checkout.discount_code {
         Some(code) => {
-            Some(app.store.discount(code).await?.ok_or(AppError::InvalidDiscount(DiscountRejection::Unknown))?.terms())
+            let discount =
+                app.store.discount(code).await?.ok_or(AppError::InvalidDiscount(DiscountRejection::Unknown))?;
+            let used = match buyer(who, checkout) {
+                Some(buyer) => app.store.discount_uses(buyer, code).await?,
+                None => 0,
+            };
+            Some(discount.terms(used))
         }
         None => None,
     };
@@ -68,7 +76,17 @@ async fn price(app: &App, who: Shopper, checkout: &Checkout) -> Result<Priced, A
             PricingError::Discount(reason) => AppError::InvalidDiscount(reason),
             PricingError::UnsupportedCountry => AppError::UnsupportedCountry,
         })?;
-    Ok(Priced { lines, totals, cart_version: cart.version })
+    let per_customer_limit = discount.as_ref().map(|d| d.per_customer_limit);
+    Ok(Priced { lines, totals, cart_version: cart.version, per_customer_limit })
+}
+
+/// Whose limits the checkout counts against: the customer's, or the email a guest gives.
+fn buyer(who: Shopper, checkout: &Checkout) -> Option<Buyer<'_>> {
+    match (who, &checkout.email) {
+        (Shopper::Customer(user), _) => Some(Buyer::Customer(user)),
+        (Shopper::Guest(_), Some(email)) => Some(Buyer::Guest(email)),
+        (Shopper::Guest(_), None) => None,
+    }
 }
 
 /// The totals an order placed now would have.
@@ -164,6 +182,7 @@ async fn place_holding_key(
             payment_id: None,
             refund_due: false,
             tracking_number: None,
+            holds_limits: true,
             history: vec![crate::domain::HistoryEntry {
                 status: OrderStatus::PendingPayment,
                 at: now,
@@ -185,12 +204,17 @@ async fn place_holding_key(
             })
             .collect();
         let token = format!("{order_id}-{round}");
+        // A guest's checkout always has an email (the request is refused without one).
+        let buyer = buyer(who, checkout).ok_or_else(|| AppError::Internal("a guest checkout without email".into()))?;
+        let limits =
+            BuyerLimits { buyer, max_unpaid: app.config.max_unpaid_orders, per_customer: priced.per_customer_limit };
         let placing = Placing {
             order: &order,
             shopper: who,
             lines: &checks,
             discount: checkout.discount_code.as_ref(),
             cart_version: priced.cart_version,
+            limits,
             token: &token,
         };
         let placed = app.store.place_order(&placing, now).await?;
@@ -210,12 +234,18 @@ async fn place_holding_key(
         if conflicts.price_changed {
             return Err(AppError::PriceChanged);
         }
+        if conflicts.too_many_unpaid {
+            return Err(AppError::TooManyUnpaidOrders { limit: app.config.max_unpaid_orders });
+        }
+        if conflicts.discount_used {
+            return Err(AppError::InvalidDiscount(DiscountRejection::AlreadyUsed));
+        }
         if conflicts.discount_refused {
             // Read it again to say why (most often: used up by parallel orders).
             let reason = match &checkout.discount_code {
                 Some(code) => match app.store.discount(code).await? {
                     Some(d) => {
-                        d.terms().amount(priced_subtotal(&order), now).err().unwrap_or(DiscountRejection::Exhausted)
+                        d.terms(0).amount(priced_subtotal(&order), now).err().unwrap_or(DiscountRejection::Exhausted)
                     }
                     None => DiscountRejection::Unknown,
                 },

@@ -91,6 +91,8 @@ pub enum AppError {
     AddressBookFull,
     #[error("cart empty")]
     CartEmpty,
+    #[error("too many unpaid orders")]
+    TooManyUnpaidOrders { limit: i64 },
     #[error("price changed")]
     PriceChanged,
     #[error("invalid discount")]

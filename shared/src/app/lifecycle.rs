@@ -164,47 +164,98 @@ pub struct ExpiryReport {
     /// Overdue orders that could not be cancelled for a reason of their own (logged, each with
     /// its id); the next run tries them again.
     pub failed: usize,
+    /// Overdue orders still awaiting payment when the run ended (the next run goes on).
+    pub remaining: i64,
 }
 
-/// Cancels (and restocks) every order that has awaited payment longer than the payment window.
+/// How many overdue orders one expiry run cancels at once.
+const EXPIRY_PARALLELISM: usize = 8;
+
+/// What became of one overdue order.
+enum Expired {
+    Cancelled,
+    Skipped,
+    Failed,
+}
+
+/// Cancels one overdue order (and restocks it), if it still awaits payment.
+async fn expire_one(app: &App, order: Order) -> Result<Expired, AppError> {
+    let Ok(effects) = order.status.transition(OrderStatus::Cancelled, &Actor::Expiry) else {
+        return Ok(Expired::Skipped);
+    };
+    let change = OrderChange {
+        order: &order,
+        to: OrderStatus::Cancelled,
+        effects,
+        by: Actor::Expiry,
+        payment_id: None,
+        tracking_number: None,
+        event_id: None,
+    };
+    match app.store.change_order(change, app.clock.now()).await {
+        Ok(Changed::Done(_)) => Ok(Expired::Cancelled),
+        Ok(Changed::Stale | Changed::EventSeen | Changed::Short(_)) => Ok(Expired::Skipped),
+        // DynamoDB is busy: the run stops; the next goes on from the oldest.
+        Err(err @ crate::store::StoreError::Unavailable { .. }) => Err(err.into()),
+        // One order that cannot be cancelled must not hold back the others.
+        Err(err) => {
+            tracing::error!(order_id = %order.id, error = %err, "expiry could not cancel an overdue order");
+            Ok(Expired::Failed)
+        }
+    }
+}
+
+/// Cancels (and restocks) every order that has awaited payment longer than the payment window,
+/// [`EXPIRY_PARALLELISM`] at a time, and logs what it did and how many overdue orders remain.
 /// Safe to run twice at once: each cancellation is conditional on the order still awaiting payment.
 pub async fn expire(app: &App) -> Result<ExpiryReport, AppError> {
+    use futures_util::StreamExt;
     let cutoff = app.clock.now().plus_seconds(-60 * app.config.payment_window_minutes);
     let mut report = ExpiryReport::default();
     let mut start = None;
+    let mut outcome = Ok(());
     // Bounded per run (a run must end within the function's timeout); the next run goes on.
-    for _ in 0..MAX_EXPIRY_PAGES {
-        let (orders, next) = app.store.overdue_orders(cutoff, start.as_ref()).await?;
-        for order in &orders {
-            let Ok(effects) = order.status.transition(OrderStatus::Cancelled, &Actor::Expiry) else {
-                report.skipped += 1;
-                continue;
-            };
-            let change = OrderChange {
-                order,
-                to: OrderStatus::Cancelled,
-                effects,
-                by: Actor::Expiry,
-                payment_id: None,
-                tracking_number: None,
-                event_id: None,
-            };
-            match app.store.change_order(change, app.clock.now()).await {
-                Ok(Changed::Done(_)) => report.cancelled += 1,
-                Ok(Changed::Stale | Changed::EventSeen | Changed::Short(_)) => report.skipped += 1,
-                // DynamoDB is busy: stop here; the next run goes on from the oldest.
-                Err(err @ crate::store::StoreError::Unavailable { .. }) => return Err(err.into()),
-                // One order that cannot be cancelled must not hold back the others.
-                Err(err) => {
-                    tracing::error!(order_id = %order.id, error = %err, "expiry could not cancel an overdue order");
-                    report.failed += 1;
-                }
+    'pages: for _ in 0..MAX_EXPIRY_PAGES {
+        let (orders, next) = match app.store.overdue_orders(cutoff, start.as_ref()).await {
+            Ok(page) => page,
+            Err(err) => {
+                outcome = Err(err.into());
+                break;
             }
+        };
+        let mut results = futures_util::stream::iter(orders.into_iter().map(|o| expire_one(app, o)))
+            .buffer_unordered(EXPIRY_PARALLELISM)
+            .collect::<Vec<_>>()
+            .await;
+        for result in results.drain(..) {
+            match result {
+                Ok(Expired::Cancelled) => report.cancelled += 1,
+                Ok(Expired::Skipped) => report.skipped += 1,
+                Ok(Expired::Failed) => report.failed += 1,
+                Err(err) => outcome = Err(err),
+            }
+        }
+        if outcome.is_err() {
+            break 'pages;
         }
         match next {
             Some(key) => start = Some(key),
             None => break,
         }
     }
-    Ok(report)
+    report.remaining = match app.store.count_overdue(cutoff).await {
+        Ok(remaining) => remaining,
+        Err(err) => {
+            tracing::warn!(error = %err, "expiry could not count the overdue orders left");
+            -1
+        }
+    };
+    tracing::info!(
+        cancelled = report.cancelled,
+        skipped = report.skipped,
+        failed = report.failed,
+        remaining = report.remaining,
+        "expiry run"
+    );
+    outcome.map(|()| report)
 }

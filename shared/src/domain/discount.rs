@@ -31,6 +31,10 @@ pub struct Discount {
     pub min_subtotal_cents: Option<Money>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_redemptions: Option<i64>,
+    /// How many orders of one buyer (an account, or a guest's email) may use the code; a
+    /// cancelled or expired order gives its use back. Discounts from before the limit: 1.
+    #[serde(default = "one_per_customer")]
+    pub per_customer_limit: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub starts_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,6 +43,13 @@ pub struct Discount {
     pub redemptions: i64,
     pub created_at: Timestamp,
 }
+
+fn one_per_customer() -> i64 {
+    DEFAULT_PER_CUSTOMER_LIMIT
+}
+
+/// How many orders of one buyer may use a code unless its admin says otherwise.
+pub const DEFAULT_PER_CUSTOMER_LIMIT: i64 = 1;
 
 /// The most a percentage discount takes off.
 pub const MAX_PERCENT_OFF: i64 = 100;
@@ -50,6 +61,7 @@ pub struct NewDiscount {
     pub amount_off: Option<Money>,
     pub min_subtotal: Option<Money>,
     pub max_redemptions: Option<i64>,
+    pub per_customer_limit: Option<i64>,
     pub starts_at: Option<Timestamp>,
     pub ends_at: Option<Timestamp>,
 }
@@ -59,7 +71,7 @@ pub fn parse_min_subtotal(cents: i64) -> Result<Money, Invalid> {
     if cents >= 0 { Ok(Money::from_cents(cents)) } else { Err(Invalid::new("must not be negative")) }
 }
 
-/// A redemption limit: at least one.
+/// A redemption limit (in all, or per customer): at least one.
 pub fn parse_max_redemptions(limit: i64) -> Result<i64, Invalid> {
     if limit >= 1 { Ok(limit) } else { Err(Invalid::new("must be at least 1")) }
 }
@@ -97,6 +109,7 @@ impl Discount {
                 kind,
                 min_subtotal_cents: new.min_subtotal,
                 max_redemptions: new.max_redemptions,
+                per_customer_limit: new.per_customer_limit.unwrap_or(DEFAULT_PER_CUSTOMER_LIMIT),
                 starts_at: new.starts_at,
                 ends_at: new.ends_at,
                 active: true,
@@ -107,11 +120,14 @@ impl Discount {
         }
     }
 
-    pub fn terms(&self) -> DiscountTerms {
+    /// The terms checkout applies, for a buyer who used the code in `used` orders so far.
+    pub fn terms(&self, used: i64) -> DiscountTerms {
         DiscountTerms {
             kind: self.kind,
             min_subtotal: self.min_subtotal_cents,
             max_redemptions: self.max_redemptions,
+            per_customer_limit: self.per_customer_limit,
+            used,
             starts_at: self.starts_at,
             ends_at: self.ends_at,
             active: self.active,

@@ -67,7 +67,9 @@ pub use image::{
 pub use lifecycle::{
     ADMIN_SETTABLE, Actor, Effects, HistoryEntry, InvalidTransition, OrderChange, admin_status, tracking_allowed,
 };
-pub use order::{Capped, Cart, CartFull, CartLine, IdempotencyKey, Order, OrderLine, OrderStatus, Quantity, Shopper};
+pub use order::{
+    Buyer, Capped, Cart, CartFull, CartLine, IdempotencyKey, Order, OrderLine, OrderStatus, Quantity, Shopper,
+};
 pub use pricing::{DiscountRejection, PricingRules, ShippingMethod, Totals};
 pub use session::{
     ClientKey, PasswordChange, REFRESH_GRACE_SECONDS, Refresh, RefreshRecord, SESSION_IDLE_SECONDS,

@@ -68,10 +68,10 @@ pub struct Cart {
 pub struct CartFull;
 
 impl Cart {
-    /// 32, so that an order selling out every line (a stock write per line, two listing
+    /// 31, so that an order selling out every line (a stock write per line, two listing
     /// writes per product) and a cancellation restocking them stay within DynamoDB's 100 items
-    /// per transaction: 32 + 64 + 3.
-    pub const MAX_LINES: usize = 32;
+    /// per transaction: 31 + 62 + discount, buyer's limits, order, cart and outbox.
+    pub const MAX_LINES: usize = 31;
 
     /// Sets a variant's quantity, adding the line if it is new (lines keep the order they were added in).
     pub fn set(&mut self, variant_id: VariantId, quantity: Quantity) -> Result<(), CartFull> {
@@ -283,6 +283,30 @@ pub struct Order {
     /// Every status the order has had, oldest first.
     #[serde(default)]
     pub history: Vec<super::HistoryEntry>,
+    /// The order counts against its buyer's limits (an unpaid-order slot while it awaits
+    /// payment; a use of its discount code until it is cancelled). Orders placed before the
+    /// limits do not. Stored, never shown.
+    #[serde(default, skip_serializing, rename = "holdsLimits")]
+    pub holds_limits: bool,
+}
+
+/// Whose limits an order counts against: a customer's account, or the email a guest checks
+/// out with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Buyer<'a> {
+    Customer(UserId),
+    Guest(&'a Email),
+}
+
+impl Order {
+    /// The buyer whose limits the order counts against.
+    pub fn buyer(&self) -> Option<Buyer<'_>> {
+        match (self.user_id, &self.email) {
+            (Some(user), _) => Some(Buyer::Customer(user)),
+            (None, Some(email)) => Some(Buyer::Guest(email)),
+            (None, None) => None,
+        }
+    }
 }
 
 impl Order {
@@ -307,18 +331,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_cart_holds_at_most_32_variants_but_any_may_change() {
+    fn a_cart_holds_at_most_31_variants_but_any_may_change() {
         let mut cart = Cart::default();
-        let ids: Vec<VariantId> = (0..33).map(|_| VariantId::new(ProductId::new(), 1)).collect();
-        for id in &ids[..32] {
+        let ids: Vec<VariantId> = (0..32).map(|_| VariantId::new(ProductId::new(), 1)).collect();
+        for id in &ids[..31] {
             cart.set(*id, Quantity::parse(1).unwrap()).unwrap();
         }
-        assert_eq!(cart.set(ids[32], Quantity::parse(1).unwrap()), Err(CartFull));
+        assert_eq!(cart.set(ids[31], Quantity::parse(1).unwrap()), Err(CartFull));
         cart.set(ids[0], Quantity::parse(99).unwrap()).unwrap();
         assert_eq!(cart.lines[0].quantity.units(), 99);
         assert!(cart.remove(ids[0]));
         assert!(!cart.remove(ids[0]));
-        cart.set(ids[32], Quantity::parse(1).unwrap()).unwrap();
+        cart.set(ids[31], Quantity::parse(1).unwrap()).unwrap();
     }
 
     #[test]

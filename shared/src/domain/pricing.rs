@@ -96,6 +96,8 @@ pub enum DiscountRejection {
     Expired,
     BelowMinimum,
     Exhausted,
+    /// This buyer's orders used the code as often as it allows each customer.
+    AlreadyUsed,
 }
 
 impl DiscountRejection {
@@ -107,6 +109,7 @@ impl DiscountRejection {
             Self::Expired => "This discount has ended.",
             Self::BelowMinimum => "The subtotal is below this discount's minimum.",
             Self::Exhausted => "This discount has been redeemed as often as it may be.",
+            Self::AlreadyUsed => "You have used this discount as often as each customer may.",
         }
     }
 }
@@ -117,6 +120,9 @@ pub struct DiscountTerms {
     pub kind: DiscountKind,
     pub min_subtotal: Option<Money>,
     pub max_redemptions: Option<i64>,
+    /// How many orders of one buyer may use it, and how many of theirs have.
+    pub per_customer_limit: i64,
+    pub used: i64,
     pub starts_at: Option<Timestamp>,
     pub ends_at: Option<Timestamp>,
     pub active: bool,
@@ -140,6 +146,9 @@ impl DiscountTerms {
         }
         if self.max_redemptions.is_some_and(|m| self.redemptions >= m) {
             return Err(DiscountRejection::Exhausted);
+        }
+        if self.used >= self.per_customer_limit {
+            return Err(DiscountRejection::AlreadyUsed);
         }
         Ok(match self.kind {
             DiscountKind::PercentOff(percent) => {
@@ -223,6 +232,8 @@ mod tests {
             kind,
             min_subtotal: None,
             max_redemptions: None,
+            per_customer_limit: 1,
+            used: 0,
             starts_at: None,
             ends_at: None,
             active: true,
@@ -295,6 +306,10 @@ mod tests {
         t.redemptions = 5;
         assert_eq!(t.amount(Money::from_cents(1000), now), Err(DiscountRejection::Exhausted));
         t.redemptions = 4;
+        t.used = 1;
+        assert_eq!(t.amount(Money::from_cents(1000), now), Err(DiscountRejection::AlreadyUsed));
+        t.per_customer_limit = 2;
+        assert!(t.amount(Money::from_cents(1000), now).is_ok(), "a limit of 2 allows a second order");
         t.starts_at = Some(Timestamp::from_unix_millis(10_001));
         assert_eq!(t.amount(Money::from_cents(1000), now), Err(DiscountRejection::NotStarted));
         t.starts_at = Some(now);

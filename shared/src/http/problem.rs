@@ -95,6 +95,7 @@ problem_kinds! {
     VariantExists => 409, "variant_exists", "Variant exists";
     InsufficientStock => 409, "insufficient_stock", "Insufficient stock";
     CartEmpty => 409, "cart_empty", "Cart empty";
+    TooManyUnpaidOrders => 409, "too_many_unpaid_orders", "Too many unpaid orders";
     PriceChanged => 409, "price_changed", "Price changed";
     DiscountCodeTaken => 409, "discount_code_taken", "Discount code taken";
     RequestInProgress => 409, "request_in_progress", "Request in progress";
@@ -298,6 +299,11 @@ impl From<AppError> for ApiError {
                 ),
             ),
             AppError::CartEmpty => ApiError::of(Kind::CartEmpty, "The cart has nothing to order."),
+            AppError::TooManyUnpaidOrders { limit } => ApiError::of(
+                Kind::TooManyUnpaidOrders,
+                format!("You have {limit} orders awaiting payment: pay or cancel one before placing another."),
+            )
+            .with("limit", serde_json::Value::from(limit)),
             AppError::PriceChanged => {
                 ApiError::of(Kind::PriceChanged, "A price changed since the cart was priced; ask for a new quote.")
             }

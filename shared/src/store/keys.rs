@@ -5,8 +5,8 @@
 use super::item::s;
 use super::schema::{GSI1, GSI2, GSI3, IndexSpec, PK, SK};
 use crate::domain::{
-    CategorySlug, ClientKey, DeliveryStatus, Discount, DiscountCode, Email, EventId, Image, ImageId, Listing, Order,
-    OrderId, OrderStatus, Product, ProductId, SessionId, Shopper, Sku, TokenPurpose, UserId, VariantId,
+    Buyer, CategorySlug, ClientKey, DeliveryStatus, Discount, DiscountCode, Email, EventId, Image, ImageId, Listing,
+    Order, OrderId, OrderStatus, Product, ProductId, SessionId, Shopper, Sku, TokenPurpose, UserId, VariantId,
     WebhookDelivery, WebhookEndpoint, WebhookId,
 };
 use std::collections::HashMap;
@@ -114,6 +114,20 @@ pub fn cart(shopper: Shopper) -> Key {
         Shopper::Customer(user) => key(format!("USER#{user}"), "CART"),
         Shopper::Guest(guest) => key(format!("GUEST#{guest}"), "CART"),
     }
+}
+
+/// What a buyer's orders hold against their limits: unpaid orders, and uses of each discount
+/// code. A customer's is in their partition; a guest's is their email's.
+pub fn buyer_limits(buyer: Buyer<'_>) -> Key {
+    match buyer {
+        Buyer::Customer(user) => key(format!("USER#{user}"), "LIMITS"),
+        Buyer::Guest(email) => key(format!("EMAIL#{email}"), "LIMITS"),
+    }
+}
+
+/// The attribute of a buyer's limits item that counts their orders using `code`.
+pub fn discount_uses(code: &DiscountCode) -> String {
+    format!("uses#{code}")
 }
 
 pub fn discount(code: &DiscountCode) -> Key {

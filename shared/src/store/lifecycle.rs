@@ -126,6 +126,11 @@ impl Store {
                 tx.add(Changing::Redemption, give_back);
             }
         }
+        let leaves_unpaid = order.status == OrderStatus::PendingPayment && change.to != OrderStatus::PendingPayment;
+        let cancelled = transition && change.to == OrderStatus::Cancelled;
+        if let Some(give_back) = super::orders::limits_given_back(order, leaves_unpaid, cancelled) {
+            tx.add(Changing::Limits, give_back);
+        }
         if let Some(event) = change.event_id {
             let mut item: Item = keys::payment_event(event);
             item.insert("entity".into(), s("payment-event"));
@@ -209,6 +214,32 @@ impl Store {
     }
 }
 
+impl Store {
+    /// How many orders placed before `cutoff` still await payment (a count, paged by DynamoDB).
+    pub async fn count_overdue(&self, cutoff: Timestamp) -> Result<i64, StoreError> {
+        let located = Partition::OrdersIn(OrderStatus::PendingPayment).locate();
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .query(&located)
+                .key_condition_expression("#pk = :pk AND #sk < :cutoff")
+                .expression_attribute_names("#sk", located.sort_key)
+                .expression_attribute_values(":cutoff", s(cutoff.to_string()))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::backend("Query", e))?;
+            count += i64::from(out.count);
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(count),
+            }
+        }
+    }
+}
+
 /// The writes of an order change, by what they write.
 #[derive(Debug, PartialEq)]
 enum Changing {
@@ -216,6 +247,7 @@ enum Changing {
     Stock(VariantId),
     Listing,
     Redemption,
+    Limits,
     Event,
     Outbox,
 }

@@ -31,7 +31,7 @@ pub use keys::image_object as image_path;
 pub use lifecycle::Changed;
 pub use migrate::Migrated;
 pub(crate) use migrate::legacy_variant;
-pub use orders::{Begun, LineCheck, PlaceConflicts, Placing};
+pub use orders::{Begun, BuyerLimits, LineCheck, PlaceConflicts, Placing};
 pub use page::{Page, Position};
 pub use sessions::{MAX_LISTED_SESSIONS, StoredRefresh};
 pub use users::{AccountToken, Attempt, Credentials};

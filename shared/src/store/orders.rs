@@ -8,8 +8,8 @@ use super::page::{Page, Position};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError};
 use crate::domain::{
-    Cart, Discount, DiscountCode, Event, GuestId, LowStock, Money, Order, OrderId, ProductId, Shopper, Timestamp,
-    UserId, VariantId,
+    Buyer, Cart, Discount, DiscountCode, Event, GuestId, LowStock, Money, Order, OrderId, ProductId, Shopper,
+    Timestamp, UserId, VariantId,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
@@ -57,6 +57,19 @@ pub struct PlaceConflicts {
     pub cart_changed: bool,
     /// An order with this id exists: another request holding the same key placed it.
     pub already_placed: bool,
+    /// The buyer has as many unpaid orders as they may.
+    pub too_many_unpaid: bool,
+    /// The buyer's orders used the discount code as often as it allows each.
+    pub discount_used: bool,
+}
+
+/// The limits an order is placed under: its buyer's, at most `max_unpaid` unpaid orders, and
+/// with a code at most `per_customer` orders of theirs using it.
+#[derive(Debug, Clone, Copy)]
+pub struct BuyerLimits<'a> {
+    pub buyer: Buyer<'a>,
+    pub max_unpaid: i64,
+    pub per_customer: Option<i64>,
 }
 
 /// What the order transaction checks for one line: the variant, its unit price and units
@@ -81,6 +94,8 @@ pub struct Placing<'a> {
     pub discount: Option<&'a DiscountCode>,
     /// The version of the cart the order was priced from.
     pub cart_version: i64,
+    /// What the order counts against (it holds them: `order.holds_limits`).
+    pub limits: BuyerLimits<'a>,
     /// A ClientRequestToken for this attempt.
     pub token: &'a str,
 }
@@ -91,6 +106,7 @@ enum Placed {
     Line(VariantId),
     Listing,
     Discount,
+    Limits,
     Order,
     Cart,
     Outbox,
@@ -366,6 +382,7 @@ impl Store {
                 .value(":now", s(now.to_string()));
             tx.add(Placed::Discount, redeem);
         }
+        tx.add(Placed::Limits, limits_taken(&placing.limits, placing.discount));
         tx.add(Placed::Order, Write::put(order_item(order)?).when("attribute_not_exists(pk)"));
         let empty = Write::delete(keys::cart(placing.shopper))
             .when("version = :version")
@@ -392,9 +409,12 @@ impl Store {
         if refused.by(&Placed::Order) {
             return Ok(Err(PlaceConflicts { already_placed: true, ..PlaceConflicts::default() }));
         }
+        let unpaid = refused.old(&Placed::Limits).and_then(|old| number(old, "unpaid")).unwrap_or(0);
         let mut conflicts = PlaceConflicts {
             discount_refused: refused.by(&Placed::Discount),
             cart_changed: refused.by(&Placed::Cart),
+            too_many_unpaid: refused.by(&Placed::Limits) && unpaid >= placing.limits.max_unpaid,
+            discount_used: refused.by(&Placed::Limits) && unpaid < placing.limits.max_unpaid,
             ..PlaceConflicts::default()
         };
         for line in placing.lines.iter().filter(|l| refused.by(&Placed::Line(l.variant))) {
@@ -413,6 +433,12 @@ impl Store {
         Ok(Err(conflicts))
     }
 
+    /// How many of `buyer`'s orders use `code` (cancelled and expired ones gave theirs back).
+    pub async fn discount_uses(&self, buyer: Buyer<'_>, code: &DiscountCode) -> Result<i64, StoreError> {
+        let item = self.get_consistent(keys::buyer_limits(buyer)).await?;
+        Ok(item.and_then(|i| number(&i, &keys::discount_uses(code))).unwrap_or(0))
+    }
+
     pub async fn order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
         self.get_consistent(keys::order(id)).await?.map(decode_order).transpose()
     }
@@ -428,6 +454,52 @@ impl Store {
     }
 }
 
+/// The write that takes an unpaid-order slot (and a use of `code`) from the buyer's limits, on
+/// the condition that they have one left.
+fn limits_taken(limits: &BuyerLimits<'_>, code: Option<&DiscountCode>) -> Write {
+    let mut set = String::from("SET entity = :entity, unpaid = if_not_exists(unpaid, :zero) + :one");
+    let mut condition = String::from("(attribute_not_exists(unpaid) OR unpaid < :max)");
+    let uses = code.zip(limits.per_customer);
+    if uses.is_some() {
+        set.push_str(", #uses = if_not_exists(#uses, :zero) + :one");
+        condition.push_str(" AND (attribute_not_exists(#uses) OR #uses < :per_customer)");
+    }
+    let mut write = Write::update(keys::buyer_limits(limits.buyer), set)
+        .when(condition)
+        .value(":entity", s("buyer-limits"))
+        .value(":zero", n(0))
+        .value(":one", n(1))
+        .value(":max", n(limits.max_unpaid))
+        .old_on_failure();
+    if let Some((code, per_customer)) = uses {
+        write = write.name("#uses", &keys::discount_uses(code)).value(":per_customer", n(per_customer));
+    }
+    write
+}
+
+/// What an order gives back to its buyer's limits when it leaves `pending_payment` (its
+/// unpaid slot) or is cancelled (its use of a code); `None` if nothing. Exactly once: it
+/// is in the transaction that changes the order's status, on the status it changes from.
+pub(crate) fn limits_given_back(order: &Order, leaves_unpaid: bool, cancelled: bool) -> Option<Write> {
+    let buyer = order.buyer().filter(|_| order.holds_limits)?;
+    let code = order.discount_code.as_ref().filter(|_| cancelled);
+    let mut adds = Vec::new();
+    if leaves_unpaid {
+        adds.push("unpaid :minus");
+    }
+    if code.is_some() {
+        adds.push("#uses :minus");
+    }
+    if adds.is_empty() {
+        return None;
+    }
+    let mut write = Write::update(keys::buyer_limits(buyer), format!("ADD {}", adds.join(", "))).value(":minus", n(-1));
+    if let Some(code) = code {
+        write = write.name("#uses", &keys::discount_uses(code));
+    }
+    Some(write)
+}
+
 fn order_item(order: &Order) -> Result<Item, StoreError> {
     let mut item = encode(order, keys::order(order.id), "order")?;
     if let Some(AttributeValue::L(lines)) = item.get_mut("items") {
@@ -439,6 +511,9 @@ fn order_item(order: &Order) -> Result<Item, StoreError> {
     }
     for (attribute, value) in keys::order_entries(order) {
         item.insert(attribute.into(), s(value));
+    }
+    if order.holds_limits {
+        item.insert("holdsLimits".into(), b(true));
     }
     Ok(item)
 }
