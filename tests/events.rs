@@ -92,6 +92,18 @@ async fn each_change_writes_one_event_of_its_type_and_every_documented_type_is_w
         (&json!("customer"), &json!("cancelled"))
     );
 
+    // A refund of the delivered order; a payment of the wrong amount for another.
+    let refund = shop.refund(&id(&o1), Some("r"), json!({"amountCents": 100, "restock": false})).await;
+    assert_eq!(refund.status, 201, "{:#}", refund.body);
+    let refunded = shop.env.events_of("order.refunded").await;
+    assert_eq!((refunded.len(), &refunded[0]["data"]["id"]), (1, &refund.body["id"]));
+    let o3 = shop.order(&ada, &p, 1, None).await;
+    let mut short = payment_event(&o3, "evt-short", true);
+    short["data"]["amountCents"] = json!(1);
+    assert_eq!(shop.payment_webhook(&short, None).await.status, 200);
+    let issue = shop.env.events_of("payment.issue").await;
+    assert_eq!((issue.len(), &issue[0]["data"]["issue"]), (1, &json!("amount_mismatch")));
+
     assert_eq!(shop.archive_product(&p).await.status, 204);
     let archived = shop.env.events_of("product.archived").await;
     assert_eq!((archived.len(), &archived[0]["data"]["active"]), (1, &json!(false)));
@@ -128,7 +140,7 @@ async fn a_change_that_does_not_happen_writes_no_event() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn cancellations_say_why_expired_failed_payment_and_admin() {
+async fn cancellations_say_why_expired_and_admin_and_a_failed_payment_cancels_nothing() {
     let shop = Shop::open().await;
     let p = shop.product("WHY").stock(50).create().await;
     let ada = shop.customer(1).await;
@@ -142,24 +154,28 @@ async fn cancellations_say_why_expired_failed_payment_and_admin() {
     shop.env.app.clock.advance(31 * 60);
     expire_orders(&shop.env.app).await.map_err(|e| e.detail.clone()).unwrap();
 
-    let reasons: Vec<(String, String, bool)> = shop
+    let mut reasons: Vec<(String, String, String)> = shop
         .env
         .events_of("order.cancelled")
         .await
         .iter()
         .map(|e| {
             let data = &e["data"];
-            (id(data), data["reason"].as_str().unwrap().to_owned(), data["refundDue"] == true)
+            (id(data), data["reason"].as_str().unwrap().to_owned(), data["paymentStatus"].as_str().unwrap().to_owned())
         })
         .collect();
+    reasons.sort();
+    let mut expected = vec![
+        (id(&by_admin), "admin".to_owned(), "refunded".to_owned()),
+        (id(&failed), "expired".to_owned(), "unpaid".to_owned()),
+        (id(&overdue), "expired".to_owned(), "unpaid".to_owned()),
+    ];
+    expected.sort();
     assert_eq!(
-        reasons,
-        [
-            (id(&by_admin), "admin".to_owned(), true),
-            (id(&failed), "payment_failed".to_owned(), false),
-            (id(&overdue), "expired".to_owned(), false)
-        ]
+        reasons, expected,
+        "a paid order cancelled is refunded with it; a failed payment leaves its order to expire"
     );
+    assert_eq!(shop.env.events_of("order.refunded").await.len(), 1);
     let again = shop.pay(&by_admin, "evt-admin").await;
     assert_eq!(again.status, 200, "a replayed payment event changes nothing");
     assert_eq!(shop.env.events_of("order.paid").await.len(), 1);

@@ -186,8 +186,14 @@ fn the_local_router_serves_exactly_the_routes_api_gateway_serves() {
     assert_eq!(local_routes(), cloud);
     let routed: BTreeSet<String> = cloud.iter().map(|(_, _, f)| f.clone()).collect();
     let invoked = event_functions(&t);
-    let expected_invoked =
-        ["deliver-webhooks", "expire-orders", "publish-events", "retry-webhooks", "send-notifications"];
+    let expected_invoked = [
+        "deliver-webhooks",
+        "expire-orders",
+        "publish-events",
+        "retry-webhooks",
+        "send-notifications",
+        "settle-refunds",
+    ];
     assert_eq!(invoked, expected_invoked.iter().map(|f| f.to_string()).collect::<BTreeSet<_>>());
     let mut expected = storefront_tests::function_binaries();
     expected.retain(|f| !invoked.contains(f));

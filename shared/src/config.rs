@@ -31,6 +31,8 @@ pub struct Config {
     pub webhook_secret: Option<SecretSource>,
     /// How long an order may await payment before expiry cancels it (`PAYMENT_WINDOW_MINUTES`, default 30).
     pub payment_window_minutes: i64,
+    /// Who takes payments (`PAYMENT_PROVIDER`: `manual`, the default, or `stripe`).
+    pub payment_provider: crate::domain::ProviderName,
     /// How many orders one buyer may have awaiting payment at once (`MAX_UNPAID_ORDERS`, default 3).
     pub max_unpaid_orders: i64,
     pub images: ImageSettings,
@@ -117,6 +119,7 @@ impl Config {
             webhook_secret: None,
             payment_window_minutes: 30,
             max_unpaid_orders: 3,
+            payment_provider: crate::domain::ProviderName::Manual,
             images: ImageSettings::default(),
             event_bus: None,
             emails: EmailSettings::default(),
@@ -189,6 +192,11 @@ impl Config {
                 .filter(|m| (1..=1000).contains(m))
                 .ok_or_else(|| ConfigError("MAX_UNPAID_ORDERS must be 1 to 1000".into()))?,
         };
+        let payment_provider = match get("PAYMENT_PROVIDER").as_deref() {
+            None | Some("manual") => crate::domain::ProviderName::Manual,
+            Some("stripe") => crate::domain::ProviderName::Stripe,
+            Some(_) => return Err(ConfigError("PAYMENT_PROVIDER must be manual or stripe".into())),
+        };
         let images = ImageSettings {
             bucket: get("IMAGES_BUCKET"),
             base_url: get("IMAGE_BASE_URL").unwrap_or_default(),
@@ -225,6 +233,7 @@ impl Config {
             webhook_secret,
             payment_window_minutes,
             max_unpaid_orders,
+            payment_provider,
             pricing,
             cursor_secret,
             currency,

@@ -477,6 +477,21 @@ impl Shop {
         self.env.call(storefront::api::webhooks::retry_webhook_delivery, req).await
     }
 
+    /// `POST /admin/orders/{id}/refunds` as the admin, with `Idempotency-Key: key` if given.
+    pub async fn refund(&self, order: &str, key: Option<&str>, body: Value) -> Answer {
+        let mut req = request("POST", &format!("/admin/orders/{order}/refunds"), Some(&body), Some(&self.admin));
+        if let Some(key) = key {
+            req.headers_mut().insert("idempotency-key", key.parse().expect("a header value"));
+        }
+        self.env.call(storefront::api::payments::create_refund, routed(req, &[("id", order)], &[])).await
+    }
+
+    /// `GET /admin/orders/{id}/refunds` as the admin.
+    pub async fn refunds(&self, order: &str) -> Answer {
+        let req = request("GET", &format!("/admin/orders/{order}/refunds"), None, Some(&self.admin));
+        self.env.call(storefront::api::payments::list_refunds, routed(req, &[("id", order)], &[])).await
+    }
+
     /// `POST /webhooks/payments` with `event`, signed now (or with `signature` as given).
     pub async fn payment_webhook(&self, event: &Value, signature: Option<String>) -> Answer {
         self.env.call(payment_webhook, self.env.webhook_request(event.to_string(), signature)).await

@@ -3,7 +3,7 @@
 use crate::api::accounts::parse_address;
 use crate::app::checkout::{self, Checkout, Placed};
 use crate::app::{App, AppError};
-use crate::domain::{DiscountCode, Email, IdempotencyKey, Invalid, ShippingMethod, Shopper};
+use crate::domain::{DiscountCode, Email, Invalid, ShippingMethod, Shopper};
 use crate::http::{self, ApiError, Body, JsonBody, Request, Response};
 
 /// Where an order ships to: an address in the body, or one of the customer's saved ones.
@@ -17,8 +17,7 @@ enum ShipTo {
 /// (whose emails go to the account), `shippingAddressId` (a saved address) is a customer's.
 /// Also returns the body's canonical form (for idempotency).
 async fn checkout_body(app: &App, req: &Request, who: Shopper) -> Result<(Checkout, String), ApiError> {
-    let canonical =
-        serde_json::from_slice::<serde_json::Value>(req.body().as_ref()).map(|v| v.to_string()).unwrap_or_default();
+    let canonical = http::canonical_body(req);
     let mut body = JsonBody::parse(req)?;
     let email = match who {
         Shopper::Guest(_) => body.string("email", Email::parse),
@@ -81,12 +80,7 @@ pub async fn quote(app: &App, req: Request) -> Result<Response<Body>, ApiError> 
 /// as it was placed).
 pub async fn place_order(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let who = http::require_shopper(app, &req, true).await?;
-    let key = req
-        .headers()
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| IdempotencyKey::parse(v).ok())
-        .ok_or(AppError::IdempotencyKeyRequired)?;
+    let key = http::idempotency_key(&req)?;
     let (checkout, canonical) = checkout_body(app, &req, who).await?;
     let placed = checkout::place(app, who, &key, &canonical, &checkout).await?;
     match (placed, who) {

@@ -15,3 +15,9 @@ pub async fn retry_webhooks(app: &App) -> Result<serde_json::Value, ApiError> {
     let report = Box::pin(crate::app::webhooks::retry_due(app)).await?;
     serde_json::to_value(report).map_err(|e| ApiError::internal(e.to_string()))
 }
+
+/// The scheduled settling of refunds left pending with the provider (every 5 minutes).
+pub async fn settle_refunds(app: &App) -> Result<serde_json::Value, ApiError> {
+    let report = Box::pin(crate::app::payments::settle_pending(app)).await?;
+    serde_json::to_value(report).map_err(|e| ApiError::internal(e.to_string()))
+}

@@ -1,7 +1,7 @@
-//! The payment provider's signed events (`POST /webhooks/payments`).
+//! Payments: the provider's signed events (`POST /webhooks/payments`), and refunds (admins).
 
-use crate::app::{App, AppError};
-use crate::domain::{Invalid, Money, OrderId};
+use crate::app::{App, AppError, payments};
+use crate::domain::{Invalid, Money, OrderId, Quantity, RefundAsk, VariantId};
 use crate::http::{self, ApiError, Body, JsonBody, Request, Response};
 
 /// `POST /webhooks/payments`: the payment provider's signed events (no token).
@@ -50,4 +50,48 @@ pub async fn payment_webhook(app: &App, req: Request) -> Result<Response<Body>, 
     let event = crate::app::lifecycle::PaymentEvent { id, succeeded, order_id, amount, currency, payment_id };
     crate::app::lifecycle::payment(app, &event).await?;
     http::json(200, &serde_json::json!({"received": true}))
+}
+
+/// `POST /admin/orders/{id}/refunds` (admin, `Idempotency-Key`) `{amountCents?, lines?:
+/// [{variantId, quantity}], restock, reason?}` → 201 refund.
+pub async fn create_refund(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let admin = http::require_admin(app, &req).await?;
+    let id = order_id(&req)?;
+    let key = http::idempotency_key(&req)?;
+    let canonical = http::canonical_body(&req);
+    let mut body = JsonBody::parse(&req)?;
+    let amount = body.optional_integer("amountCents", |c| {
+        if c >= 1 { Ok(Money::from_cents(c)) } else { Err(Invalid::new("must be a positive integer")) }
+    });
+    let lines = body.optional_objects("lines", crate::domain::Cart::MAX_LINES, units);
+    let restock = body.optional_bool("restock");
+    if restock.is_none() && !body.has_errors_for("restock") {
+        body.invalid("restock", Invalid::new("is required (true puts the refunded units back in stock)"));
+    }
+    let reason = body.optional_string("reason", crate::domain::parse_refund_reason);
+    let (restock,) = body.finish((restock,))?;
+    let ask = RefundAsk { amount, lines: lines.unwrap_or_default(), restock };
+    let asked = payments::RefundRequest { ask, reason };
+    http::json(201, &payments::refund(app, &admin.principal, id, &key, &canonical, &asked).await?)
+}
+
+/// `{variantId, quantity}` of a refund's or a return's lines.
+pub(crate) fn units(line: &mut JsonBody) -> Option<(VariantId, i64)> {
+    let variant =
+        line.string("variantId", |raw| VariantId::parse(raw).ok_or_else(|| Invalid::new("must be a variant id")));
+    let quantity = line.integer("quantity", |q| Quantity::parse(q).map(Quantity::units));
+    Some((variant?, quantity?))
+}
+
+/// `GET /admin/orders/{id}/refunds` (admin) → 200 `{items}`: the order's refunds, oldest first.
+pub async fn list_refunds(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    http::require_admin(app, &req).await?;
+    let id = order_id(&req)?;
+    http::json(200, &serde_json::json!({"items": payments::refunds(app, id).await?}))
+}
+
+fn order_id(req: &Request) -> Result<OrderId, ApiError> {
+    http::path_param(req, "id")
+        .and_then(OrderId::parse)
+        .ok_or_else(|| AppError::NotFound(crate::app::Resource::Order).into())
 }

@@ -171,6 +171,9 @@ async fn place_holding_key(
                     unit_price_cents: l.variant.price_cents,
                     quantity: l.quantity,
                     line_total_cents: l.variant.price_cents.times(l.quantity.units()),
+                    refunded_quantity: 0,
+                    returned_quantity: 0,
+                    restocked_quantity: 0,
                 })
                 .collect(),
             totals: priced.totals,
@@ -182,7 +185,13 @@ async fn place_holding_key(
             payment_id: None,
             refund_due: false,
             tracking_number: None,
+            payment: Some(super::payments::pending(&app.config)),
+            payment_issue: None,
+            captured_cents: Money::ZERO,
+            refunded_cents: Money::ZERO,
+            payment_status: crate::domain::PaymentStatus::Unpaid,
             holds_limits: true,
+            settlement_version: 0,
             history: vec![crate::domain::HistoryEntry {
                 status: OrderStatus::PendingPayment,
                 at: now,

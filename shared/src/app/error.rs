@@ -91,6 +91,8 @@ pub enum AppError {
     AddressBookFull,
     #[error("cart empty")]
     CartEmpty,
+    #[error("the refund exceeds what was paid")]
+    RefundExceedsPayment { refundable: crate::domain::Money },
     #[error("too many unpaid orders")]
     TooManyUnpaidOrders { limit: i64 },
     #[error("price changed")]

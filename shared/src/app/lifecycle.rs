@@ -3,7 +3,10 @@
 use super::checkout::OrderReader;
 use super::{App, AppError, MAX_DECISIONS, cursor};
 use crate::auth::Principal;
-use crate::domain::{Actor, Currency, Effects, Money, Order, OrderChange, OrderId, OrderStatus};
+use crate::domain::{
+    Actor, Currency, Effects, Money, Order, OrderChange, OrderId, OrderStatus, PaymentChange, PaymentIssue,
+    PaymentState,
+};
 use crate::store::Changed;
 
 fn not_found() -> AppError {
@@ -33,17 +36,28 @@ async fn transition(
         }
         let effects =
             order.status.transition(to, &actor).map_err(|_| AppError::InvalidTransition { from: order.status, to })?;
+        // A paid order cancelled: what is left of its payment goes back.
+        let rest = (effects.refund_due && order.refundable() > Money::ZERO).then(|| {
+            let reason = "The order was cancelled after it was paid.";
+            super::payments::automatic_refund(app, &order, order.refundable(), order.payment_id.as_deref(), reason)
+        });
         let change = OrderChange {
             order: &order,
             to,
             effects,
             by: actor.clone(),
-            payment_id: None,
+            payment: PaymentChange { refund: rest.as_ref(), ..PaymentChange::default() },
             tracking_number,
             event_id: None,
         };
         match app.store.change_order(change, app.clock.now()).await? {
-            Changed::Done(next) => return Ok(*next),
+            Changed::Done(next) => {
+                if let Some(refund) = rest {
+                    super::payments::settle(app, refund).await?;
+                    return app.store.order(id).await?.ok_or_else(not_found);
+                }
+                return Ok(*next);
+            }
             Changed::Stale | Changed::EventSeen => continue,
             Changed::Short(lines) => {
                 let items = lines.into_iter().map(super::Shortage::of).collect();
@@ -102,52 +116,79 @@ pub struct PaymentEvent {
 }
 
 /// Applies a payment event, exactly once per event id (the id is recorded in the same
-/// transaction as its effect; a replay finds it and changes nothing).
+/// transaction as its effect; a replay finds it and changes nothing). Every outcome is
+/// acknowledged, so the provider stops sending it: a payment of the order's total pays it; of
+/// another amount or currency it is kept and the order flagged `amount_mismatch` (a person
+/// looks at it); for an order that can no longer take it (cancelled, expired, or paid already
+/// by another payment) it is refunded through the provider; a failure leaves the order
+/// awaiting payment, so the customer can try again within the payment window.
 pub async fn payment(app: &App, event: &PaymentEvent) -> Result<(), AppError> {
     if app.store.payment_event_seen(&event.id).await? {
         return Ok(());
     }
     let by = Actor::Payment(event.id.clone());
+    let reported = serde_json::json!({
+        "paymentId": event.payment_id, "amountCents": event.amount.cents(), "currency": event.currency.as_str()
+    });
     for _ in 0..MAX_DECISIONS {
         let order = app.store.order(event.order_id).await?.ok_or_else(not_found)?;
-        if event.succeeded && (event.amount != order.totals.total_cents || event.currency != order.totals.currency) {
-            return Err(AppError::AmountMismatch);
-        }
-        let (to, effects, payment_id) = match (event.succeeded, order.status) {
-            (true, OrderStatus::PendingPayment) => {
-                let effects = OrderStatus::PendingPayment
+        let matches = event.amount == order.totals.total_cents && event.currency == order.totals.currency;
+        let pid = Some(event.payment_id.as_str());
+        let mut payment = PaymentChange { reported: Some(&reported), ..PaymentChange::default() };
+        let mut to = order.status;
+        let mut effects = Effects::NONE;
+        let refund;
+        match (event.succeeded, order.status) {
+            (true, OrderStatus::PendingPayment) if matches => {
+                effects = OrderStatus::PendingPayment
                     .transition(OrderStatus::Paid, &by)
                     .map_err(|_| AppError::InvalidTransition { from: order.status, to: OrderStatus::Paid })?;
-                (OrderStatus::Paid, effects, Some(event.payment_id.as_str()))
+                to = OrderStatus::Paid;
+                payment.id = pid;
+                payment.captured = Some(event.amount);
+                payment.state = Some(PaymentState::Succeeded);
             }
-            // Paid for an order that was cancelled meanwhile: it stays cancelled; the money goes back.
-            (true, OrderStatus::Cancelled) => {
-                (OrderStatus::Cancelled, Effects { refund_due: true, ..Effects::NONE }, Some(event.payment_id.as_str()))
-            }
+            (true, OrderStatus::PendingPayment) => payment.issue = Some(PaymentIssue::AmountMismatch),
             // The same payment announced again under another event id: nothing to do.
-            (true, _) if order.payment_id.as_deref() == Some(event.payment_id.as_str()) => return Ok(()),
-            // A second, different payment for an order already paid: give it back.
-            (true, status) => (status, Effects { refund_due: true, ..Effects::NONE }, None),
-            (false, OrderStatus::PendingPayment) => {
-                let effects = OrderStatus::PendingPayment
-                    .transition(OrderStatus::Cancelled, &by)
-                    .map_err(|_| AppError::InvalidTransition { from: order.status, to: OrderStatus::Cancelled })?;
-                (OrderStatus::Cancelled, effects, None)
+            (true, _) if order.payment_id.as_deref() == pid => return Ok(()),
+            // Paid for an order that was cancelled (or expired) meanwhile: it stays cancelled;
+            // the money goes back.
+            (true, OrderStatus::Cancelled) if order.payment_id.is_none() => {
+                let reason = "The payment arrived after the order was cancelled.";
+                refund = super::payments::automatic_refund(app, &order, event.amount, pid, reason);
+                payment.id = pid;
+                payment.captured = Some(event.amount);
+                payment.state = Some(PaymentState::Succeeded);
+                payment.refund = Some(&refund);
             }
+            // A second, different payment for an order that has one: give it back.
+            (true, _) => {
+                let reason = "A second payment for an order already paid.";
+                refund = super::payments::automatic_refund(app, &order, event.amount, pid, reason);
+                payment.refund = Some(&refund);
+            }
+            (false, OrderStatus::PendingPayment) => payment.state = Some(PaymentState::Failed),
             // A failed attempt after the order moved on changes nothing.
             (false, _) => return Ok(()),
-        };
+        }
+        let automatic = payment.refund.cloned();
         let change = OrderChange {
             order: &order,
             to,
             effects,
             by: by.clone(),
-            payment_id,
+            payment,
             tracking_number: None,
             event_id: Some(&event.id),
         };
         match app.store.change_order(change, app.clock.now()).await? {
-            Changed::Done(_) | Changed::EventSeen => return Ok(()),
+            Changed::Done(_) => {
+                if let Some(refund) = automatic {
+                    super::payments::settle(app, refund).await?;
+                }
+                return Ok(());
+            }
+            Changed::EventSeen => return Ok(()),
             Changed::Stale | Changed::Short(_) => continue,
         }
     }
@@ -188,7 +229,7 @@ async fn expire_one(app: &App, order: Order) -> Result<Expired, AppError> {
         to: OrderStatus::Cancelled,
         effects,
         by: Actor::Expiry,
-        payment_id: None,
+        payment: PaymentChange::default(),
         tracking_number: None,
         event_id: None,
     };

@@ -16,6 +16,7 @@ pub mod images;
 pub mod lifecycle;
 pub mod migrate;
 pub mod notifications;
+pub mod payments;
 pub mod sessions;
 pub mod webhooks;
 

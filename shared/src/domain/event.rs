@@ -44,10 +44,14 @@ pub enum EventType {
     PasswordResetRequested,
     #[serde(rename = "webhook.disabled")]
     WebhookDisabled,
+    #[serde(rename = "order.refunded")]
+    OrderRefunded,
+    #[serde(rename = "payment.issue")]
+    PaymentIssue,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 15] = [
         EventType::OrderPlaced,
         EventType::OrderPaid,
         EventType::OrderCancelled,
@@ -61,6 +65,8 @@ impl EventType {
         EventType::VerificationRequested,
         EventType::PasswordResetRequested,
         EventType::WebhookDisabled,
+        EventType::OrderRefunded,
+        EventType::PaymentIssue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +84,8 @@ impl EventType {
             EventType::VerificationRequested => "customer.verification_requested",
             EventType::PasswordResetRequested => "customer.password_reset_requested",
             EventType::WebhookDisabled => "webhook.disabled",
+            EventType::OrderRefunded => "order.refunded",
+            EventType::PaymentIssue => "payment.issue",
         }
     }
 
@@ -134,6 +142,16 @@ fn with(view: impl Serialize, extra: &[(&str, Value)]) -> Value {
     value
 }
 
+/// An order as its events show it: as `GET /orders/{id}` does, but without the payment's
+/// client secret (only the order's own readers get that).
+fn order_view(order: &Order, extra: &[(&str, Value)]) -> Value {
+    let mut value = with(order, extra);
+    if let Some(Value::Object(payment)) = value.get_mut("payment") {
+        payment.remove("clientSecret");
+    }
+    value
+}
+
 /// The next event id: ULIDs from one generator per process, so that the events one process
 /// writes within a millisecond (an order and the variant it takes low) still sort in the
 /// order they were made.
@@ -155,7 +173,7 @@ impl Event {
 
     /// `order.placed`: the order as `GET /orders/{id}` shows it.
     pub fn order_placed(order: &Order, at: Timestamp) -> Self {
-        Self::new(EventType::OrderPlaced, at, Self::order_subject(order), with(order, &[]))
+        Self::new(EventType::OrderPlaced, at, Self::order_subject(order), order_view(order, &[]))
     }
 
     /// The event of an order's status change, if it is one other systems hear of (`next` is the
@@ -167,16 +185,30 @@ impl Event {
         }
         let previous = ("previousStatus", Value::from(change.order.status.as_str()));
         let (kind, data) = match change.to {
-            OrderStatus::Paid => (EventType::OrderPaid, with(next, &[previous])),
+            OrderStatus::Paid => (EventType::OrderPaid, order_view(next, &[previous])),
             OrderStatus::Cancelled => {
                 let reason = ("reason", Value::from(cancel_reason(&change.by)));
-                (EventType::OrderCancelled, with(next, &[previous, reason]))
+                (EventType::OrderCancelled, order_view(next, &[previous, reason]))
             }
-            OrderStatus::Shipped => (EventType::OrderShipped, with(next, &[previous])),
-            OrderStatus::Delivered => (EventType::OrderDelivered, with(next, &[previous])),
+            OrderStatus::Shipped => (EventType::OrderShipped, order_view(next, &[previous])),
+            OrderStatus::Delivered => (EventType::OrderDelivered, order_view(next, &[previous])),
             OrderStatus::PendingPayment => return None,
         };
         Some(Self::new(kind, at, Self::order_subject(next), data))
+    }
+
+    /// `order.refunded`: a refund was made (the provider confirmed it); `data` is the refund,
+    /// with the order after it as `order`.
+    pub fn order_refunded(refund: &super::Refund, order: &Order, at: Timestamp) -> Self {
+        let data = with(refund, &[("order", order_view(order, &[]))]);
+        Self::new(EventType::OrderRefunded, at, Self::order_subject(order), data)
+    }
+
+    /// `payment.issue`: something about an order's money that a person must look at
+    /// (`issue`), with what the provider reported and the order.
+    pub fn payment_issue(issue: super::PaymentIssue, reported: Value, order: &Order, at: Timestamp) -> Self {
+        let data = serde_json::json!({"issue": issue.as_str(), "reported": reported, "order": order_view(order, &[])});
+        Self::new(EventType::PaymentIssue, at, Self::order_subject(order), data)
     }
 
     /// `product.created`, `product.updated` or `product.archived`: `view` is the product as
@@ -245,7 +277,7 @@ mod tests {
             assert_eq!(EventType::parse(kind.as_str()), Some(kind));
             assert_eq!(serde_json::to_value(kind).unwrap(), Value::from(kind.as_str()));
         }
-        assert_eq!(EventType::parse("order.refunded"), None);
+        assert_eq!(EventType::parse("order.lost"), None);
     }
 
     #[test]

@@ -95,6 +95,23 @@ ulid_id!(
     "order"
 );
 ulid_id!(
+    /// A refund's id: the idempotency key of its refund with the payment provider.
+    RefundId,
+    "refund"
+);
+ulid_id!(
+    /// A return's id (the refund a received return makes has the same id).
+    ReturnId,
+    "return"
+);
+impl RefundId {
+    /// The refund a received return makes: the return's id, so the return refunds once.
+    pub fn of_return(id: ReturnId) -> Self {
+        Self(id.0)
+    }
+}
+
+ulid_id!(
     /// A webhook endpoint's id.
     WebhookId,
     "webhook"

@@ -3,8 +3,8 @@
 //! ```text
 //! pending_payment ──payment──▶ paid ──admin──▶ shipped ──admin──▶ delivered
 //!        │                      │
-//!        └─customer, admin,     └─admin (refund due)──▶ cancelled
-//!          payment failure, expiry ──────────────────▶ cancelled
+//!        └─customer, admin,     └─admin (the rest refunded)─▶ cancelled
+//!          expiry ───────────────────────────────────▶ cancelled
 //! ```
 
 use super::{Order, OrderStatus, Timestamp, UserId};
@@ -76,10 +76,28 @@ pub struct OrderChange<'a> {
     pub to: OrderStatus,
     pub effects: Effects,
     pub by: Actor,
-    pub payment_id: Option<&'a str>,
+    pub payment: PaymentChange<'a>,
     pub tracking_number: Option<&'a str>,
     /// A webhook event id to record as processed, with the change.
     pub event_id: Option<&'a str>,
+}
+
+/// What a change does to an order's payment and money, besides its status.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PaymentChange<'a> {
+    /// The provider's payment id, once paid.
+    pub id: Option<&'a str>,
+    /// What the payment captured (the order is paid).
+    pub captured: Option<super::Money>,
+    /// The payment's state with the provider.
+    pub state: Option<super::PaymentState>,
+    pub issue: Option<super::PaymentIssue>,
+    /// What the provider reported, for a `payment.issue` event.
+    pub reported: Option<&'a serde_json::Value>,
+    /// A refund to record with the change: the rest of a paid order cancelled, or a payment
+    /// that arrived for an order that cannot take it. It counts in the order's refunds when it
+    /// refunds the order's own payment.
+    pub refund: Option<&'a super::Refund>,
 }
 
 impl OrderChange<'_> {
@@ -98,10 +116,25 @@ impl OrderChange<'_> {
         let mut next = self.order.clone();
         next.status = self.to;
         next.updated_at = now;
-        next.refund_due |= self.effects.refund_due;
-        if let Some(p) = self.payment_id {
+        if let Some(p) = self.payment.id {
             next.payment_id = Some(p.to_owned());
         }
+        if let Some(captured) = self.payment.captured {
+            next.captured_cents = captured;
+        }
+        if let (Some(state), Some(payment)) = (self.payment.state, next.payment.as_mut()) {
+            payment.status = state;
+        }
+        if let Some(issue) = self.payment.issue {
+            next.payment_issue = Some(issue);
+        }
+        if let Some(refund) = self.payment.refund
+            && refund.payment_id == next.payment_id
+        {
+            next.refunded_cents = next.refunded_cents + refund.amount_cents;
+            next.settlement_version += 1;
+        }
+        next.payment_status = next.payment_status();
         if let Some(t) = self.tracking_number {
             next.tracking_number = Some(t.to_owned());
         }
@@ -165,7 +198,7 @@ impl OrderStatus {
             (PendingPayment, Paid, Payment(_)) => Ok(none),
             (Paid, Shipped, Admin(_)) => Ok(Effects { consume: true, ..none }),
             (Shipped, Delivered, Admin(_)) => Ok(none),
-            (PendingPayment, Cancelled, Customer(_) | Guest | Admin(_) | Payment(_) | Expiry) => {
+            (PendingPayment, Cancelled, Customer(_) | Guest | Admin(_) | Expiry) => {
                 Ok(Effects { restock: true, ..none })
             }
             (Paid, Cancelled, Admin(_)) => Ok(Effects { restock: true, refund_due: true, ..none }),
@@ -214,7 +247,6 @@ mod tests {
             (PendingPayment, Cancelled, "customer"),
             (PendingPayment, Cancelled, "guest"),
             (PendingPayment, Cancelled, "admin"),
-            (PendingPayment, Cancelled, "payment"),
             (PendingPayment, Cancelled, "expiry"),
             (Paid, Cancelled, "admin"),
         ];
@@ -275,7 +307,7 @@ mod tests {
             to: Shipped,
             effects,
             by: Admin(someone()),
-            payment_id: None,
+            payment: PaymentChange::default(),
             tracking_number: Some("1Z"),
             event_id: None,
         };
@@ -285,9 +317,20 @@ mod tests {
             (Shipped, Some("1Z"), now)
         );
         assert_eq!(shipped.history, vec![HistoryEntry { status: Shipped, at: now, by: Admin(someone()) }]);
-        let refund = OrderChange { to: Paid, effects: Effects { refund_due: true, ..Effects::NONE }, ..ship };
-        let marked = refund.applied(now);
-        assert!(!refund.is_transition() && marked.history.is_empty() && marked.refund_due && marked.status == Paid);
+        let failed = PaymentChange { state: Some(super::super::PaymentState::Failed), ..PaymentChange::default() };
+        let mut pending = order.clone();
+        pending.status = PendingPayment;
+        pending.payment = Some(super::super::Payment {
+            provider: super::super::ProviderName::Manual,
+            status: super::super::PaymentState::Pending,
+            id: None,
+            client_secret: None,
+        });
+        let attempt =
+            OrderChange { order: &pending, to: PendingPayment, payment: failed, tracking_number: None, ..ship };
+        let marked = attempt.applied(now);
+        assert!(!attempt.is_transition() && marked.history.is_empty() && marked.status == PendingPayment);
+        assert_eq!(marked.payment.map(|p| p.status), Some(super::super::PaymentState::Failed));
     }
 
     #[test]

@@ -43,6 +43,7 @@ mod image;
 pub mod lifecycle;
 mod order;
 pub mod pricing;
+mod refund;
 mod session;
 mod text;
 mod time;
@@ -59,18 +60,26 @@ pub use catalog::{
 pub use discount::{Discount, DiscountCode, MAX_PERCENT_OFF, NewDiscount, parse_max_redemptions, parse_min_subtotal};
 pub use email::Email;
 pub use event::{Event, EventType, LowStock, Subject};
-pub use ids::{AddressId, EventId, GuestId, ImageId, OrderId, ProductId, SessionId, UserId, WebhookId};
+pub use ids::{
+    AddressId, EventId, GuestId, ImageId, OrderId, ProductId, RefundId, ReturnId, SessionId, UserId, WebhookId,
+};
 pub use image::{
     AltText, Image, ImageEdit, ImageFormat, MAX_IMAGE_BYTES, MAX_IMAGES, Rejected, UPLOAD_SECONDS, Upload, arrange,
     inspect, parse_content_length,
 };
 pub use lifecycle::{
-    ADMIN_SETTABLE, Actor, Effects, HistoryEntry, InvalidTransition, OrderChange, admin_status, tracking_allowed,
+    ADMIN_SETTABLE, Actor, Effects, HistoryEntry, InvalidTransition, OrderChange, PaymentChange, admin_status,
+    tracking_allowed,
 };
 pub use order::{
-    Buyer, Capped, Cart, CartFull, CartLine, IdempotencyKey, Order, OrderLine, OrderStatus, Quantity, Shopper,
+    Buyer, Capped, Cart, CartFull, CartLine, IdempotencyKey, Order, OrderLine, OrderStatus, Payment, PaymentIssue,
+    PaymentState, ProviderName, Quantity, Shopper,
 };
 pub use pricing::{DiscountRejection, PricingRules, ShippingMethod, Totals};
+pub use refund::{
+    Paid, PaymentStatus, Refund, RefundAsk, RefundPlan, RefundRefused, RefundSource, RefundStatus, ReturnRefused,
+    UnitsBack, parse_refund_reason, shares, units_value,
+};
 pub use session::{
     ClientKey, PasswordChange, REFRESH_GRACE_SECONDS, Refresh, RefreshRecord, SESSION_IDLE_SECONDS,
     SESSION_MAX_SECONDS, Session, UserAgent, refresh_decision,

@@ -215,6 +215,18 @@ pub struct OrderLine {
     pub unit_price_cents: Money,
     pub quantity: Quantity,
     pub line_total_cents: Money,
+    /// Units refunded (each once), returned (requested and not rejected), and put back on the
+    /// shelf or released (each once), after the order was placed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub refunded_quantity: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub returned_quantity: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub restocked_quantity: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// An order line as stored; lines of orders placed before products had variants name only
@@ -233,6 +245,12 @@ struct StoredOrderLine {
     unit_price_cents: Money,
     quantity: Quantity,
     line_total_cents: Money,
+    #[serde(default)]
+    refunded_quantity: i64,
+    #[serde(default)]
+    returned_quantity: i64,
+    #[serde(default)]
+    restocked_quantity: i64,
 }
 
 impl From<StoredOrderLine> for OrderLine {
@@ -247,6 +265,65 @@ impl From<StoredOrderLine> for OrderLine {
             unit_price_cents: l.unit_price_cents,
             quantity: l.quantity,
             line_total_cents: l.line_total_cents,
+            refunded_quantity: l.refunded_quantity,
+            returned_quantity: l.returned_quantity,
+            restocked_quantity: l.restocked_quantity,
+        }
+    }
+}
+
+/// Which payment provider takes an order's payment (`PAYMENT_PROVIDER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderName {
+    /// Payments reported by the signed webhook at `/webhooks/payments`; refunds are made by
+    /// the shop outside storefront and recorded as made.
+    #[default]
+    Manual,
+    Stripe,
+}
+
+/// Where the payment of an order is with its provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentState {
+    /// Awaiting the customer (a failed attempt may be tried again within the payment window).
+    Pending,
+    /// The latest attempt failed; the customer may try again.
+    Failed,
+    Succeeded,
+}
+
+/// An order's payment with its provider: what a shop front needs to complete it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Payment {
+    pub provider: ProviderName,
+    pub status: PaymentState,
+    /// The provider's id (Stripe: the PaymentIntent's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// What the provider's client library completes the payment with (Stripe's
+    /// `client_secret`): shown to the order's readers only, never in events or logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+/// Something about an order's money that a person must look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentIssue {
+    /// A payment succeeded with another amount or currency than the order's total.
+    AmountMismatch,
+    /// The customer disputed the charge with their bank.
+    Disputed,
+}
+
+impl PaymentIssue {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AmountMismatch => "amount_mismatch",
+            Self::Disputed => "disputed",
         }
     }
 }
@@ -280,6 +357,19 @@ pub struct Order {
     pub refund_due: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
+    /// The payment with its provider (orders from before providers have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<Payment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_issue: Option<PaymentIssue>,
+    /// What the payment captured; what refunds (pending or made) give back of it; and so
+    /// where its money is (kept with them).
+    #[serde(default)]
+    pub captured_cents: Money,
+    #[serde(default)]
+    pub refunded_cents: Money,
+    #[serde(default)]
+    pub payment_status: super::PaymentStatus,
     /// Every status the order has had, oldest first.
     #[serde(default)]
     pub history: Vec<super::HistoryEntry>,
@@ -288,6 +378,10 @@ pub struct Order {
     /// limits do not. Stored, never shown.
     #[serde(default, skip_serializing, rename = "holdsLimits")]
     pub holds_limits: bool,
+    /// Counts the changes of its refunds, returns and units put back: each is made on the
+    /// version it was decided from. Stored, never shown.
+    #[serde(default, skip_serializing, rename = "settlementVersion")]
+    pub settlement_version: i64,
 }
 
 /// Whose limits an order counts against: a customer's account, or the email a guest checks
@@ -322,6 +416,18 @@ impl Order {
         placed.payment_id = None;
         placed.refund_due = false;
         placed.tracking_number = None;
+        if let Some(payment) = placed.payment.as_mut() {
+            payment.status = PaymentState::Pending;
+        }
+        placed.payment_issue = None;
+        placed.captured_cents = Money::ZERO;
+        placed.refunded_cents = Money::ZERO;
+        placed.payment_status = super::PaymentStatus::Unpaid;
+        for line in &mut placed.items {
+            line.refunded_quantity = 0;
+            line.returned_quantity = 0;
+            line.restocked_quantity = 0;
+        }
         placed
     }
 }

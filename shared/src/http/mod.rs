@@ -11,7 +11,7 @@ pub use auth::{
     caller, cart_token, require_admin, require_order_reader, require_session, require_shopper, require_user,
 };
 pub use input::{JsonBody, MAX_BODY_BYTES};
-pub use params::{Query, cacheable_json, path_param};
+pub use params::{Query, cacheable_json, canonical_body, idempotency_key, path_param};
 pub use problem::{ApiError, Kind, RETRY_AFTER_SECONDS};
 pub use serve::{handle, init_logging, serve, serve_event, serve_job};
 

@@ -11,6 +11,20 @@ pub fn path_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.path_parameters_ref().and_then(|p| p.first(name))
 }
 
+/// The `Idempotency-Key` header, which the routes that make money move require.
+pub fn idempotency_key(req: &Request) -> Result<crate::domain::IdempotencyKey, crate::app::AppError> {
+    req.headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| crate::domain::IdempotencyKey::parse(v).ok())
+        .ok_or(crate::app::AppError::IdempotencyKeyRequired)
+}
+
+/// A request body's canonical form (what a repeat under the same idempotency key must match).
+pub fn canonical_body(req: &Request) -> String {
+    serde_json::from_slice::<serde_json::Value>(req.body().as_ref()).map(|v| v.to_string()).unwrap_or_default()
+}
+
 /// Query parameters, read one by one with every problem collected (422 at `finish`, which
 /// also refuses parameters nobody read: a typo such as `?categry=` is an error, not ignored).
 pub struct Query<'a> {

@@ -96,6 +96,7 @@ problem_kinds! {
     InsufficientStock => 409, "insufficient_stock", "Insufficient stock";
     CartEmpty => 409, "cart_empty", "Cart empty";
     TooManyUnpaidOrders => 409, "too_many_unpaid_orders", "Too many unpaid orders";
+    RefundExceedsPayment => 409, "refund_exceeds_payment", "Refund exceeds payment";
     PriceChanged => 409, "price_changed", "Price changed";
     DiscountCodeTaken => 409, "discount_code_taken", "Discount code taken";
     RequestInProgress => 409, "request_in_progress", "Request in progress";
@@ -299,6 +300,15 @@ impl From<AppError> for ApiError {
                 ),
             ),
             AppError::CartEmpty => ApiError::of(Kind::CartEmpty, "The cart has nothing to order."),
+            AppError::RefundExceedsPayment { refundable } => ApiError::of(
+                Kind::RefundExceedsPayment,
+                format!(
+                    "This refund would give back more than was paid for the order or its lines: at most {} cents \
+                     may still be refunded, and a line's units once each.",
+                    refundable.cents()
+                ),
+            )
+            .with("refundableCents", serde_json::Value::from(refundable.cents())),
             AppError::TooManyUnpaidOrders { limit } => ApiError::of(
                 Kind::TooManyUnpaidOrders,
                 format!("You have {limit} orders awaiting payment: pay or cancel one before placing another."),

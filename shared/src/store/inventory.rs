@@ -162,3 +162,50 @@ pub(crate) fn listing_flags(product: ProductId, moves: &[Move]) -> Result<Vec<Wr
     };
     Ok(vec![write(keys::product(product)), write(keys::price_listing(product))])
 }
+
+/// The writes that put `units` of variants back: released from an order's reservation
+/// (`reserved − q`; `on_shelf` false), or back on the shelf from a parcel that came back
+/// (`onHand + q`) — and the listing flags of products whose variants come back into stock.
+/// It reads the variants' units first, so each write is on the crossing it decided.
+pub(crate) async fn units_back(
+    store: &super::Store,
+    units: &[(VariantId, i64)],
+    on_shelf: bool,
+    now: Timestamp,
+) -> Result<(Vec<(VariantId, Write)>, Vec<Write>), StoreError> {
+    let units: Vec<(VariantId, i64)> = units.iter().copied().filter(|(_, q)| *q > 0).collect();
+    let keys = units.iter().map(|(v, _)| keys::stock(*v)).collect();
+    let seen: std::collections::HashMap<VariantId, StockLevel> = store
+        .batch_get(keys, true)
+        .await?
+        .into_iter()
+        .map(|item| stock_level(item).map(|level| (level.variant, level)))
+        .collect::<Result<_, _>>()?;
+    let moves: Vec<Move> = units
+        .iter()
+        .map(|(variant, q)| Move {
+            variant: *variant,
+            on_hand: if on_shelf { *q } else { 0 },
+            reserved: if on_shelf { 0 } else { -q },
+            seen_available: seen.get(variant).map_or(0, |s| s.inventory.available()),
+            low_at: None,
+        })
+        .collect();
+    let writes = units
+        .iter()
+        .zip(&moves)
+        .map(|((variant, q), back)| {
+            let guard = if on_shelf { "onHand >= :zero" } else { "reserved >= :q" };
+            (
+                *variant,
+                back.write(guard, now).value(if on_shelf { ":zero" } else { ":q" }, n(if on_shelf { 0 } else { *q })),
+            )
+        })
+        .collect();
+    let products: BTreeSet<ProductId> = moves.iter().map(|m| m.variant.product()).collect();
+    let mut flags = Vec::new();
+    for product in products {
+        flags.extend(listing_flags(product, &moves)?);
+    }
+    Ok((writes, flags))
+}

@@ -6,8 +6,8 @@ use super::item::s;
 use super::schema::{GSI1, GSI2, GSI3, IndexSpec, PK, SK};
 use crate::domain::{
     Buyer, CategorySlug, ClientKey, DeliveryStatus, Discount, DiscountCode, Email, EventId, Image, ImageId, Listing,
-    Order, OrderId, OrderStatus, Product, ProductId, SessionId, Shopper, Sku, TokenPurpose, UserId, VariantId,
-    WebhookDelivery, WebhookEndpoint, WebhookId,
+    Order, OrderId, OrderStatus, Product, ProductId, Refund, RefundId, RefundStatus, SessionId, Shopper, Sku,
+    TokenPurpose, UserId, VariantId, WebhookDelivery, WebhookEndpoint, WebhookId,
 };
 use std::collections::HashMap;
 
@@ -137,6 +137,29 @@ pub fn discount(code: &DiscountCode) -> Key {
 pub fn order(id: OrderId) -> Key {
     key(format!("ORDER#{id}"), "ORDER")
 }
+
+/// A refund, in its order's partition.
+pub fn refund(order: OrderId, id: RefundId) -> Key {
+    key(format!("ORDER#{order}"), &format!("{REFUND_PREFIX}{id}"))
+}
+
+pub const REFUND_PREFIX: &str = "REFUND#";
+
+/// The marker that an admin's `Idempotency-Key` made a refund of the order.
+pub fn refund_key(order: OrderId, idempotency_key: &str) -> Key {
+    key(format!("ORDER#{order}"), &format!("REFUND_KEY#{idempotency_key}"))
+}
+
+/// A pending refund's index entry (removed once it is made or has failed): the refunds the
+/// settling job retries, oldest first.
+pub fn refund_entries(refund: &Refund) -> Vec<(&'static str, String)> {
+    if refund.status != RefundStatus::Pending {
+        return Vec::new();
+    }
+    entry(GSI2, PENDING_REFUNDS.into(), format!("{}#{}", refund.created_at, refund.id)).to_vec()
+}
+
+const PENDING_REFUNDS: &str = "REFUNDS#pending";
 
 pub fn idempotency(shopper: Shopper, idempotency_key: &str) -> Key {
     match shopper {
@@ -294,6 +317,10 @@ pub enum Partition<'a> {
     Deliveries(WebhookId),
     /// Pending deliveries by when they are due.
     Due,
+    /// An order and its refunds.
+    Order(OrderId),
+    /// Pending refunds, oldest first.
+    PendingRefunds,
 }
 
 /// Where a partition lives: the index (`None`: the table), its key attributes, and its value.
@@ -330,12 +357,21 @@ impl Partition<'_> {
             Partition::Webhooks => on(GSI1, "WEBHOOKS".into()),
             Partition::Deliveries(id) => table(webhook_partition(*id)),
             Partition::Due => on(GSI2, DUE.into()),
+            Partition::Order(id) => table(format!("ORDER#{id}")),
+            Partition::PendingRefunds => on(GSI2, PENDING_REFUNDS.into()),
         }
     }
 
     /// Whether a query reads it in key order (most read newest, or dearest, first).
     pub fn forward(&self) -> bool {
-        matches!(self, Partition::ByPrice(_, true) | Partition::Webhooks | Partition::Due)
+        matches!(
+            self,
+            Partition::ByPrice(_, true)
+                | Partition::Webhooks
+                | Partition::Due
+                | Partition::Order(_)
+                | Partition::PendingRefunds
+        )
     }
 
     /// The key attributes a position in this partition is made of.

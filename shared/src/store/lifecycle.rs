@@ -6,16 +6,15 @@
 //! |----------------|--------------------------|---------|-------------------------------|
 //! | payment event  | `PAYMENT_EVENT#<id>`     | `EVENT` | exactly-once marker, TTL 90 d |
 
-use super::inventory::{Move, StockLevel, listing_flags, stock_level};
+use super::inventory::Move;
 use super::item::{Item, attribute, n, number, s};
 use super::keys::{self, Partition};
 use super::orders::decode_order;
 use super::page::{Page, Position};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError};
-use crate::domain::{Event, Order, OrderChange, OrderStatus, ProductId, Timestamp, VariantId};
+use crate::domain::{Event, Order, OrderChange, OrderStatus, Timestamp, VariantId};
 use aws_sdk_dynamodb::types::AttributeValue;
-use std::collections::{BTreeSet, HashMap};
 
 const EVENT_TTL_SECONDS: i64 = 90 * 24 * 3600;
 
@@ -56,20 +55,41 @@ impl Store {
             values.push((":empty", AttributeValue::L(vec![])));
             values.push((":entry", AttributeValue::L(vec![attribute(&entry, "history")?])));
         }
-        if change.effects.refund_due {
-            sets.push("refundDue = :true");
-            values.push((":true", AttributeValue::Bool(true)));
-        }
-        if let Some(p) = change.payment_id {
+        if let Some(p) = change.payment.id {
             sets.push("paymentId = :payment");
             values.push((":payment", s(p)));
         }
+        if next.captured_cents != order.captured_cents || next.refunded_cents != order.refunded_cents {
+            sets.extend(["capturedCents = :captured", "refundedCents = :refunded"]);
+            values.push((":captured", n(next.captured_cents.cents())));
+            values.push((":refunded", n(next.refunded_cents.cents())));
+        }
+        if next.payment_status != order.payment_status {
+            sets.push("paymentStatus = :payment_status");
+            values.push((":payment_status", attribute(&next.payment_status, "paymentStatus")?));
+        }
+        if next.payment != order.payment
+            && let Some(payment) = &next.payment
+        {
+            sets.push("payment = :payment_object");
+            values.push((":payment_object", attribute(payment, "payment")?));
+        }
+        if let Some(issue) = change.payment.issue {
+            sets.push("paymentIssue = :issue");
+            values.push((":issue", s(issue.as_str())));
+        }
+        if next.settlement_version != order.settlement_version {
+            sets.push("settlementVersion = :next_version");
+            values.push((":next_version", n(next.settlement_version)));
+        }
+        values.push((":version", n(order.settlement_version)));
         if let Some(t) = change.tracking_number {
             sets.push("trackingNumber = :tracking");
             values.push((":tracking", s(t)));
         }
+        // On the status and the refunds it was decided from (they change what a cancel puts back).
         let mut update = Write::update(keys::order(order.id), format!("SET {}", sets.join(", ")))
-            .when("#status = :from")
+            .when("#status = :from AND (attribute_not_exists(settlementVersion) OR settlementVersion = :version)")
             .name("#status", "status");
         if transition {
             update = update.name("#filed", filed.0);
@@ -81,8 +101,9 @@ impl Store {
         tx.add(Changing::Order, update);
         if change.effects.consume {
             // Available units do not change (both counts fall), so listings do not either.
-            for line in &order.items {
-                let q = line.quantity.units();
+            // What shipping takes: the units of each line not released by a refund before.
+            for line in order.items.iter().filter(|l| l.quantity.units() > l.restocked_quantity) {
+                let q = line.quantity.units() - line.restocked_quantity;
                 let change =
                     Move { variant: line.variant_id, on_hand: -q, reserved: -q, seen_available: 0, low_at: None };
                 let ship = change.write("onHand >= :q AND reserved >= :q", now).value(":q", n(q));
@@ -90,33 +111,15 @@ impl Store {
             }
         }
         if change.effects.restock {
-            let keys = order.items.iter().map(|l| keys::stock(l.variant_id)).collect();
-            let seen: HashMap<VariantId, StockLevel> = self
-                .batch_get(keys, true)
-                .await?
-                .into_iter()
-                .map(|item| stock_level(item).map(|level| (level.variant, level)))
-                .collect::<Result<_, _>>()?;
-            let moves: Vec<Move> = order
-                .items
-                .iter()
-                .map(|l| Move {
-                    variant: l.variant_id,
-                    on_hand: 0,
-                    reserved: -l.quantity.units(),
-                    seen_available: seen.get(&l.variant_id).map_or(0, |s| s.inventory.available()),
-                    low_at: None,
-                })
-                .collect();
-            for (line, release) in order.items.iter().zip(&moves) {
-                let write = release.write("reserved >= :q", now).value(":q", n(line.quantity.units()));
-                tx.add(Changing::Stock(line.variant_id), write);
+            // Each line's units not released by a refund before.
+            let units: Vec<(VariantId, i64)> =
+                order.items.iter().map(|l| (l.variant_id, l.quantity.units() - l.restocked_quantity)).collect();
+            let (writes, flags) = super::inventory::units_back(self, &units, false, now).await?;
+            for (variant, write) in writes {
+                tx.add(Changing::Stock(variant), write);
             }
-            let products: BTreeSet<ProductId> = moves.iter().map(|m| m.variant.product()).collect();
-            for product in products {
-                for flags in listing_flags(product, &moves)? {
-                    tx.add(Changing::Listing, flags);
-                }
+            for flags in flags {
+                tx.add(Changing::Listing, flags);
             }
             if let Some(code) = &order.discount_code {
                 let give_back = Write::update(keys::discount(code), "ADD redemptions :minus")
@@ -131,6 +134,9 @@ impl Store {
         if let Some(give_back) = super::orders::limits_given_back(order, leaves_unpaid, cancelled) {
             tx.add(Changing::Limits, give_back);
         }
+        if let Some(refund) = change.payment.refund {
+            tx.add(Changing::Refund, Write::put(super::refunds::refund_item(refund)?).when("attribute_not_exists(pk)"));
+        }
         if let Some(event) = change.event_id {
             let mut item: Item = keys::payment_event(event);
             item.insert("entity".into(), s("payment-event"));
@@ -138,7 +144,11 @@ impl Store {
             item.insert("expiresAt".into(), n(now.unix_seconds() + EVENT_TTL_SECONDS));
             tx.add(Changing::Event, Write::put(item).when("attribute_not_exists(pk)"));
         }
-        let events: Vec<Event> = Event::order_changed(&change, &next, now).into_iter().collect();
+        let mut events: Vec<Event> = Event::order_changed(&change, &next, now).into_iter().collect();
+        if let Some(issue) = change.payment.issue {
+            let reported = change.payment.reported.cloned().unwrap_or(serde_json::Value::Null);
+            events.push(Event::payment_issue(issue, reported, &next, now));
+        }
         tx.publish(Changing::Outbox, &events)?;
 
         match tx.commit(self, None).await? {
@@ -248,6 +258,7 @@ enum Changing {
     Listing,
     Redemption,
     Limits,
+    Refund,
     Event,
     Outbox,
 }

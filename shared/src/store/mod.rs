@@ -17,6 +17,7 @@ mod orders;
 pub mod outbox;
 mod page;
 pub mod receivers;
+mod refunds;
 pub mod schema;
 mod sessions;
 mod tx;
@@ -33,6 +34,7 @@ pub use migrate::Migrated;
 pub(crate) use migrate::legacy_variant;
 pub use orders::{Begun, BuyerLimits, LineCheck, PlaceConflicts, Placing};
 pub use page::{Page, Position};
+pub use refunds::{Recorded, Refunding};
 pub use sessions::{MAX_LISTED_SESSIONS, StoredRefresh};
 pub use users::{AccountToken, Attempt, Credentials};
 

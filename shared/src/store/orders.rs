@@ -500,15 +500,23 @@ pub(crate) fn limits_given_back(order: &Order, leaves_unpaid: bool, cancelled: b
     Some(write)
 }
 
-fn order_item(order: &Order) -> Result<Item, StoreError> {
-    let mut item = encode(order, keys::order(order.id), "order")?;
-    if let Some(AttributeValue::L(lines)) = item.get_mut("items") {
+/// An order's lines as stored (see [`LINE_FIELDS`]).
+pub(crate) fn items_attribute(order: &Order) -> Result<AttributeValue, StoreError> {
+    let mut items = super::item::attribute(&order.items, "items")?;
+    if let AttributeValue::L(lines) = &mut items {
         for line in lines.iter_mut() {
             if let AttributeValue::M(fields) = line {
                 compact_line(fields);
             }
         }
     }
+    Ok(items)
+}
+
+fn order_item(order: &Order) -> Result<Item, StoreError> {
+    let mut item = encode(order, keys::order(order.id), "order")?;
+    item.insert("items".into(), items_attribute(order)?);
+    item.insert("settlementVersion".into(), n(order.settlement_version));
     for (attribute, value) in keys::order_entries(order) {
         item.insert(attribute.into(), s(value));
     }
@@ -521,8 +529,16 @@ fn order_item(order: &Order) -> Result<Item, StoreError> {
 /// An order line as stored: short names, and nothing that can be derived (the product id is
 /// the variant id's head, the line total price × quantity, options absent when none), so
 /// that an order of a few lines stays within one write unit (1 KB) on the table and both indexes.
-const LINE_FIELDS: [(&str, &str); 5] =
-    [("variantId", "v"), ("sku", "s"), ("name", "n"), ("unitPriceCents", "p"), ("quantity", "q")];
+const LINE_FIELDS: [(&str, &str); 8] = [
+    ("variantId", "v"),
+    ("sku", "s"),
+    ("name", "n"),
+    ("unitPriceCents", "p"),
+    ("quantity", "q"),
+    ("refundedQuantity", "r"),
+    ("returnedQuantity", "t"),
+    ("restockedQuantity", "k"),
+];
 
 fn compact_line(fields: &mut HashMap<String, AttributeValue>) {
     let mut stored: HashMap<String, AttributeValue> =
@@ -569,7 +585,10 @@ pub(crate) fn decode_order(mut item: Item) -> Result<Order, StoreError> {
             }
         }
     }
-    decode(item)
+    let mut order: Order = decode(item)?;
+    // Orders paid before payments were kept with their amounts: where their money is.
+    order.payment_status = order.payment_status();
+    Ok(order)
 }
 
 #[cfg(test)]

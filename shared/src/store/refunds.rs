@@ -1,0 +1,201 @@
+//! Refunds, in their order's partition, and what recording one changes with it in one
+//! transaction: the order's money and units (on the refunds they were decided from), the stock
+//! of units put back, and the admin's idempotency key.
+
+use super::item::{Item, attribute, decode, encode, n, s, text};
+use super::keys::{self, Partition};
+use super::orders::items_attribute;
+use super::tx::{Transaction, Write};
+use super::{Store, StoreError};
+use crate::domain::{Event, Order, OrderId, Refund, RefundId, RefundStatus, Timestamp, VariantId};
+
+/// A refund's item (pending ones carry their index entry).
+pub(crate) fn refund_item(refund: &Refund) -> Result<Item, StoreError> {
+    let mut item = encode(refund, keys::refund(refund.order_id, refund.id), "refund")?;
+    for (attribute, value) in keys::refund_entries(refund) {
+        item.insert(attribute.into(), s(value));
+    }
+    Ok(item)
+}
+
+/// The order's update that a refund (or its failure, or a return) makes: money, lines and
+/// version as `next` has them, on the status and the version `seen` had.
+pub(crate) fn settlement_update(seen: &Order, next: &Order, now: Timestamp) -> Result<Write, StoreError> {
+    Ok(Write::update(
+        keys::order(seen.id),
+        "SET refundedCents = :refunded, paymentStatus = :payment_status, #items = :items, \
+         settlementVersion = :next_version, updatedAt = :now",
+    )
+    .when("#status = :status AND (attribute_not_exists(settlementVersion) OR settlementVersion = :version)")
+    .name("#status", "status")
+    .name("#items", "items")
+    .value(":refunded", n(next.refunded_cents.cents()))
+    .value(":payment_status", attribute(&next.payment_status, "paymentStatus")?)
+    .value(":items", items_attribute(next)?)
+    .value(":next_version", n(next.settlement_version))
+    .value(":now", s(now.to_string()))
+    .value(":status", s(seen.status.as_str()))
+    .value(":version", n(seen.settlement_version)))
+}
+
+/// A refund to record, decided from `seen`.
+#[derive(Debug)]
+pub struct Refunding<'a> {
+    pub seen: &'a Order,
+    /// The order with the refund counted.
+    pub next: &'a Order,
+    pub refund: &'a Refund,
+    /// Units to put back (released while the order has not shipped, on the shelf once it has).
+    pub restock: &'a [(VariantId, i64)],
+    /// The admin's `Idempotency-Key` and the request's canonical form.
+    pub key: Option<(&'a str, &'a str)>,
+}
+
+/// What became of recording a refund.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Recorded {
+    Done,
+    /// The order's status or refunds changed since it was read: decide again.
+    Stale,
+    /// The idempotency key made a refund already (this one, for this request).
+    KeyUsed,
+}
+
+#[derive(Debug, PartialEq)]
+enum Part {
+    Order,
+    Refund,
+    Key,
+    Stock,
+    Listing,
+    Outbox,
+}
+
+impl Store {
+    pub async fn record_refund(&self, refunding: Refunding<'_>, now: Timestamp) -> Result<Recorded, StoreError> {
+        let mut tx = Transaction::new();
+        tx.add(Part::Order, settlement_update(refunding.seen, refunding.next, now)?);
+        tx.add(Part::Refund, Write::put(refund_item(refunding.refund)?).when("attribute_not_exists(pk)"));
+        if let Some((key, request)) = refunding.key {
+            let mut marker = keys::refund_key(refunding.seen.id, key);
+            marker.insert("entity".into(), s("refund-key"));
+            marker.insert("refundId".into(), s(refunding.refund.id.to_string()));
+            marker.insert("request".into(), s(request));
+            tx.add(Part::Key, Write::put(marker).when("attribute_not_exists(pk)"));
+        }
+        let shipped = matches!(
+            refunding.seen.status,
+            crate::domain::OrderStatus::Shipped | crate::domain::OrderStatus::Delivered
+        );
+        let (writes, flags) = super::inventory::units_back(self, refunding.restock, shipped, now).await?;
+        for (_, write) in writes {
+            tx.add(Part::Stock, write);
+        }
+        for flags in flags {
+            tx.add(Part::Listing, flags);
+        }
+        match tx.commit(self, None).await? {
+            Ok(()) => Ok(Recorded::Done),
+            Err(refused) if refused.by(&Part::Key) => Ok(Recorded::KeyUsed),
+            Err(refused) if refused.by(&Part::Order) || refused.by(&Part::Stock) => Ok(Recorded::Stale),
+            Err(refused) => Err(StoreError::Backend {
+                operation: "TransactWriteItems",
+                detail: format!("unexpected conditions {:?}", refused.names().collect::<Vec<_>>()),
+            }),
+        }
+    }
+
+    /// The refund an admin's `Idempotency-Key` made of the order, and the request that made it.
+    pub async fn refund_by_key(&self, order: OrderId, key: &str) -> Result<Option<(RefundId, String)>, StoreError> {
+        let Some(item) = self.get_consistent(keys::refund_key(order, key)).await? else { return Ok(None) };
+        let id = text(&item, "refundId").and_then(RefundId::parse);
+        Ok(id.map(|id| (id, text(&item, "request").unwrap_or_default().to_owned())))
+    }
+
+    pub async fn refund(&self, order: OrderId, id: RefundId) -> Result<Option<Refund>, StoreError> {
+        self.get_consistent(keys::refund(order, id)).await?.map(decode).transpose()
+    }
+
+    /// An order's refunds, oldest first.
+    pub async fn refunds_of(&self, order: OrderId) -> Result<Vec<Refund>, StoreError> {
+        let located = Partition::Order(order).locate();
+        let mut refunds = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .query(&located)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#sk", located.sort_key)
+                .expression_attribute_values(":prefix", s(keys::REFUND_PREFIX))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::backend("Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                refunds.push(decode(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(refunds),
+            }
+        }
+    }
+
+    /// Records what the provider made of a pending refund (`settled`: its new status, its
+    /// provider id or failure), if it is still pending; a failure gives its amount and units
+    /// back to the order (`orders`: as read and after). `Ok(false)` when it was settled
+    /// already, or the order changed meanwhile (read it again).
+    pub async fn settle_refund(
+        &self,
+        settled: &Refund,
+        orders: Option<(&Order, &Order)>,
+        events: &[Event],
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut sets = vec!["#status = :status", "updatedAt = :now"];
+        if settled.provider_refund_id.is_some() {
+            sets.push("providerRefundId = :provider_id");
+        }
+        if settled.failure.is_some() {
+            sets.push("failure = :failure");
+        }
+        let mut update = Write::update(
+            keys::refund(settled.order_id, settled.id),
+            format!("SET {} REMOVE gsi2pk, gsi2sk", sets.join(", ")),
+        )
+        .when("#status = :pending")
+        .name("#status", "status")
+        .value(":status", s(settled.status.as_str()))
+        .value(":now", s(now.to_string()))
+        .value(":pending", s(RefundStatus::Pending.as_str()));
+        if let Some(id) = &settled.provider_refund_id {
+            update = update.value(":provider_id", s(id));
+        }
+        if let Some(failure) = &settled.failure {
+            update = update.value(":failure", s(failure));
+        }
+        let mut tx = Transaction::new();
+        tx.add(Part::Refund, update);
+        if let Some((seen, next)) = orders {
+            tx.add(Part::Order, settlement_update(seen, next, now)?);
+        }
+        tx.publish(Part::Outbox, events)?;
+        Ok(tx.commit(self, None).await?.is_ok())
+    }
+
+    /// Refunds still pending that were recorded before `before`, oldest first (at most `limit`).
+    pub async fn pending_refunds(&self, before: Timestamp, limit: i32) -> Result<Vec<Refund>, StoreError> {
+        let located = Partition::PendingRefunds.locate();
+        let out = self
+            .query(&located)
+            .key_condition_expression("#pk = :pk AND #sk < :before")
+            .expression_attribute_names("#sk", located.sort_key)
+            .expression_attribute_values(":before", s(before.to_string()))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| StoreError::backend("Query", e))?;
+        out.items.unwrap_or_default().into_iter().map(decode).collect()
+    }
+}
