@@ -103,6 +103,14 @@ async fn each_change_writes_one_event_of_its_type_and_every_documented_type_is_w
     assert_eq!(shop.payment_webhook(&short, None).await.status, 200);
     let issue = shop.env.events_of("payment.issue").await;
     assert_eq!((issue.len(), &issue[0]["data"]["issue"]), (1, &json!("amount_mismatch")));
+    let line = json!({"lines": [{"variantId": format!("{p}-1"), "quantity": 1}], "reason": "Too big"});
+    let asked = shop.request_return(&ada, &id(&o1), line).await;
+    assert_eq!(asked.status, 201, "{:#}", asked.body);
+    assert_eq!(shop.decide_return(&id(&asked.body), "received").await.status, 200);
+    let requested = shop.env.events_of("return.requested").await;
+    assert_eq!((requested.len(), &requested[0]["subject"]["id"]), (1, &asked.body["id"]));
+    let received = shop.env.events_of("return.received").await;
+    assert_eq!((received.len(), &received[0]["data"]["status"]), (1, &json!("received")));
 
     assert_eq!(shop.archive_product(&p).await.status, 204);
     let archived = shop.env.events_of("product.archived").await;

@@ -499,6 +499,44 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
             failing.body["id"], "amountCents": failing.body["totalCents"], "currency": "USD", "paymentId": "pay-no"}})
         .to_string();
         assert_eq!(run!("payment-webhook", payment_webhook, env.webhook_request(failed, None)).status, 200);
+        // A return of a delivered order: requested, listed, received (restocked and refunded).
+        run!("put-cart-item", put_cart_item, cart_item("PUT", Some(serde_json::json!({"quantity": 1}))));
+        // (Without the code: the order left to expire holds this customer's one use of it.)
+        let mut no_code = checkout("GB");
+        no_code.as_object_mut().unwrap().remove("discountCode");
+        let mut keep = json_req("POST", "/orders", no_code, Some(&token));
+        keep.headers_mut().insert("idempotency-key", "iam-test-5".parse().unwrap());
+        let kept = run!("place-order", place_order, keep);
+        let kept_id = kept.body["id"].as_str().unwrap().to_owned();
+        let paid = serde_json::json!({"id": "evt-iam-kept", "type": "payment.succeeded", "data": {"orderId": kept_id,
+            "amountCents": kept.body["totalCents"], "currency": "USD", "paymentId": "pay-kept"}})
+        .to_string();
+        assert_eq!(run!("payment-webhook", payment_webhook, env.webhook_request(paid, None)).status, 200);
+        for status in ["shipped", "delivered"] {
+            let change = json_req("PATCH", "/a", serde_json::json!({"status": status}), Some(&admin));
+            let changed = run!(
+                "admin-update-order",
+                admin_update_order,
+                storefront_tests::routed(change, &[("id", &kept_id)], &[])
+            );
+            assert_eq!(changed.status, 200, "{:#}", changed.body);
+        }
+        let line = serde_json::json!({"lines": [{"variantId": kept.body["items"][0]["variantId"], "quantity": 1}],
+            "reason": "Too small"});
+        let asked = storefront_tests::routed(json_req("POST", "/r", line, Some(&token)), &[("id", &kept_id)], &[]);
+        let asked = run!("create-return", storefront::api::returns::create_return, asked);
+        assert_eq!(asked.status, 201, "{:#}", asked.body);
+        let listing = storefront_tests::routed(
+            storefront_tests::request("GET", "/admin/returns", None, Some(&admin)),
+            &[],
+            &[("status", "requested")],
+        );
+        assert_eq!(run!("list-returns", storefront::api::returns::list_returns, listing).status, 200);
+        let receive = json_req("PATCH", "/r", serde_json::json!({"status": "received"}), Some(&admin));
+        let return_id = asked.body["id"].as_str().unwrap().to_owned();
+        let receive = storefront_tests::routed(receive, &[("id", &return_id)], &[]);
+        let received = run!("update-return", storefront::api::returns::update_return, receive);
+        assert_eq!(received.status, 200, "{:#}", received.body);
         // The order the payment failed for is left to expire.
         env.app.clock.advance(3600);
         env.recorder.take();

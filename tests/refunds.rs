@@ -8,7 +8,8 @@ use storefront_tests::{Answer, Shop, checkout, id, payment_event};
 
 /// A paid order of 2 × A at 25.00 and 1 × B at 10.50 with 10% off (605), shipped free to the
 /// US (no tax): 54.45. The lines were paid 45.00 (22.50 a unit) and 9.45.
-async fn paid_order(shop: &Shop, customer: usize) -> (Value, String, String) {
+/// Also the customer's token.
+async fn paid_order(shop: &Shop, customer: usize) -> (Value, String, String, String) {
     shop.create_discount(json!({"code": format!("TEN{customer}"), "percentOff": 10})).await;
     let a = shop.product(&format!("A{customer}")).price(2500).stock(10).create().await;
     let b = shop.product(&format!("B{customer}")).price(1050).stock(10).create().await;
@@ -24,7 +25,7 @@ async fn paid_order(shop: &Shop, customer: usize) -> (Value, String, String) {
         (Some("unpaid"), Some(0))
     );
     assert_eq!(shop.pay(&placed.body, &format!("evt-pay-{customer}")).await.status, 200);
-    (placed.body, a, b)
+    (placed.body, a, b, c)
 }
 
 fn variant(order: &Value, line: usize) -> String {
@@ -38,7 +39,7 @@ async fn order_now(shop: &Shop, order: &Value) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_line_refund_gives_back_what_its_units_were_paid_restocks_once_and_is_made_once_per_key() {
     let shop = Shop::open().await;
-    let (order, a, _) = paid_order(&shop, 1).await;
+    let (order, a, _, _) = paid_order(&shop, 1).await;
     let paid = order_now(&shop, &order).await;
     assert_eq!((paid["paymentStatus"].as_str(), paid["capturedCents"].as_i64()), (Some("paid"), Some(5445)));
     assert_eq!(paid["payment"]["status"], "succeeded");
@@ -105,7 +106,7 @@ async fn a_line_refund_gives_back_what_its_units_were_paid_restocks_once_and_is_
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_refunds_never_give_back_more_than_was_captured() {
     let shop = Arc::new(Shop::open().await);
-    let (order, _, _) = paid_order(&shop, 1).await;
+    let (order, _, _, _) = paid_order(&shop, 1).await;
     let tasks: Vec<_> = (0..10)
         .map(|i| {
             let shop = shop.clone();
@@ -136,7 +137,7 @@ async fn concurrent_refunds_never_give_back_more_than_was_captured() {
 #[tokio::test(flavor = "multi_thread")]
 async fn refund_requests_are_checked_before_anything_moves() {
     let shop = Shop::open().await;
-    let (order, _, _) = paid_order(&shop, 1).await;
+    let (order, _, _, _) = paid_order(&shop, 1).await;
     let o = id(&order);
     let line = |v: &str, q: i64| json!({"lines": [{"variantId": v, "quantity": q}], "restock": true});
     shop.refund(&o, None, json!({"amountCents": 1, "restock": false})).await.problem(400, "idempotency_key_required");
@@ -171,7 +172,7 @@ async fn refund_requests_are_checked_before_anything_moves() {
 #[tokio::test(flavor = "multi_thread")]
 async fn cancelling_a_paid_order_refunds_the_rest_and_a_late_payment_is_refunded_automatically() {
     let shop = Shop::open().await;
-    let (order, a, _) = paid_order(&shop, 1).await;
+    let (order, a, _, _) = paid_order(&shop, 1).await;
     let partial = json!({"lines": [{"variantId": variant(&order, 0), "quantity": 1}], "restock": true});
     assert_eq!(shop.refund(&id(&order), Some("p"), partial).await.status, 201);
     let before = shop.stock(&a).await;
@@ -237,4 +238,99 @@ async fn a_failed_payment_leaves_the_order_to_try_again_and_a_mismatched_one_is_
 
     assert_eq!(shop.pay(&order, "evt-right").await.status, 200);
     assert_eq!(order_now(&shop, &order).await["status"], "paid", "the right payment still pays it");
+}
+
+async fn delivered(shop: &Shop, order: &Value) {
+    for status in ["shipped", "delivered"] {
+        let answer = shop.admin_update_order(&id(order), json!({"status": status})).await;
+        assert_eq!(answer.status, 200, "{:#}", answer.body);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_received_return_is_back_on_the_shelf_and_refunded_once() {
+    let shop = Shop::open().await;
+    let (order, _, b, c) = paid_order(&shop, 1).await;
+    shop.request_return(
+        &c,
+        &id(&order),
+        json!({"lines": [{"variantId": variant(&order, 1), "quantity": 1}], "reason": "Too small"}),
+    )
+    .await
+    .problem(409, "return_not_allowed");
+    delivered(&shop, &order).await;
+    let shelf = shop.stock(&b).await;
+    let body = json!({"lines": [{"variantId": variant(&order, 1), "quantity": 1}], "reason": "Too small"});
+    let requested = shop.request_return(&c, &id(&order), body.clone()).await;
+    assert_eq!((requested.status, requested.body["status"].as_str()), (201, Some("requested")), "{:#}", requested.body);
+    let more = shop.request_return(&c, &id(&order), body).await;
+    assert_eq!(
+        more.problem(422, "validation_failed").error_fields(),
+        vec!["lines[0].quantity"],
+        "one unit, returned already"
+    );
+    assert_eq!(order_now(&shop, &order).await["items"][1]["returnedQuantity"], 1);
+    let listed = shop.returns(&[("status", "requested")]).await;
+    assert_eq!(listed.body["items"][0]["id"], requested.body["id"], "{:#}", listed.body);
+    assert_eq!(shop.returns(&[("status", "received")]).await.body["items"], json!([]));
+
+    let rid = id(&requested.body);
+    let received = shop.decide_return(&rid, "received").await;
+    assert_eq!((received.status, received.body["status"].as_str()), (200, Some("received")), "{:#}", received.body);
+    assert_eq!(shop.stock(&b).await, shelf + 1, "back on the shelf");
+    let refunds = shop.refunds(&id(&order)).await.body;
+    let refund = &refunds["items"][0];
+    assert_eq!(
+        (refund["amountCents"].as_i64(), refund["source"].as_str(), refund["returnId"].as_str()),
+        (Some(945), Some("return"), Some(rid.as_str()))
+    );
+    assert_eq!(received.body["refundId"], refund["id"]);
+    shop.decide_return(&rid, "received").await.problem(409, "invalid_transition");
+    shop.decide_return(&rid, "rejected").await.problem(409, "invalid_transition");
+    assert_eq!(shop.stock(&b).await, shelf + 1, "once");
+    assert_eq!(order_now(&shop, &order).await["refundedCents"], 945);
+    assert_eq!(shop.returns(&[("status", "received")]).await.body["items"][0]["id"], rid.as_str());
+    for kind in ["return.requested", "return.received"] {
+        assert_eq!(shop.env.events_of(kind).await.len(), 1, "{kind}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_return_frees_its_units_and_the_window_closes_after_its_days() {
+    let shop = Shop::open().await;
+    let (order, a, _, c) = paid_order(&shop, 1).await;
+    delivered(&shop, &order).await;
+    let both = json!({"lines": [{"variantId": variant(&order, 0), "quantity": 2}], "reason": "Changed my mind"});
+    let first = shop.request_return(&c, &id(&order), both.clone()).await;
+    assert_eq!(first.status, 201, "{:#}", first.body);
+    let rejected = shop.decide_return(&id(&first.body), "rejected").await;
+    assert_eq!(rejected.body["status"], "rejected");
+    assert_eq!(order_now(&shop, &order).await["items"][0].get("returnedQuantity"), None, "given back");
+    let stranger = shop.customer(2).await;
+    shop.request_return(&stranger, &id(&order), both.clone()).await.problem(404, "order_not_found");
+    shop.request_return(&c, &id(&order), json!({"reason": "x"})).await.problem(422, "validation_failed");
+
+    // A unit refunded before it comes back: the return puts it on the shelf and refunds nothing more.
+    let refund = json!({"lines": [{"variantId": variant(&order, 0), "quantity": 1}], "restock": false});
+    assert_eq!(shop.refund(&id(&order), Some("before"), refund).await.status, 201);
+    let one = json!({"lines": [{"variantId": variant(&order, 0), "quantity": 2}], "reason": "Both broke"});
+    let second = shop.request_return(&c, &id(&order), one).await;
+    let shelf = shop.stock(&a).await;
+    let received = shop.decide_return(&id(&second.body), "received").await;
+    assert_eq!(received.status, 200, "{:#}", received.body);
+    assert_eq!(shop.stock(&a).await, shelf + 2, "both units back");
+    let refunds = shop.refunds(&id(&order)).await.body["items"].clone();
+    assert_eq!(refunds.as_array().map(Vec::len), Some(2));
+    assert_eq!(refunds[1]["amountCents"], 2250, "only the unit not refunded before");
+    assert_eq!(order_now(&shop, &order).await["refundedCents"], 4500);
+
+    shop.returns(&[("status", "lost")]).await.problem(422, "validation_failed");
+    let missing = storefront::domain::ReturnId::new().to_string();
+    shop.decide_return(&missing, "received").await.problem(404, "return_not_found");
+
+    // 30 days after delivery (signed in again: the session idled out meanwhile).
+    shop.env.app.clock.advance(30 * 86_400);
+    let c = shop.env.login("customer1@example.com", "a password for tests").await.access_token();
+    let late = json!({"lines": [{"variantId": variant(&order, 1), "quantity": 1}], "reason": "Late"});
+    shop.request_return(&c, &id(&order), late).await.problem(409, "return_not_allowed");
 }

@@ -31,6 +31,8 @@ pub struct Config {
     pub webhook_secret: Option<SecretSource>,
     /// How long an order may await payment before expiry cancels it (`PAYMENT_WINDOW_MINUTES`, default 30).
     pub payment_window_minutes: i64,
+    /// How many days after delivery a customer may ask to return units (`RETURN_WINDOW_DAYS`, default 30).
+    pub return_window_days: i64,
     /// Who takes payments (`PAYMENT_PROVIDER`: `manual`, the default, or `stripe`).
     pub payment_provider: crate::domain::ProviderName,
     /// How many orders one buyer may have awaiting payment at once (`MAX_UNPAID_ORDERS`, default 3).
@@ -120,6 +122,7 @@ impl Config {
             payment_window_minutes: 30,
             max_unpaid_orders: 3,
             payment_provider: crate::domain::ProviderName::Manual,
+            return_window_days: 30,
             images: ImageSettings::default(),
             event_bus: None,
             emails: EmailSettings::default(),
@@ -197,6 +200,14 @@ impl Config {
             Some("stripe") => crate::domain::ProviderName::Stripe,
             Some(_) => return Err(ConfigError("PAYMENT_PROVIDER must be manual or stripe".into())),
         };
+        let return_window_days = match get("RETURN_WINDOW_DAYS") {
+            None => 30,
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|d| (0..=365).contains(d))
+                .ok_or_else(|| ConfigError("RETURN_WINDOW_DAYS must be 0 to 365".into()))?,
+        };
         let images = ImageSettings {
             bucket: get("IMAGES_BUCKET"),
             base_url: get("IMAGE_BASE_URL").unwrap_or_default(),
@@ -234,6 +245,7 @@ impl Config {
             payment_window_minutes,
             max_unpaid_orders,
             payment_provider,
+            return_window_days,
             pricing,
             cursor_secret,
             currency,

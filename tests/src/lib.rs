@@ -760,8 +760,15 @@ pub async fn pending_refund(env: &TestEnv, order_id: &str, cents: i64) -> storef
         updated_at: now,
     };
     let next = order.refunded(&plan);
-    let refunding =
-        storefront::store::Refunding { seen: &order, next: &next, refund: &refund, restock: &[], key: None };
+    let refunding = storefront::store::Refunding {
+        seen: &order,
+        next: &next,
+        refund: Some(&refund),
+        received: None,
+        events: &[],
+        restock: &[],
+        key: None,
+    };
     let recorded = env.app.store.record_refund(refunding, now).await.expect("recorded");
     assert_eq!(recorded, storefront::store::Recorded::Done);
     refund

@@ -492,6 +492,25 @@ impl Shop {
         self.env.call(storefront::api::payments::list_refunds, routed(req, &[("id", order)], &[])).await
     }
 
+    /// `POST /orders/{id}/returns` as `token`.
+    pub async fn request_return(&self, token: &str, order: &str, body: Value) -> Answer {
+        let req = request("POST", &format!("/orders/{order}/returns"), Some(&body), Some(token));
+        self.env.call(storefront::api::returns::create_return, routed(req, &[("id", order)], &[])).await
+    }
+
+    /// `GET /admin/returns` as the admin, with `query`.
+    pub async fn returns(&self, query: &[(&str, &str)]) -> Answer {
+        let req = request("GET", "/admin/returns", None, Some(&self.admin));
+        self.env.call(storefront::api::returns::list_returns, routed(req, &[], query)).await
+    }
+
+    /// `PATCH /admin/returns/{id}` as the admin.
+    pub async fn decide_return(&self, id: &str, status: &str) -> Answer {
+        let body = json!({"status": status});
+        let req = request("PATCH", &format!("/admin/returns/{id}"), Some(&body), Some(&self.admin));
+        self.env.call(storefront::api::returns::update_return, routed(req, &[("id", id)], &[])).await
+    }
+
     /// `POST /webhooks/payments` with `event`, signed now (or with `signature` as given).
     pub async fn payment_webhook(&self, event: &Value, signature: Option<String>) -> Answer {
         self.env.call(payment_webhook, self.env.webhook_request(event.to_string(), signature)).await

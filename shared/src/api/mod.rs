@@ -13,4 +13,5 @@ pub mod jobs;
 pub mod notifications;
 pub mod orders;
 pub mod payments;
+pub mod returns;
 pub mod webhooks;

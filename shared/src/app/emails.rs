@@ -16,6 +16,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("order.paid", include_str!("../../../templates/emails/order.paid.j2")),
     ("order.shipped", include_str!("../../../templates/emails/order.shipped.j2")),
     ("order.cancelled", include_str!("../../../templates/emails/order.cancelled.j2")),
+    ("order.refunded", include_str!("../../../templates/emails/order.refunded.j2")),
     ("webhook.disabled", include_str!("../../../templates/emails/webhook.disabled.j2")),
     ("customer.verification_requested", include_str!("../../../templates/emails/customer.verification_requested.j2")),
     (
@@ -101,6 +102,56 @@ struct OrderContext {
     address: Vec<String>,
     tracking_number: Option<String>,
     refund_due: bool,
+    /// What its refunds give back, when any do.
+    refunded: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RefundContext {
+    amount: String,
+    reason: Option<String>,
+    lines: Vec<Line>,
+}
+
+/// The order an event is about: its `data`, or (a refund's, a return's) `data.order`.
+pub fn order_of(envelope: &Value) -> &Value {
+    let data = &envelope["data"];
+    if data["order"].is_object() { &data["order"] } else { data }
+}
+
+/// What a template sees of a refund (`order.refunded`): its amount, reason, and lines named
+/// as the order names them.
+fn refund_context(refund: &Value, order: &Value) -> RefundContext {
+    let currency = order["currency"].as_str().unwrap_or("USD");
+    let lines = refund["lines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|back| {
+            let line = order["items"].as_array().into_iter().flatten().find(|l| l["variantId"] == back["variantId"]);
+            let line = line.unwrap_or(&Value::Null);
+            Line {
+                quantity: back["quantity"].as_i64().unwrap_or(0),
+                name: line["name"].as_str().unwrap_or_default().to_owned(),
+                options: options(line),
+                total: format_money(back["amountCents"].as_i64().unwrap_or(0), currency),
+            }
+        })
+        .collect();
+    RefundContext {
+        amount: format_money(refund["amountCents"].as_i64().unwrap_or(0), currency),
+        reason: refund["reason"].as_str().map(str::to_owned),
+        lines,
+    }
+}
+
+/// A line's options as `Size: M, Colour: Red` (empty without).
+fn options(line: &Value) -> String {
+    line["options"]
+        .as_object()
+        .map(|o| o.iter().map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default())).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .join(", ")
 }
 
 /// What a template sees of an order (the event's `data`, as the API shows orders).
@@ -115,11 +166,7 @@ fn order_context(order: &Value) -> OrderContext {
         .map(|l| Line {
             quantity: l["quantity"].as_i64().unwrap_or(0),
             name: text(&l["name"]).unwrap_or_default(),
-            options: l["options"]
-                .as_object()
-                .map(|o| o.iter().map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default())).collect())
-                .unwrap_or_else(Vec::new)
-                .join(", "),
+            options: options(l),
             total: format_money(l["lineTotalCents"].as_i64().unwrap_or(0), currency),
         })
         .collect();
@@ -162,6 +209,7 @@ fn order_context(order: &Value) -> OrderContext {
         address,
         tracking_number: text(&order["trackingNumber"]),
         refund_due: order["refundDue"] == true,
+        refunded: order["refundedCents"].as_i64().filter(|c| *c > 0).map(|c| format_money(c, currency)),
     }
 }
 
@@ -190,7 +238,8 @@ pub fn render(
     let context = minijinja::context! {
         store => minijinja::context! { name => settings.store_name.clone(), support => settings.support.clone() },
         customer => minijinja::context! { name => name },
-        order => minijinja::Value::from_serialize(order_context(&envelope["data"])),
+        order => minijinja::Value::from_serialize(order_context(order_of(envelope))),
+        refund => minijinja::Value::from_serialize(refund_context(&envelope["data"], order_of(envelope))),
         reason => envelope["data"]["reason"].as_str().unwrap_or_default(),
         webhook => minijinja::Value::from_serialize(&envelope["data"]),
         token => token.map(|t| minijinja::context! {
@@ -284,6 +333,22 @@ mod tests {
             let text = String::from_utf8_lossy(&raw);
             assert!(text.contains("Message-ID: <01KBGQ3M7V2X9C4D6F8H0J2K4M@storefront>"), "{kind}: {text}");
             assert!(text.contains("multipart/alternative"), "{kind}");
+        }
+    }
+
+    #[test]
+    fn a_refund_email_names_its_amount_units_and_what_the_order_has_had_back() {
+        let settings = EmailSettings::default();
+        let order = serde_json::json!({"id": "01KBGQ3M7V2X9C4D6F8H0J2K4M", "currency": "USD", "totalCents": 5445,
+            "refundedCents": 4500, "items": [{"variantId": "V-1", "name": "Mug", "quantity": 2, "lineTotalCents": 5000}]});
+        let refund = serde_json::json!({"amountCents": 2250, "reason": "Arrived damaged", "order": order,
+            "lines": [{"variantId": "V-1", "quantity": 1, "amountCents": 2250}]});
+        let envelope =
+            serde_json::json!({"id": "01KBGQ3M7V2X9C4D6F8H0J2K4N", "type": "order.refunded", "data": refund});
+        let email = render(&settings, &envelope, "Ada", None).unwrap().unwrap();
+        assert_eq!(email.subject, "$22.50 refunded for your storefront order 01KBGQ3M7V2X9C4D6F8H0J2K4M");
+        for part in ["(Arrived damaged)", "1 × Mug", "$22.50", "In all, $45.00 of this order's $54.45"] {
+            assert!(email.text.contains(part), "{part}: {}", email.text);
         }
     }
 

@@ -42,6 +42,7 @@ pub enum Resource {
     Delivery,
     Session,
     Address,
+    Return,
 }
 
 /// Why an operation did not succeed. `http::problem` turns each into one HTTP answer.
@@ -91,6 +92,10 @@ pub enum AppError {
     AddressBookFull,
     #[error("cart empty")]
     CartEmpty,
+    #[error("the order cannot be returned: {0}")]
+    ReturnNotAllowed(String),
+    #[error("the return was decided already")]
+    ReturnDecided { from: crate::domain::ReturnStatus },
     #[error("the refund exceeds what was paid")]
     RefundExceedsPayment { refundable: crate::domain::Money },
     #[error("too many unpaid orders")]

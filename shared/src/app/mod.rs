@@ -17,6 +17,7 @@ pub mod lifecycle;
 pub mod migrate;
 pub mod notifications;
 pub mod payments;
+pub mod returns;
 pub mod sessions;
 pub mod webhooks;
 

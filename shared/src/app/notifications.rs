@@ -46,7 +46,7 @@ struct Recipient {
 }
 
 async fn recipient(app: &App, envelope: &Value, kind: &str) -> Result<Option<Recipient>, AppError> {
-    let data = &envelope["data"];
+    let data = emails::order_of(envelope);
     if kind.starts_with("order.") && data["userId"].is_null() {
         // A guest's order: its emails go to the address given at checkout.
         let email = data["email"].as_str().and_then(|e| Email::parse(e).ok());

@@ -179,13 +179,15 @@ pub async fn refund(
         let refunding = Refunding {
             seen: &order,
             next: &next,
-            refund: &refund,
+            refund: Some(&refund),
+            received: None,
+            events: &[],
             restock: &plan.restock,
             key: Some((key.as_str(), request)),
         };
         match app.store.record_refund(refunding, now).await? {
             Recorded::Done => return settle(app, refund).await,
-            Recorded::Stale | Recorded::KeyUsed => continue,
+            Recorded::Stale | Recorded::KeyUsed | Recorded::Decided => continue,
         }
     }
     Err(AppError::Unavailable(format!("order {id} kept changing under a refund")))

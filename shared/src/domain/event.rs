@@ -48,10 +48,14 @@ pub enum EventType {
     OrderRefunded,
     #[serde(rename = "payment.issue")]
     PaymentIssue,
+    #[serde(rename = "return.requested")]
+    ReturnRequested,
+    #[serde(rename = "return.received")]
+    ReturnReceived,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 15] = [
+    pub const ALL: [EventType; 17] = [
         EventType::OrderPlaced,
         EventType::OrderPaid,
         EventType::OrderCancelled,
@@ -67,6 +71,8 @@ impl EventType {
         EventType::WebhookDisabled,
         EventType::OrderRefunded,
         EventType::PaymentIssue,
+        EventType::ReturnRequested,
+        EventType::ReturnReceived,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -86,6 +92,8 @@ impl EventType {
             EventType::WebhookDisabled => "webhook.disabled",
             EventType::OrderRefunded => "order.refunded",
             EventType::PaymentIssue => "payment.issue",
+            EventType::ReturnRequested => "return.requested",
+            EventType::ReturnReceived => "return.received",
         }
     }
 
@@ -209,6 +217,13 @@ impl Event {
     pub fn payment_issue(issue: super::PaymentIssue, reported: Value, order: &Order, at: Timestamp) -> Self {
         let data = serde_json::json!({"issue": issue.as_str(), "reported": reported, "order": order_view(order, &[])});
         Self::new(EventType::PaymentIssue, at, Self::order_subject(order), data)
+    }
+
+    /// `return.requested` or `return.received`: the return, with its order (after the change)
+    /// as `order`.
+    pub fn returned(kind: EventType, item: &super::Return, order: &Order, at: Timestamp) -> Self {
+        let data = with(item, &[("order", order_view(order, &[]))]);
+        Self::new(kind, at, Subject { kind: "return", id: item.id.to_string() }, data)
     }
 
     /// `product.created`, `product.updated` or `product.archived`: `view` is the product as

@@ -77,8 +77,8 @@ pub use order::{
 };
 pub use pricing::{DiscountRejection, PricingRules, ShippingMethod, Totals};
 pub use refund::{
-    Paid, PaymentStatus, Refund, RefundAsk, RefundPlan, RefundRefused, RefundSource, RefundStatus, ReturnRefused,
-    UnitsBack, parse_refund_reason, shares, units_value,
+    Paid, PaymentStatus, Refund, RefundAsk, RefundPlan, RefundRefused, RefundSource, RefundStatus, Return,
+    ReturnRefused, ReturnStatus, UnitsBack, parse_refund_reason, parse_return_reason, shares, units_value,
 };
 pub use session::{
     ClientKey, PasswordChange, REFRESH_GRACE_SECONDS, Refresh, RefreshRecord, SESSION_IDLE_SECONDS,

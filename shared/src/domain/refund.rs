@@ -606,3 +606,59 @@ mod tests {
         }
     }
 }
+
+/// Where a return is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnStatus {
+    /// The customer asked to send the units back.
+    Requested,
+    /// The units arrived: they are back in stock, and refunded.
+    Received,
+    /// An admin refused it: its units may be returned again.
+    Rejected,
+}
+
+impl ReturnStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Requested => "requested",
+            Self::Received => "received",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Requested, Self::Received, Self::Rejected].into_iter().find(|s| s.as_str() == raw)
+    }
+
+    /// What an admin may set: `received` or `rejected`, from `requested` only.
+    pub fn decided(raw: &str) -> Result<Self, super::Invalid> {
+        match Self::parse(raw) {
+            Some(status @ (Self::Received | Self::Rejected)) => Ok(status),
+            _ => Err(super::Invalid::new("must be \"received\" or \"rejected\"")),
+        }
+    }
+}
+
+/// A customer's return of units of a delivered order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Return {
+    pub id: ReturnId,
+    pub order_id: OrderId,
+    pub lines: Vec<UnitsBack>,
+    pub reason: Text,
+    pub status: ReturnStatus,
+    /// The refund its receipt made (absent while requested, when rejected, or when every unit
+    /// was refunded before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<RefundId>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A return's reason: 1–500 characters.
+pub fn parse_return_reason(raw: &str) -> Result<Text, super::Invalid> {
+    Text::parse(raw, 1, 500)
+}

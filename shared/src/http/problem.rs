@@ -89,6 +89,7 @@ problem_kinds! {
     DeliveryNotFound => 404, "delivery_not_found", "Not found";
     SessionNotFound => 404, "session_not_found", "Not found";
     AddressNotFound => 404, "address_not_found", "Not found";
+    ReturnNotFound => 404, "return_not_found", "Not found";
     EmailTaken => 409, "email_taken", "Email taken";
     AlreadyVerified => 409, "already_verified", "Already verified";
     SkuTaken => 409, "sku_taken", "SKU taken";
@@ -97,6 +98,7 @@ problem_kinds! {
     CartEmpty => 409, "cart_empty", "Cart empty";
     TooManyUnpaidOrders => 409, "too_many_unpaid_orders", "Too many unpaid orders";
     RefundExceedsPayment => 409, "refund_exceeds_payment", "Refund exceeds payment";
+    ReturnNotAllowed => 409, "return_not_allowed", "Return not allowed";
     PriceChanged => 409, "price_changed", "Price changed";
     DiscountCodeTaken => 409, "discount_code_taken", "Discount code taken";
     RequestInProgress => 409, "request_in_progress", "Request in progress";
@@ -267,6 +269,7 @@ impl From<AppError> for ApiError {
                 }
                 Resource::Session => ApiError::of(Kind::SessionNotFound, "You have no such session."),
                 Resource::Address => ApiError::of(Kind::AddressNotFound, "You have no saved address with this id."),
+                Resource::Return => ApiError::of(Kind::ReturnNotFound, "No such return."),
             },
             AppError::SkuTaken => ApiError::of(Kind::SkuTaken, "Another variant already has this SKU."),
             AppError::VariantExists { variant_id } => {
@@ -300,6 +303,11 @@ impl From<AppError> for ApiError {
                 ),
             ),
             AppError::CartEmpty => ApiError::of(Kind::CartEmpty, "The cart has nothing to order."),
+            AppError::ReturnNotAllowed(detail) => ApiError::of(Kind::ReturnNotAllowed, detail),
+            AppError::ReturnDecided { from } => ApiError::of(
+                Kind::InvalidTransition,
+                format!("This return is {} already; only a requested return is received or rejected.", from.as_str()),
+            ),
             AppError::RefundExceedsPayment { refundable } => ApiError::of(
                 Kind::RefundExceedsPayment,
                 format!(

@@ -6,8 +6,8 @@ use super::item::s;
 use super::schema::{GSI1, GSI2, GSI3, IndexSpec, PK, SK};
 use crate::domain::{
     Buyer, CategorySlug, ClientKey, DeliveryStatus, Discount, DiscountCode, Email, EventId, Image, ImageId, Listing,
-    Order, OrderId, OrderStatus, Product, ProductId, Refund, RefundId, RefundStatus, SessionId, Shopper, Sku,
-    TokenPurpose, UserId, VariantId, WebhookDelivery, WebhookEndpoint, WebhookId,
+    Order, OrderId, OrderStatus, Product, ProductId, Refund, RefundId, RefundStatus, Return, ReturnId, ReturnStatus,
+    SessionId, Shopper, Sku, TokenPurpose, UserId, VariantId, WebhookDelivery, WebhookEndpoint, WebhookId,
 };
 use std::collections::HashMap;
 
@@ -160,6 +160,24 @@ pub fn refund_entries(refund: &Refund) -> Vec<(&'static str, String)> {
 }
 
 const PENDING_REFUNDS: &str = "REFUNDS#pending";
+
+/// A return (its own item: admins change it by its id alone).
+pub fn return_item(id: ReturnId) -> Key {
+    key(format!("RETURN#{id}"), "RETURN")
+}
+
+/// A return's index entries: every return, and its status's, newest first.
+pub fn return_entries(item: &Return) -> Vec<(&'static str, String)> {
+    let sort = format!("{}#{}", item.created_at, item.id);
+    let mut entries = entry(GSI1, "RETURNS".into(), sort.clone()).to_vec();
+    entries.extend(entry(GSI2, return_status_entry(item.status).1, sort));
+    entries
+}
+
+/// The index attribute that files a return under its status (rewritten when it changes).
+pub fn return_status_entry(status: ReturnStatus) -> (&'static str, String) {
+    (GSI2.partition_key, format!("RETURNS#{}", status.as_str()))
+}
 
 pub fn idempotency(shopper: Shopper, idempotency_key: &str) -> Key {
     match shopper {
@@ -321,6 +339,8 @@ pub enum Partition<'a> {
     Order(OrderId),
     /// Pending refunds, oldest first.
     PendingRefunds,
+    /// Returns (in one status, or all), newest first.
+    Returns(Option<ReturnStatus>),
 }
 
 /// Where a partition lives: the index (`None`: the table), its key attributes, and its value.
@@ -359,6 +379,8 @@ impl Partition<'_> {
             Partition::Due => on(GSI2, DUE.into()),
             Partition::Order(id) => table(format!("ORDER#{id}")),
             Partition::PendingRefunds => on(GSI2, PENDING_REFUNDS.into()),
+            Partition::Returns(None) => on(GSI1, "RETURNS".into()),
+            Partition::Returns(Some(status)) => on(GSI2, return_status_entry(*status).1),
         }
     }
 

@@ -1,13 +1,17 @@
-//! Refunds, in their order's partition, and what recording one changes with it in one
-//! transaction: the order's money and units (on the refunds they were decided from), the stock
-//! of units put back, and the admin's idempotency key.
+//! Refunds (in their order's partition) and returns, and what recording one changes with it
+//! in one transaction: the order's money and units (on the refunds and returns they were
+//! decided from), the stock of units put back, an admin's idempotency key, the return a refund
+//! receives.
 
 use super::item::{Item, attribute, decode, encode, n, s, text};
 use super::keys::{self, Partition};
 use super::orders::items_attribute;
+use super::page::{Page, Position};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError};
-use crate::domain::{Event, Order, OrderId, Refund, RefundId, RefundStatus, Timestamp, VariantId};
+use crate::domain::{
+    Event, Order, OrderId, Refund, RefundId, RefundStatus, Return, ReturnId, ReturnStatus, Timestamp, VariantId,
+};
 
 /// A refund's item (pending ones carry their index entry).
 pub(crate) fn refund_item(refund: &Refund) -> Result<Item, StoreError> {
@@ -38,13 +42,17 @@ pub(crate) fn settlement_update(seen: &Order, next: &Order, now: Timestamp) -> R
     .value(":version", n(seen.settlement_version)))
 }
 
-/// A refund to record, decided from `seen`.
+/// A refund to record (or a return received, with its refund if any), decided from `seen`.
 #[derive(Debug)]
 pub struct Refunding<'a> {
     pub seen: &'a Order,
-    /// The order with the refund counted.
+    /// The order with the refund (and the units put back) counted.
     pub next: &'a Order,
-    pub refund: &'a Refund,
+    pub refund: Option<&'a Refund>,
+    /// The return it receives, as received (its status becomes that if still `requested`).
+    pub received: Option<&'a Return>,
+    /// The events of the change (a return's receipt).
+    pub events: &'a [Event],
     /// Units to put back (released while the order has not shipped, on the shelf once it has).
     pub restock: &'a [(VariantId, i64)],
     /// The admin's `Idempotency-Key` and the request's canonical form.
@@ -59,6 +67,8 @@ pub enum Recorded {
     Stale,
     /// The idempotency key made a refund already (this one, for this request).
     KeyUsed,
+    /// The return was received or rejected meanwhile.
+    Decided,
 }
 
 #[derive(Debug, PartialEq)]
@@ -68,18 +78,47 @@ enum Part {
     Key,
     Stock,
     Listing,
+    Return,
     Outbox,
+}
+
+/// The update that records a return's decision (`received` or `rejected`), on its still being
+/// requested: its status, its index entry, the refund it made.
+fn return_decided(decided: &Return, now: Timestamp) -> Result<Write, StoreError> {
+    let (filed, value) = keys::return_status_entry(decided.status);
+    let mut sets = vec!["#status = :status", "#filed = :filed", "updatedAt = :now"];
+    if decided.refund_id.is_some() {
+        sets.push("refundId = :refund");
+    }
+    let mut write = Write::update(keys::return_item(decided.id), format!("SET {}", sets.join(", ")))
+        .when("#status = :requested")
+        .name("#status", "status")
+        .name("#filed", filed)
+        .value(":status", s(decided.status.as_str()))
+        .value(":filed", s(value))
+        .value(":now", s(now.to_string()))
+        .value(":requested", s(ReturnStatus::Requested.as_str()));
+    if let Some(refund) = decided.refund_id {
+        write = write.value(":refund", s(refund.to_string()));
+    }
+    Ok(write)
 }
 
 impl Store {
     pub async fn record_refund(&self, refunding: Refunding<'_>, now: Timestamp) -> Result<Recorded, StoreError> {
         let mut tx = Transaction::new();
         tx.add(Part::Order, settlement_update(refunding.seen, refunding.next, now)?);
-        tx.add(Part::Refund, Write::put(refund_item(refunding.refund)?).when("attribute_not_exists(pk)"));
-        if let Some((key, request)) = refunding.key {
+        if let Some(refund) = refunding.refund {
+            tx.add(Part::Refund, Write::put(refund_item(refund)?).when("attribute_not_exists(pk)"));
+        }
+        if let Some(received) = refunding.received {
+            tx.add(Part::Return, return_decided(received, now)?);
+        }
+        tx.publish(Part::Outbox, refunding.events)?;
+        if let (Some((key, request)), Some(refund)) = (refunding.key, refunding.refund) {
             let mut marker = keys::refund_key(refunding.seen.id, key);
             marker.insert("entity".into(), s("refund-key"));
-            marker.insert("refundId".into(), s(refunding.refund.id.to_string()));
+            marker.insert("refundId".into(), s(refund.id.to_string()));
             marker.insert("request".into(), s(request));
             tx.add(Part::Key, Write::put(marker).when("attribute_not_exists(pk)"));
         }
@@ -97,6 +136,7 @@ impl Store {
         match tx.commit(self, None).await? {
             Ok(()) => Ok(Recorded::Done),
             Err(refused) if refused.by(&Part::Key) => Ok(Recorded::KeyUsed),
+            Err(refused) if refused.by(&Part::Return) => Ok(Recorded::Decided),
             Err(refused) if refused.by(&Part::Order) || refused.by(&Part::Stock) => Ok(Recorded::Stale),
             Err(refused) => Err(StoreError::Backend {
                 operation: "TransactWriteItems",
@@ -182,6 +222,60 @@ impl Store {
         }
         tx.publish(Part::Outbox, events)?;
         Ok(tx.commit(self, None).await?.is_ok())
+    }
+
+    /// Records a return requested of `seen` (its units counted in `next`), with its event.
+    /// `Ok(false)` when the order's status or returns changed meanwhile.
+    pub async fn request_return(
+        &self,
+        seen: &Order,
+        next: &Order,
+        requested: &Return,
+        events: &[Event],
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut item = encode(requested, keys::return_item(requested.id), "return")?;
+        for (attribute, value) in keys::return_entries(requested) {
+            item.insert(attribute.into(), s(value));
+        }
+        let mut tx = Transaction::new();
+        tx.add(Part::Order, settlement_update(seen, next, now)?);
+        tx.add(Part::Return, Write::put(item).when("attribute_not_exists(pk)"));
+        tx.publish(Part::Outbox, events)?;
+        Ok(tx.commit(self, None).await?.is_ok())
+    }
+
+    pub async fn get_return(&self, id: ReturnId) -> Result<Option<Return>, StoreError> {
+        self.get_consistent(keys::return_item(id)).await?.map(decode).transpose()
+    }
+
+    /// Returns in `status` (or all), newest first. `Ok(None)` if `after` is not a position of it.
+    pub async fn returns_in(
+        &self,
+        status: Option<ReturnStatus>,
+        limit: usize,
+        after: Option<&Position>,
+    ) -> Result<Option<Page<Return>>, StoreError> {
+        self.query_page(Partition::Returns(status), None, limit, after, |i| decode(i).map(Some)).await
+    }
+
+    /// Records a rejection (on the return's still being requested) and gives its units back to
+    /// the order (`seen` → `next`). `Ok(false)` when either changed meanwhile.
+    pub async fn reject_return(
+        &self,
+        rejected: &Return,
+        seen: &Order,
+        next: &Order,
+        now: Timestamp,
+    ) -> Result<Option<bool>, StoreError> {
+        let mut tx = Transaction::new();
+        tx.add(Part::Return, return_decided(rejected, now)?);
+        tx.add(Part::Order, settlement_update(seen, next, now)?);
+        match tx.commit(self, None).await? {
+            Ok(()) => Ok(Some(true)),
+            Err(refused) if refused.by(&Part::Return) => Ok(None),
+            Err(_) => Ok(Some(false)),
+        }
     }
 
     /// Refunds still pending that were recorded before `before`, oldest first (at most `limit`).
