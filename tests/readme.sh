@@ -190,7 +190,7 @@ for run in 1 2; do
   check "variants: a shelf count sets onHand" has options-variants-and-stock '^\{"onHand":10,"reserved":0,"available":10\}$'
 
   check "checkout: two presses make a subtotal of 5998" has cart-and-checkout '"subtotalCents":5998'
-  check "checkout: the new discount code has no redemptions yet" has cart-and-checkout '"percentOff":10,"active":true,"redemptions":0'
+  check "checkout: the new discount code has no redemptions yet" has cart-and-checkout '"percentOff":10,"perCustomerLimit":1,"active":true,"redemptions":0'
   check "checkout: the quote takes 600 off" has cart-and-checkout '"discountCents":600'
   check "checkout: the quote and the order total 6478 (quote, order, replay)" times cart-and-checkout '"totalCents":6478,' 3
   check "checkout: the order awaits payment" has cart-and-checkout '"status":"pending_payment"'
@@ -216,6 +216,21 @@ for run in 1 2; do
   check "expiry: the expiry answers its report" has expiry-of-unpaid-orders '"cancelled": ?[0-9]'
   check "expiry: the unpaid order was cancelled by expiry" has expiry-of-unpaid-orders '^expiry$'
   check "expiry: archiving the mug answers 204" has expiry-of-unpaid-orders '(^|})204$'
+
+  id=money-both-ways
+  check "$id: the order awaits its payment with the manual provider" has $id '^\{"status":"pending_payment","totalCents":3300,"payment":\{"provider":"manual","status":"pending"\}\}$'
+  check "$id: the payment captured the total" has $id '^\{"status":"paid","capturedCents":3300,"paymentStatus":"paid"\}$'
+  check "$id: the damaged notebook is refunded and restocked" has $id '^\{"amountCents":1200,"status":"succeeded","restocked":true\}$'
+  check "$id: the same key made one refund" has $id '^\{"refunds":1\}$'
+  check "$id: the order is delivered" has $id '^delivered$'
+  check "$id: the pen's return is requested and listed" bash -c "grep -qx '{\"status\":\"requested\"}' '$(out $id)' && grep -qx 'true' '$(out $id)'"
+  check "$id: the return is received and refunded" has $id '^\{"status":"received","refunded":true\}$'
+  check "$id: notebooks back to 4, pens back to 5" stocks_are $id "4 5"
+  check "$id: the refunds, oldest first" has $id '^\[\{"amountCents":1200,"source":"admin","status":"succeeded"\},\{"amountCents":400,"source":"return","status":"succeeded"\}\]$'
+  check "$id: the order has 1600 back" has $id '^\{"refundedCents":1600,"paymentStatus":"partially_refunded"\}$'
+  check "$id: the lines say what went back" has $id '"name":"Fountain Pen","quantity":1,"refundedQuantity":1,"returnedQuantity":1,"restockedQuantity":1\}\]$'
+  check "$id: more than is left is refund_exceeds_payment" has $id '^\{"status":409,"code":"refund_exceeds_payment","refundableCents":1700\}$'
+  check "$id: both refunds were emailed" has $id '^2$'
 
   check "webhooks: registering answers the endpoint and its whsec_ secret" has webhooks '"enabled":true,"secret":"whsec_'
   check "webhooks: the receiver verified the order.placed delivery" has webhooks '^verified order\.placed [0-9A-Z]{26} order:[0-9A-Z]{26}$'
