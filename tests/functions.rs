@@ -612,6 +612,34 @@ async fn each_function_is_granted_exactly_the_dynamodb_actions_it_uses() {
     let delete = storefront_tests::request("DELETE", "/h", None, Some(&admin));
     assert_eq!(run!("delete-webhook", delete_webhook, at_hook(delete, &[])).status, 204);
 
+    // Stripe's webhook, in a shop whose payments Stripe takes (a stand-in for its API).
+    let stripe = storefront_tests::stripe::StripeStandIn::start().await;
+    let url = stripe.url.clone();
+    let with_stripe = Shop::open_configured(move |config| {
+        config.payment_provider = storefront::domain::ProviderName::Stripe;
+        config.stripe.secret_key = Some(storefront::config::SecretSource::Value("sk_test_iam".into()));
+        config.stripe.webhook_secret = Some(storefront::config::SecretSource::Value("whsec_iam".into()));
+        config.stripe.api_base = Some(url);
+    })
+    .await;
+    let p = with_stripe.product("IAM-STRIPE").price(1000).stock(5).create().await;
+    let buyer = with_stripe.customer(1).await;
+    let order = with_stripe.order(&buyer, &p, 1, None).await;
+    let mut intent = storefront_tests::stripe::fixture("payment_intent");
+    intent["id"] = order["payment"]["id"].clone();
+    intent["amount_received"] = order["totalCents"].clone();
+    intent["currency"] = serde_json::json!("usd");
+    intent["metadata"] = serde_json::json!({"order_id": order["id"]});
+    let body = storefront_tests::stripe::event("payment_intent.succeeded", intent).to_string();
+    let signature =
+        storefront::auth::webhook::sign("whsec_iam", with_stripe.env.app.clock.now().unix_seconds(), body.as_bytes());
+    let mut req = storefront_tests::raw_request("POST", "/webhooks/stripe", Some("application/json"), &body);
+    req.headers_mut().insert("stripe-signature", signature.parse().unwrap());
+    with_stripe.env.recorder.take();
+    let answer = with_stripe.env.call(storefront::api::payments::stripe_webhook, req).await;
+    assert_eq!(answer.status, 200, "{:#}", answer.body);
+    used.entry("stripe-webhook").or_default().extend(with_stripe.env.recorder.take());
+
     let functions = storefront_tests::function_binaries();
     assert_eq!(used.keys().map(|k| k.to_string()).collect::<BTreeSet<_>>(), functions, "every function is exercised");
     // Every disagreement at once, so that one run says all that must change.

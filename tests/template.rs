@@ -262,9 +262,30 @@ fn functions_get_only_the_actions_they_need_on_the_table_and_the_image_bucket() 
                         );
                     } else {
                         assert_eq!(actions, ["secretsmanager:GetSecretValue"], "{id}");
-                        // Only the webhook reads the webhook secret, and it reads nothing else.
-                        let allowed = if id == "PaymentWebhookFunction" { "PaymentWebhookSecret" } else { "JwtSecret" };
-                        assert_eq!(resource, allowed, "{id}");
+                        // Each secret is read by the functions that need it: the payment webhook's by
+                        // it alone, Stripe's webhook secret by Stripe's webhook, Stripe's key by those
+                        // that open payments or make refunds; the signing key by those with tokens.
+                        let allowed: &[&str] = match (id.as_str(), resource.as_str()) {
+                            (_, "StripeSecretKey") => &[
+                                "PlaceOrderFunction",
+                                "CreateRefundFunction",
+                                "UpdateReturnFunction",
+                                "AdminUpdateOrderFunction",
+                                "PaymentWebhookFunction",
+                                "SettleRefundsFunction",
+                                "StripeWebhookFunction",
+                            ],
+                            (_, "PaymentWebhookSecret") => &["PaymentWebhookFunction"],
+                            (_, "StripeWebhookSecret") => &["StripeWebhookFunction"],
+                            (_, "JwtSecret") => &[id.as_str()],
+                            _ => &[],
+                        };
+                        assert!(allowed.contains(&id.as_str()), "{id} may not read {resource}");
+                        let webhooks = ["PaymentWebhookFunction", "StripeWebhookFunction"];
+                        assert!(
+                            resource != "JwtSecret" || !webhooks.contains(&id.as_str()),
+                            "{id}: a webhook has no tokens to check"
+                        );
                     }
                 }
             }

@@ -31,6 +31,8 @@ pub struct Config {
     pub webhook_secret: Option<SecretSource>,
     /// How long an order may await payment before expiry cancels it (`PAYMENT_WINDOW_MINUTES`, default 30).
     pub payment_window_minutes: i64,
+    /// Stripe's keys and API (`PAYMENT_PROVIDER=stripe`).
+    pub stripe: StripeSettings,
     /// How many days after delivery a customer may ask to return units (`RETURN_WINDOW_DAYS`, default 30).
     pub return_window_days: i64,
     /// Who takes payments (`PAYMENT_PROVIDER`: `manual`, the default, or `stripe`).
@@ -42,6 +44,17 @@ pub struct Config {
     pub event_bus: Option<String>,
     pub emails: EmailSettings,
     pub webhooks: WebhookSettings,
+}
+
+/// Where Stripe's keys come from, and its API's address.
+#[derive(Debug, Clone, Default)]
+pub struct StripeSettings {
+    /// The secret API key: `STRIPE_SECRET_KEY_ARN` (a Secrets Manager secret) or `STRIPE_SECRET_KEY`.
+    pub secret_key: Option<SecretSource>,
+    /// The webhook endpoint's signing secret: `STRIPE_WEBHOOK_SECRET_ARN` or `STRIPE_WEBHOOK_SECRET`.
+    pub webhook_secret: Option<SecretSource>,
+    /// `STRIPE_API_BASE`: another address for Stripe's API (a stand-in, in tests); default Stripe's.
+    pub api_base: Option<String>,
 }
 
 /// How webhooks are delivered.
@@ -122,6 +135,7 @@ impl Config {
             payment_window_minutes: 30,
             max_unpaid_orders: 3,
             payment_provider: crate::domain::ProviderName::Manual,
+            stripe: StripeSettings::default(),
             return_window_days: 30,
             images: ImageSettings::default(),
             event_bus: None,
@@ -200,6 +214,16 @@ impl Config {
             Some("stripe") => crate::domain::ProviderName::Stripe,
             Some(_) => return Err(ConfigError("PAYMENT_PROVIDER must be manual or stripe".into())),
         };
+        let secret = |arn: &str, value: &str| match (get(arn), get(value)) {
+            (Some(arn), _) => Some(SecretSource::SecretsManager(arn)),
+            (None, Some(value)) => Some(SecretSource::Value(value)),
+            (None, None) => None,
+        };
+        let stripe = StripeSettings {
+            secret_key: secret("STRIPE_SECRET_KEY_ARN", "STRIPE_SECRET_KEY"),
+            webhook_secret: secret("STRIPE_WEBHOOK_SECRET_ARN", "STRIPE_WEBHOOK_SECRET"),
+            api_base: get("STRIPE_API_BASE"),
+        };
         let return_window_days = match get("RETURN_WINDOW_DAYS") {
             None => 30,
             Some(raw) => raw
@@ -245,6 +269,7 @@ impl Config {
             payment_window_minutes,
             max_unpaid_orders,
             payment_provider,
+            stripe,
             return_window_days,
             pricing,
             cursor_secret,

@@ -19,6 +19,7 @@ use storefront::store::Store;
 pub mod events;
 pub mod receiver;
 mod shop;
+pub mod stripe;
 pub use receiver::{Fault, Receiver, unhealthy_dynamodb};
 pub use shop::{NewProduct, Shop, checkout, id, payment_event};
 
@@ -357,6 +358,12 @@ pub fn granted_actions(binary: &str) -> std::collections::BTreeSet<(String, Stri
 
 impl TestEnv {
     pub async fn start() -> Self {
+        Self::start_configured(|_| {}).await
+    }
+
+    /// A test environment whose configuration `configure` changes first (another payment
+    /// provider, other limits).
+    pub async fn start_configured(configure: impl FnOnce(&mut Config)) -> Self {
         let (endpoint, table) = match std::env::var(ENGINE_URL) {
             Ok(url) if !url.is_empty() => (url, format!("storefront-test-{}", ulid::Ulid::new()).to_lowercase()),
             _ => {
@@ -398,6 +405,7 @@ impl TestEnv {
             &bus.endpoint,
             Some(aws_sdk_eventbridge::config::SharedInterceptor::new(recorder.clone())),
         );
+        configure(&mut config);
         let app = App::new(config, store, Clock::system(), None)
             .with_objects(objects)
             .with_bus(storefront::store::bus::EventBus::new(bus_client, "storefront-test-events"));
@@ -768,6 +776,7 @@ pub async fn pending_refund(env: &TestEnv, order_id: &str, cents: i64) -> storef
         events: &[],
         restock: &[],
         key: None,
+        marker: None,
     };
     let recorded = env.app.store.record_refund(refunding, now).await.expect("recorded");
     assert_eq!(recorded, storefront::store::Recorded::Done);

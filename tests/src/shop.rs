@@ -96,7 +96,12 @@ impl NewProduct<'_> {
 
 impl Shop {
     pub async fn open() -> Self {
-        let env = TestEnv::start().await;
+        Self::open_configured(|_| {}).await
+    }
+
+    /// A shop whose configuration `configure` changes (see [`TestEnv::start_configured`]).
+    pub async fn open_configured(configure: impl FnOnce(&mut storefront::config::Config)) -> Self {
+        let env = TestEnv::start_configured(configure).await;
         let admin = env.admin_token().await;
         Self { env, admin }
     }

@@ -95,3 +95,31 @@ fn order_id(req: &Request) -> Result<OrderId, ApiError> {
         .and_then(OrderId::parse)
         .ok_or_else(|| AppError::NotFound(crate::app::Resource::Order).into())
 }
+
+/// `POST /webhooks/stripe`: Stripe's events, verified per its `Stripe-Signature` scheme
+/// (`t=…,v1=…`, HMAC-SHA256 of `<t>.<raw body>` with the endpoint's secret, within 5 minutes;
+/// any of several `v1` while a secret is rolled). Every verified event is acknowledged (200),
+/// including types storefront does not handle, so Stripe stops sending them.
+pub async fn stripe_webhook(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let secret = app.stripe_webhook_secret().await?;
+    let signature = req.headers().get("stripe-signature").and_then(|v| v.to_str().ok());
+    if req.body().len() > http::MAX_BODY_BYTES {
+        return Err(JsonBody::parse(&req).err().unwrap_or_else(|| ApiError::internal("oversized body parsed")));
+    }
+    crate::auth::webhook::verify(secret, signature, req.body().as_ref(), app.clock.now().unix_seconds()).map_err(
+        |e| match e {
+            crate::auth::webhook::SignatureError::Invalid => AppError::InvalidSignature,
+            crate::auth::webhook::SignatureError::Stale => AppError::StaleSignature,
+        },
+    )?;
+    let event: serde_json::Value = serde_json::from_slice(req.body().as_ref())
+        .map_err(|e| ApiError::malformed_json(format!("The body is not valid JSON ({e}).")))?;
+    let (Some(id), Some(kind)) = (event["id"].as_str(), event["type"].as_str()) else {
+        return Err(ApiError::validation(vec![crate::app::FieldError::new("id", "an event needs an id and a type")]));
+    };
+    let event =
+        payments::StripeEvent { id: id.to_owned(), kind: kind.to_owned(), object: event["data"]["object"].clone() };
+    let handled = payments::stripe_event(app, &event).await?;
+    tracing::info!(event_id = %event.id, event_type = %event.kind, handled = ?handled, "Stripe event");
+    http::json(200, &serde_json::json!({"received": true}))
+}

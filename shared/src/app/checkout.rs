@@ -108,7 +108,24 @@ const LOCK_SECONDS: i64 = 30;
 
 /// Places an order from the caller's cart, once per idempotency key: the same key and
 /// `request` (the canonical body) within 24 hours answers with the order the first placed.
+/// With Stripe, the order's PaymentIntent is created once it is placed (idempotently on the
+/// order's id); if Stripe cannot be reached, the answer is 503 and the same request again
+/// answers the order with its payment.
 pub async fn place(
+    app: &App,
+    who: Shopper,
+    key: &IdempotencyKey,
+    request: &str,
+    checkout: &Checkout,
+) -> Result<Placed, AppError> {
+    Ok(match place_once(app, who, key, request, checkout).await? {
+        Placed::New(order) => Placed::New(super::payments::open(app, order).await?),
+        Placed::Again(order) => Placed::Again(super::payments::open(app, order).await?),
+        replay @ Placed::Replay { .. } => replay,
+    })
+}
+
+async fn place_once(
     app: &App,
     who: Shopper,
     key: &IdempotencyKey,

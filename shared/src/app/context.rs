@@ -18,6 +18,10 @@ pub struct App {
     /// again every few minutes, and sooner for a token signed with a key it does not hold.
     keys: KeyCache,
     webhook_secret: OnceCell<String>,
+    /// Built on first use (reading the secret key): only the functions that take payments or
+    /// make refunds with Stripe reach it.
+    stripe: OnceCell<crate::store::stripe::Stripe>,
+    stripe_webhook_secret: OnceCell<String>,
     /// Built on first use: only the image routes reach the bucket.
     objects: std::sync::OnceLock<crate::store::Objects>,
     /// Built on first use: only `publish-events` puts events on the bus.
@@ -67,6 +71,8 @@ impl App {
             sdk,
             keys: KeyCache::default(),
             webhook_secret: OnceCell::new(),
+            stripe: OnceCell::new(),
+            stripe_webhook_secret: OnceCell::new(),
             objects: std::sync::OnceLock::new(),
             bus: std::sync::OnceLock::new(),
             mailer: std::sync::OnceLock::new(),
@@ -206,33 +212,50 @@ impl App {
 
     /// The payment webhook secret, read once per process on first use.
     pub async fn webhook_secret(&self) -> Result<&str, AppError> {
-        let secret = self
-            .webhook_secret
+        let source = self.config.webhook_secret.as_ref();
+        Ok(self.webhook_secret.get_or_try_init(|| self.secret(source, "the payment webhook secret")).await?.as_str())
+    }
+
+    /// Stripe's webhook signing secret (read once per process).
+    pub async fn stripe_webhook_secret(&self) -> Result<&str, AppError> {
+        let source = self.config.stripe.webhook_secret.as_ref();
+        Ok(self
+            .stripe_webhook_secret
+            .get_or_try_init(|| self.secret(source, "the Stripe webhook secret"))
+            .await?
+            .as_str())
+    }
+
+    /// Stripe's API, with the secret key (read once per process).
+    pub async fn stripe(&self) -> Result<&crate::store::stripe::Stripe, AppError> {
+        self.stripe
             .get_or_try_init(|| async {
-                match &self.config.webhook_secret {
-                    None => Err(AppError::Internal("no payment webhook secret is configured".into())),
-                    Some(crate::config::SecretSource::Value(value)) => Ok(value.clone()),
-                    Some(crate::config::SecretSource::SecretsManager(arn)) => {
-                        let sdk = self.sdk.as_ref().ok_or_else(|| AppError::Internal("no AWS configuration".into()))?;
-                        let out = aws_sdk_secretsmanager::Client::new(sdk)
-                            .get_secret_value()
-                            .secret_id(arn)
-                            .send()
-                            .await
-                            .map_err(|e| {
-                                AppError::Internal(format!(
-                                    "reading the webhook secret: {}",
-                                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
-                                ))
-                            })?;
-                        out.secret_string()
-                            .map(str::to_owned)
-                            .ok_or_else(|| AppError::Internal("the webhook secret is empty".into()))
-                    }
-                }
+                let key = self.secret(self.config.stripe.secret_key.as_ref(), "the Stripe secret key").await?;
+                Ok::<_, AppError>(crate::store::stripe::Stripe::new(key, self.config.stripe.api_base.clone())?)
             })
-            .await?;
-        Ok(secret)
+            .await
+    }
+
+    /// A secret's value from where the configuration says it is (a Secrets Manager secret's
+    /// string, or the value itself).
+    async fn secret(&self, source: Option<&crate::config::SecretSource>, what: &str) -> Result<String, AppError> {
+        match source {
+            None => Err(AppError::Internal(format!("{what} is not configured"))),
+            Some(crate::config::SecretSource::Value(value)) => Ok(value.clone()),
+            Some(crate::config::SecretSource::SecretsManager(arn)) => {
+                let sdk = self.sdk.as_ref().ok_or_else(|| AppError::Internal("no AWS configuration".into()))?;
+                let out =
+                    aws_sdk_secretsmanager::Client::new(sdk).get_secret_value().secret_id(arn).send().await.map_err(
+                        |e| {
+                            AppError::Unavailable(format!(
+                                "reading {what}: {}",
+                                aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                            ))
+                        },
+                    )?;
+                out.secret_string().map(str::to_owned).ok_or_else(|| AppError::Internal(format!("{what} is empty")))
+            }
+        }
     }
 
     async fn load_keys(&self) -> Result<KeyRing, AppError> {

@@ -16,6 +16,45 @@ pub fn pending(config: &Config) -> Payment {
     Payment { provider: config.payment_provider, status: PaymentState::Pending, id: None, client_secret: None }
 }
 
+/// The order with its payment opened with the provider: with Stripe, a PaymentIntent for its
+/// total (idempotent on the order id, so a retry answers the same one), recorded on the order
+/// and filed under the intent's id for Stripe's events. An order that has one, is no longer
+/// awaiting payment, or is the manual provider's is answered as it is. Stripe refusing the
+/// intent (an amount below its minimum) leaves the payment `failed`.
+pub async fn open(app: &App, mut order: Box<Order>) -> Result<Box<Order>, AppError> {
+    use crate::store::stripe::Answer;
+    let opened = order.payment.as_ref().is_some_and(|p| p.id.is_some());
+    if opened || order.status != crate::domain::OrderStatus::PendingPayment {
+        return Ok(order);
+    }
+    let Some(Payment { provider: ProviderName::Stripe, .. }) = order.payment else { return Ok(order) };
+    let stripe = app.stripe().await?;
+    let intent = match stripe.create_payment_intent(order.id, order.totals.total_cents, &order.totals.currency).await? {
+        Answer::Done(intent) => intent,
+        Answer::Refused { code, message } => {
+            tracing::warn!(order_id = %order.id, code, message, "Stripe refused the order's PaymentIntent");
+            if let Some(payment) = order.payment.as_mut() {
+                payment.status = PaymentState::Failed;
+            }
+            return Ok(order);
+        }
+    };
+    let payment = Payment {
+        provider: ProviderName::Stripe,
+        status: PaymentState::Pending,
+        id: Some(intent.id),
+        client_secret: intent.client_secret,
+    };
+    if !app.store.open_payment(order.id, &payment).await? {
+        // Another request opened it first (the same intent): answer what it recorded.
+        let recorded = app.store.order(order.id).await?.and_then(|o| o.payment);
+        order.payment = recorded.or(Some(payment));
+        return Ok(order);
+    }
+    order.payment = Some(payment);
+    Ok(order)
+}
+
 /// A refund recorded with a change of the order (not yet made with the provider: see
 /// [`settle`]): `amount` of the payment `payment_id`, for `source`.
 pub fn automatic_refund(app: &App, order: &Order, amount: Money, payment_id: Option<&str>, reason: &str) -> Refund {
@@ -39,9 +78,7 @@ pub fn automatic_refund(app: &App, order: &Order, amount: Money, payment_id: Opt
     }
 }
 
-/// What the provider made of a refund (`Pending` and `Failed`: only a provider with an API
-/// answers them; the manual provider's refunds are made when recorded).
-#[allow(dead_code)]
+/// What the provider made of a refund (the manual provider's are made when recorded).
 enum Made {
     Succeeded { provider_refund_id: Option<String> },
     Pending { provider_refund_id: Option<String> },
@@ -56,8 +93,34 @@ async fn make(app: &App, refund: &Refund) -> Result<Made, AppError> {
         // storefront records the refund as made.
         ProviderName::Manual => Ok(Made::Succeeded { provider_refund_id: None }),
         ProviderName::Stripe => {
-            let _ = refund;
-            Err(AppError::Unavailable("the Stripe adapter is not configured".into()))
+            use crate::store::stripe::Answer;
+            let stripe = app.stripe().await?;
+            let Some(intent) = refund.payment_id.as_deref() else {
+                return Ok(Made::Failed { reason: "the order has no payment to refund".into() });
+            };
+            // Stripe keeps idempotency keys for a day: after that, a refund is looked for before
+            // it is asked for again, so it is never made twice.
+            let day_old = app.clock.now().unix_seconds() - refund.created_at.unix_seconds() > 23 * 3600;
+            let known = match &refund.provider_refund_id {
+                Some(id) => Some(stripe.refund(id).await?),
+                None if day_old => stripe.refund_named(intent, refund.id).await?.map(Answer::Done),
+                None => None,
+            };
+            let answer = match known {
+                Some(answer) => answer,
+                None => stripe.create_refund(refund.id, refund.order_id, intent, refund.amount_cents).await?,
+            };
+            Ok(match answer {
+                Answer::Done(made) => match made.status.as_deref() {
+                    Some("succeeded") => Made::Succeeded { provider_refund_id: Some(made.id) },
+                    Some("failed" | "canceled") => Made::Failed {
+                        reason: made.failure_reason.unwrap_or_else(|| "Stripe could not make the refund".into()),
+                    },
+                    // pending, requires_action: Stripe's webhook or the settling job follows it up.
+                    _ => Made::Pending { provider_refund_id: Some(made.id) },
+                },
+                Answer::Refused { code, message } => Made::Failed { reason: format!("{code}: {message}") },
+            })
         }
     }
 }
@@ -86,12 +149,14 @@ pub async fn settle(app: &App, refund: Refund) -> Result<Refund, AppError> {
         let mut events = Vec::new();
         match &made {
             Made::Pending { provider_refund_id } => {
-                if provider_refund_id.is_none() || refund.provider_refund_id == *provider_refund_id {
-                    return Ok(refund);
-                }
-                settled.provider_refund_id = provider_refund_id.clone();
                 // Still pending: only its provider id is kept (the index entry stays).
-                settled.status = RefundStatus::Pending;
+                if let Some(id) = provider_refund_id
+                    && refund.provider_refund_id.as_deref() != Some(id.as_str())
+                {
+                    app.store.note_provider_refund(&refund, id).await?;
+                    settled.provider_refund_id = Some(id.clone());
+                }
+                return Ok(settled);
             }
             Made::Succeeded { provider_refund_id } => {
                 settled.status = RefundStatus::Succeeded;
@@ -106,9 +171,6 @@ pub async fn settle(app: &App, refund: Refund) -> Result<Refund, AppError> {
                     orders = Some((&order, &after));
                 }
             }
-        }
-        if settled.status == RefundStatus::Pending {
-            return Ok(refund);
         }
         if app.store.settle_refund(&settled, orders, &events, app.clock.now()).await? {
             return Ok(settled);
@@ -184,10 +246,11 @@ pub async fn refund(
             events: &[],
             restock: &plan.restock,
             key: Some((key.as_str(), request)),
+            marker: None,
         };
         match app.store.record_refund(refunding, now).await? {
             Recorded::Done => return settle(app, refund).await,
-            Recorded::Stale | Recorded::KeyUsed | Recorded::Decided => continue,
+            Recorded::Stale | Recorded::KeyUsed | Recorded::Decided | Recorded::Seen => continue,
         }
     }
     Err(AppError::Unavailable(format!("order {id} kept changing under a refund")))
@@ -241,4 +304,150 @@ pub async fn settle_pending(app: &App) -> Result<SettleReport, AppError> {
         }
     }
     Ok(report)
+}
+
+/// A Stripe webhook event, as `POST /webhooks/stripe` verified it: its id, type and object.
+#[derive(Debug, Clone)]
+pub struct StripeEvent {
+    pub id: String,
+    pub kind: String,
+    pub object: serde_json::Value,
+}
+
+/// What a Stripe event did (for the log).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Handled {
+    Applied,
+    /// A type storefront does not handle, or an object it does not know (not one of its
+    /// orders): acknowledged, so Stripe stops sending it.
+    Ignored,
+}
+
+/// Applies a verified Stripe event: `payment_intent.succeeded` and `payment_intent.payment_failed`
+/// as payments of the order in `metadata.order_id`; `charge.refunded` settles storefront's own
+/// refunds it lists and records a refund made in Stripe's dashboard as one of `source:
+/// provider`; `charge.dispute.created` flags the order `paymentIssue: disputed`. Each event id
+/// takes effect once.
+pub async fn stripe_event(app: &App, event: &StripeEvent) -> Result<Handled, AppError> {
+    let object = &event.object;
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    match event.kind.as_str() {
+        kind @ ("payment_intent.succeeded" | "payment_intent.payment_failed") => {
+            let Some(order_id) = object["metadata"]["order_id"].as_str().and_then(OrderId::parse) else {
+                return Ok(Handled::Ignored);
+            };
+            let succeeded = kind == "payment_intent.succeeded";
+            let amount = object["amount_received"].as_i64().filter(|a| *a > 0 || !succeeded);
+            let amount = Money::from_cents(amount.or_else(|| object["amount"].as_i64()).unwrap_or(0));
+            let currency = object["currency"].as_str().map(str::to_ascii_uppercase).unwrap_or_default();
+            let Ok(currency) = crate::domain::Currency::parse(&currency) else { return Ok(Handled::Ignored) };
+            let Some(payment_id) = text(&object["id"]) else { return Ok(Handled::Ignored) };
+            let payment = super::lifecycle::PaymentEvent {
+                id: event.id.clone(),
+                succeeded,
+                order_id,
+                amount,
+                currency,
+                payment_id,
+            };
+            match super::lifecycle::payment(app, &payment).await {
+                Ok(()) => Ok(Handled::Applied),
+                // Not one of ours (another system's intent on the same account).
+                Err(AppError::NotFound(_)) => Ok(Handled::Ignored),
+                Err(err) => Err(err),
+            }
+        }
+        "charge.refunded" => charge_refunded(app, event).await,
+        "charge.dispute.created" => disputed(app, event).await,
+        _ => Ok(Handled::Ignored),
+    }
+}
+
+/// `charge.refunded`: storefront's own refunds that Stripe lists are settled (asking Stripe
+/// for each, idempotently), and what Stripe refunded beyond storefront's refunds (made in its
+/// dashboard) becomes a refund of `source: provider`, once per event.
+async fn charge_refunded(app: &App, event: &StripeEvent) -> Result<Handled, AppError> {
+    let charge = &event.object;
+    let Some(intent) = charge["payment_intent"].as_str() else { return Ok(Handled::Ignored) };
+    let Some(order_id) = app.store.order_of_payment(intent).await? else { return Ok(Handled::Ignored) };
+    if app.store.payment_event_seen(&event.id).await? {
+        return Ok(Handled::Applied);
+    }
+    let listed: Vec<&serde_json::Value> = charge["refunds"]["data"].as_array().into_iter().flatten().collect();
+    for reported in &listed {
+        let ours = reported["metadata"]["refund_id"].as_str().and_then(RefundId::parse);
+        if let Some(id) = ours
+            && let Some(refund) = app.store.refund(order_id, id).await?
+            && refund.status == RefundStatus::Pending
+        {
+            settle(app, refund).await?;
+        }
+    }
+    let dashboard = listed.iter().find(|r| r["metadata"]["refund_id"].is_null()).and_then(|r| r["id"].as_str());
+    for _ in 0..MAX_DECISIONS {
+        let order = app.store.order(order_id).await?.ok_or(AppError::NotFound(super::Resource::Order))?;
+        let refunded = charge["amount_refunded"].as_i64().unwrap_or(0);
+        let beyond = Money::from_cents((refunded - order.refunded_cents.cents()).min(order.refundable().cents()));
+        if beyond <= Money::ZERO {
+            return Ok(Handled::Applied);
+        }
+        let ask = RefundAsk { amount: Some(beyond), ..RefundAsk::default() };
+        let plan = order.plan_refund(&ask).map_err(refused)?;
+        let now = app.clock.now();
+        let mut refund =
+            automatic_refund(app, &order, beyond, order.payment_id.as_deref(), "Refunded in Stripe's dashboard.");
+        refund.source = RefundSource::Provider;
+        refund.status = RefundStatus::Succeeded;
+        refund.provider_refund_id = dashboard.map(str::to_owned);
+        let next = order.refunded(&plan);
+        let events = [Event::order_refunded(&refund, &next, now)];
+        let refunding = Refunding {
+            seen: &order,
+            next: &next,
+            refund: Some(&refund),
+            received: None,
+            events: &events,
+            restock: &[],
+            key: None,
+            marker: Some(&event.id),
+        };
+        match app.store.record_refund(refunding, now).await? {
+            Recorded::Done | Recorded::Seen => return Ok(Handled::Applied),
+            Recorded::Stale | Recorded::KeyUsed | Recorded::Decided => continue,
+        }
+    }
+    Err(AppError::Unavailable(format!("order {order_id} kept changing under a Stripe refund")))
+}
+
+/// `charge.dispute.created`: the order is flagged `paymentIssue: disputed` (with
+/// `payment.issue`), once per event.
+async fn disputed(app: &App, event: &StripeEvent) -> Result<Handled, AppError> {
+    let dispute = &event.object;
+    let Some(intent) = dispute["payment_intent"].as_str() else { return Ok(Handled::Ignored) };
+    let Some(order_id) = app.store.order_of_payment(intent).await? else { return Ok(Handled::Ignored) };
+    let reported = serde_json::json!({
+        "disputeId": dispute["id"], "reason": dispute["reason"], "amountCents": dispute["amount"],
+        "currency": dispute["currency"].as_str().map(str::to_ascii_uppercase), "paymentId": intent,
+    });
+    for _ in 0..MAX_DECISIONS {
+        let order = app.store.order(order_id).await?.ok_or(AppError::NotFound(super::Resource::Order))?;
+        let change = crate::domain::OrderChange {
+            order: &order,
+            to: order.status,
+            effects: crate::domain::Effects::NONE,
+            by: crate::domain::Actor::Payment(event.id.clone()),
+            payment: crate::domain::PaymentChange {
+                issue: Some(crate::domain::PaymentIssue::Disputed),
+                reported: Some(&reported),
+                ..crate::domain::PaymentChange::default()
+            },
+            tracking_number: None,
+            event_id: Some(&event.id),
+        };
+        match app.store.change_order(change, app.clock.now()).await? {
+            crate::store::Changed::Done(_) | crate::store::Changed::EventSeen => return Ok(Handled::Applied),
+            crate::store::Changed::Stale | crate::store::Changed::Short(_) => continue,
+        }
+    }
+    Err(AppError::Unavailable(format!("order {order_id} kept changing under a dispute")))
 }

@@ -142,6 +142,7 @@ pub async fn decide(app: &App, id: ReturnId, to: ReturnStatus) -> Result<Return,
             events: &events,
             restock: &restock,
             key: None,
+            marker: None,
         };
         match app.store.record_refund(refunding, now).await? {
             Recorded::Done => {
@@ -150,7 +151,7 @@ pub async fn decide(app: &App, id: ReturnId, to: ReturnStatus) -> Result<Return,
                 }
                 return Ok(decided);
             }
-            Recorded::Stale | Recorded::KeyUsed | Recorded::Decided => continue,
+            Recorded::Stale | Recorded::KeyUsed | Recorded::Decided | Recorded::Seen => continue,
         }
     }
     Err(AppError::Unavailable(format!("return {id} kept changing")))

@@ -186,6 +186,12 @@ pub fn idempotency(shopper: Shopper, idempotency_key: &str) -> Key {
     }
 }
 
+/// An order filed under its payment's id with the provider (Stripe's PaymentIntent), so the
+/// provider's events about the payment find the order.
+pub fn payment_lookup(payment_id: &str) -> Key {
+    key(format!("PAYMENT#{payment_id}"), "PAYMENT")
+}
+
 /// The marker that a payment provider's event was applied.
 pub fn payment_event(event_id: &str) -> Key {
     key(format!("PAYMENT_EVENT#{event_id}"), "EVENT")

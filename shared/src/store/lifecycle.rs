@@ -138,11 +138,7 @@ impl Store {
             tx.add(Changing::Refund, Write::put(super::refunds::refund_item(refund)?).when("attribute_not_exists(pk)"));
         }
         if let Some(event) = change.event_id {
-            let mut item: Item = keys::payment_event(event);
-            item.insert("entity".into(), s("payment-event"));
-            item.insert("orderId".into(), s(order.id.to_string()));
-            item.insert("expiresAt".into(), n(now.unix_seconds() + EVENT_TTL_SECONDS));
-            tx.add(Changing::Event, Write::put(item).when("attribute_not_exists(pk)"));
+            tx.add(Changing::Event, event_marker(event, order.id, now));
         }
         let mut events: Vec<Event> = Event::order_changed(&change, &next, now).into_iter().collect();
         if let Some(issue) = change.payment.issue {
@@ -248,6 +244,16 @@ impl Store {
             }
         }
     }
+}
+
+/// The marker that a provider's event was applied to an order: put with its effect, on its
+/// not existing yet (so the effect happens once).
+pub(crate) fn event_marker(event: &str, order: crate::domain::OrderId, now: Timestamp) -> Write {
+    let mut item: Item = keys::payment_event(event);
+    item.insert("entity".into(), s("payment-event"));
+    item.insert("orderId".into(), s(order.to_string()));
+    item.insert("expiresAt".into(), n(now.unix_seconds() + EVENT_TTL_SECONDS));
+    Write::put(item).when("attribute_not_exists(pk)")
 }
 
 /// The writes of an order change, by what they write.

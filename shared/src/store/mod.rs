@@ -20,6 +20,7 @@ pub mod receivers;
 mod refunds;
 pub mod schema;
 mod sessions;
+pub mod stripe;
 mod tx;
 mod users;
 mod webhooks;

@@ -10,7 +10,8 @@ use super::page::{Page, Position};
 use super::tx::{Transaction, Write};
 use super::{Store, StoreError};
 use crate::domain::{
-    Event, Order, OrderId, Refund, RefundId, RefundStatus, Return, ReturnId, ReturnStatus, Timestamp, VariantId,
+    Event, Order, OrderId, Payment, Refund, RefundId, RefundStatus, Return, ReturnId, ReturnStatus, Timestamp,
+    VariantId,
 };
 
 /// A refund's item (pending ones carry their index entry).
@@ -57,6 +58,8 @@ pub struct Refunding<'a> {
     pub restock: &'a [(VariantId, i64)],
     /// The admin's `Idempotency-Key` and the request's canonical form.
     pub key: Option<(&'a str, &'a str)>,
+    /// The provider's event that reported it (recorded with it: it takes effect once).
+    pub marker: Option<&'a str>,
 }
 
 /// What became of recording a refund.
@@ -69,6 +72,8 @@ pub enum Recorded {
     KeyUsed,
     /// The return was received or rejected meanwhile.
     Decided,
+    /// The provider's event was applied before.
+    Seen,
 }
 
 #[derive(Debug, PartialEq)]
@@ -79,6 +84,8 @@ enum Part {
     Stock,
     Listing,
     Return,
+    Marker,
+    Payment,
     Outbox,
 }
 
@@ -115,6 +122,9 @@ impl Store {
             tx.add(Part::Return, return_decided(received, now)?);
         }
         tx.publish(Part::Outbox, refunding.events)?;
+        if let Some(event) = refunding.marker {
+            tx.add(Part::Marker, super::lifecycle::event_marker(event, refunding.seen.id, now));
+        }
         if let (Some((key, request)), Some(refund)) = (refunding.key, refunding.refund) {
             let mut marker = keys::refund_key(refunding.seen.id, key);
             marker.insert("entity".into(), s("refund-key"));
@@ -136,6 +146,7 @@ impl Store {
         match tx.commit(self, None).await? {
             Ok(()) => Ok(Recorded::Done),
             Err(refused) if refused.by(&Part::Key) => Ok(Recorded::KeyUsed),
+            Err(refused) if refused.by(&Part::Marker) => Ok(Recorded::Seen),
             Err(refused) if refused.by(&Part::Return) => Ok(Recorded::Decided),
             Err(refused) if refused.by(&Part::Order) || refused.by(&Part::Stock) => Ok(Recorded::Stale),
             Err(refused) => Err(StoreError::Backend {
@@ -276,6 +287,44 @@ impl Store {
             Err(refused) if refused.by(&Part::Return) => Ok(None),
             Err(_) => Ok(Some(false)),
         }
+    }
+
+    /// Records an order's payment with its provider (the first one: a repeat keeps what was
+    /// recorded) and files the order under the payment's id. `Ok(false)` when the order already
+    /// had one.
+    pub async fn open_payment(&self, order: OrderId, payment: &Payment) -> Result<bool, StoreError> {
+        let Some(id) = payment.id.as_deref() else {
+            return Err(StoreError::Backend { operation: "UpdateItem", detail: "a payment without its id".into() });
+        };
+        let update = Write::update(keys::order(order), "SET #payment = :payment")
+            .when("attribute_exists(pk) AND attribute_not_exists(#payment.#id)")
+            .name("#payment", "payment")
+            .name("#id", "id")
+            .value(":payment", attribute(payment, "payment")?);
+        let mut lookup = keys::payment_lookup(id);
+        lookup.insert("entity".into(), s("payment"));
+        lookup.insert("orderId".into(), s(order.to_string()));
+        let mut tx = Transaction::new();
+        tx.add(Part::Order, update);
+        tx.add(Part::Payment, Write::put(lookup));
+        Ok(tx.commit(self, None).await?.is_ok())
+    }
+
+    /// The order a provider's payment id is filed under.
+    pub async fn order_of_payment(&self, payment_id: &str) -> Result<Option<OrderId>, StoreError> {
+        let item = self.get_consistent(keys::payment_lookup(payment_id)).await?;
+        Ok(item.and_then(|i| text(&i, "orderId").and_then(OrderId::parse)))
+    }
+
+    /// Keeps the provider's id of a refund still pending with it.
+    pub async fn note_provider_refund(&self, refund: &Refund, provider_id: &str) -> Result<(), StoreError> {
+        let write = Write::update(keys::refund(refund.order_id, refund.id), "SET providerRefundId = :id")
+            .when("#status = :pending")
+            .name("#status", "status")
+            .value(":id", s(provider_id))
+            .value(":pending", s(RefundStatus::Pending.as_str()));
+        let _refused = Transaction::<()>::single(write).commit(self, None).await?;
+        Ok(())
     }
 
     /// Refunds still pending that were recorded before `before`, oldest first (at most `limit`).
