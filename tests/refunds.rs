@@ -334,3 +334,91 @@ async fn a_rejected_return_frees_its_units_and_the_window_closes_after_its_days(
     let late = json!({"lines": [{"variantId": variant(&order, 1), "quantity": 1}], "reason": "Late"});
     shop.request_return(&c, &id(&order), late).await.problem(409, "return_not_allowed");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stock_is_conserved_with_refunds_returns_and_cancels_racing() {
+    let shop = Arc::new(Shop::open().await);
+    let initial = 60;
+    let p = shop.product("CONSERVE").price(1000).stock(initial).create().await;
+    let line = format!("{p}-1");
+    let mut orders = Vec::new();
+    for i in 0..12 {
+        let c = shop.customer(i).await;
+        let o = shop.order(&c, &p, 3, None).await;
+        assert_eq!(shop.pay(&o, &format!("evt-conserve-{i}")).await.status, 200);
+        orders.push((c, o));
+    }
+    let units =
+        move |q: i64, restock: bool| json!({"lines": [{"variantId": line.clone(), "quantity": q}], "restock": restock});
+    let tasks: Vec<_> = orders
+        .iter()
+        .enumerate()
+        .map(|(i, (c, o))| {
+            let (shop, c, o, units) = (shop.clone(), c.clone(), o.clone(), units.clone());
+            tokio::spawn(async move {
+                let oid = id(&o);
+                let back = |q: i64| json!({"lines": [{"variantId": o["items"][0]["variantId"], "quantity": q}], "reason": "r"});
+                match i % 4 {
+                    0 => {
+                        shop.refund(&oid, Some("a"), units(1, true)).await;
+                        delivered(&shop, &o).await;
+                        let asked = shop.request_return(&c, &oid, back(1)).await;
+                        shop.decide_return(&id(&asked.body), "received").await;
+                    }
+                    1 => {
+                        let (a, b) = tokio::join!(
+                            shop.refund(&oid, Some("a"), units(2, false)),
+                            shop.refund(&oid, Some("b"), units(1, true))
+                        );
+                        let _ = (a, b);
+                        shop.admin_update_order(&oid, json!({"status": "cancelled"})).await;
+                    }
+                    2 => {
+                        delivered(&shop, &o).await;
+                        let rejected = shop.request_return(&c, &oid, back(2)).await;
+                        shop.decide_return(&id(&rejected.body), "rejected").await;
+                        let received = shop.request_return(&c, &oid, back(1)).await;
+                        let rid = id(&received.body);
+                        let (a, b) =
+                            tokio::join!(shop.decide_return(&rid, "received"), shop.decide_return(&rid, "received"));
+                        let _ = (a, b);
+                    }
+                    _ => {
+                        let (a, b, s) = tokio::join!(
+                            shop.refund(&oid, Some("a"), units(2, true)),
+                            shop.refund(&oid, Some("b"), units(2, true)),
+                            shop.admin_update_order(&oid, json!({"status": "shipped"}))
+                        );
+                        let _ = (a, b, s);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(shop.adjust_stock(&p, 5).await.status, 200);
+    let mut out = 0;
+    for (_, o) in &orders {
+        let now = order_now(&shop, o).await;
+        let line = &now["items"][0];
+        let (bought, refunded) = (line["quantity"].as_i64().unwrap(), line["refundedQuantity"].as_i64().unwrap_or(0));
+        let restocked = line["restockedQuantity"].as_i64().unwrap_or(0);
+        assert!(refunded <= bought && restocked <= bought, "{now:#}");
+        assert!(now["refundedCents"].as_i64() <= now["capturedCents"].as_i64(), "{now:#}");
+        let refunds = shop.refunds(&id(o)).await.body["items"].clone();
+        let made: i64 = refunds
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["status"] != "failed")
+            .map(|r| r["amountCents"].as_i64().unwrap())
+            .sum();
+        assert_eq!(Some(made), now["refundedCents"].as_i64(), "the order counts its refunds: {refunds:#}");
+        if now["status"] != "cancelled" {
+            out += bought - restocked;
+        }
+    }
+    assert_eq!(initial + 5, shop.stock(&p).await + out, "initial + adjustments = stock + units still out with orders");
+}
