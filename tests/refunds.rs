@@ -422,3 +422,21 @@ async fn stock_is_conserved_with_refunds_returns_and_cancels_racing() {
     }
     assert_eq!(initial + 5, shop.stock(&p).await + out, "initial + adjustments = stock + units still out with orders");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_return_received_after_goodwill_refunds_refunds_only_what_is_left() {
+    let shop = Shop::open().await;
+    let (order, _, b, c) = paid_order(&shop, 1).await;
+    let goodwill = json!({"amountCents": 5445 - 100, "restock": false});
+    assert_eq!(shop.refund(&id(&order), Some("goodwill"), goodwill).await.status, 201);
+    delivered(&shop, &order).await;
+    let body = json!({"lines": [{"variantId": variant(&order, 1), "quantity": 1}], "reason": "Too small"});
+    let asked = shop.request_return(&c, &id(&order), body).await;
+    let shelf = shop.stock(&b).await;
+    let received = shop.decide_return(&id(&asked.body), "received").await;
+    assert_eq!((received.status, received.body["status"].as_str()), (200, Some("received")), "{:#}", received.body);
+    assert_eq!(shop.stock(&b).await, shelf + 1, "back on the shelf");
+    let refunds = shop.refunds(&id(&order)).await.body["items"].clone();
+    assert_eq!(refunds[1]["amountCents"], 100, "only what was left, not the 945 it was paid");
+    assert_eq!(order_now(&shop, &order).await["paymentStatus"], "refunded");
+}

@@ -214,18 +214,22 @@ async fn refunds_go_through_stripe_once_and_follow_what_it_reports() {
     assert_eq!((refused.status, refused.body["status"].as_str()), (201, Some("failed")), "{:#}", refused.body);
     assert!(refused.body["failure"].as_str().unwrap().starts_with("charge_already_refunded"));
     assert_eq!(order_now(&shop, &order).await["refundedCents"], 2000, "given back");
-    // Out of reach: pending, made by the settling job once Stripe answers.
+    // A key Stripe does not take (being rotated), or Stripe out of reach: pending, made by the
+    // settling job once Stripe answers.
+    stripe.fail_with(Some(401));
+    let unauthorised = shop.refund(&id(&order), Some("key"), json!({"amountCents": 1, "restock": false})).await;
+    assert_eq!(unauthorised.body["status"], "pending", "{:#}", unauthorised.body);
     stripe.fail_with(Some(500));
     let later = shop.refund(&id(&order), Some("four"), body.clone()).await;
     assert_eq!(later.body["status"], "pending");
     stripe.fail_with(None);
     shop.env.app.clock.advance(61);
     let report = storefront::api::jobs::settle_refunds(&shop.env.app).await.map_err(|e| e.detail.clone()).unwrap();
-    assert_eq!(report["settled"], 1, "{report}");
+    assert_eq!(report["settled"], 2, "{report}");
     let refunds = shop.refunds(&id(&order)).await.body["items"].clone();
-    assert_eq!(refunds[3]["status"], "succeeded");
-    assert_eq!(order_now(&shop, &order).await["refundedCents"], 3000, "the three units, not the shipping");
-    assert_eq!(shop.env.events_of("order.refunded").await.len(), 3);
+    assert_eq!((refunds[3]["status"].as_str(), refunds[4]["status"].as_str()), (Some("succeeded"), Some("succeeded")));
+    assert_eq!(order_now(&shop, &order).await["refundedCents"], 3001, "the three units and a cent, not the shipping");
+    assert_eq!(shop.env.events_of("order.refunded").await.len(), 4);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -253,6 +257,14 @@ async fn a_refund_made_in_stripes_dashboard_becomes_a_refund_record_once() {
     );
     assert_eq!(refund["providerRefundId"], "re_1Pgc72B7WZ01zgkWqPvrRrPE", "Stripe's example refund");
     assert_eq!(order_now(&shop, &order).await["refundedCents"], 700);
+
+    // Reported before the payment it refunds is applied (Stripe's order is not guaranteed): 503,
+    // so Stripe sends it again.
+    let (unpaid, _) = placed(&shop, 2, 1).await;
+    let mut early = fixture("charge");
+    early["payment_intent"] = unpaid["payment"]["id"].clone();
+    early["amount_refunded"] = json!(500);
+    send(&shop, &event("charge.refunded", early)).await.problem(503, "service_unavailable");
 
     // A charge storefront does not know is acknowledged.
     let mut stranger = fixture("charge");

@@ -298,9 +298,15 @@ pub async fn settle_pending(app: &App) -> Result<SettleReport, AppError> {
     let before = app.clock.now().plus_seconds(-SETTLE_AFTER_SECONDS);
     let mut report = SettleReport::default();
     for refund in app.store.pending_refunds(before, 100).await? {
-        match settle(app, refund).await?.status {
-            RefundStatus::Pending => report.pending += 1,
-            _ => report.settled += 1,
+        let (id, order) = (refund.id, refund.order_id);
+        match settle(app, refund).await {
+            Ok(settled) if settled.status == RefundStatus::Pending => report.pending += 1,
+            Ok(_) => report.settled += 1,
+            // One refund that cannot be settled now must not hold back the others.
+            Err(err) => {
+                tracing::warn!(refund_id = %id, order_id = %order, error = %err, "a pending refund could not be settled");
+                report.pending += 1;
+            }
         }
     }
     Ok(report)
@@ -386,6 +392,11 @@ async fn charge_refunded(app: &App, event: &StripeEvent) -> Result<Handled, AppE
     let dashboard = listed.iter().find(|r| r["metadata"]["refund_id"].is_null()).and_then(|r| r["id"].as_str());
     for _ in 0..MAX_DECISIONS {
         let order = app.store.order(order_id).await?.ok_or(AppError::NotFound(super::Resource::Order))?;
+        if order.captured() == Money::ZERO {
+            // Stripe's events may arrive out of order: until the payment is applied, ask Stripe
+            // to send this one again (503) rather than lose the refund.
+            return Err(AppError::Unavailable(format!("order {order_id}: a refund reported before its payment")));
+        }
         let refunded = charge["amount_refunded"].as_i64().unwrap_or(0);
         let beyond = Money::from_cents((refunded - order.refunded_cents.cents()).min(order.refundable().cents()));
         if beyond <= Money::ZERO {

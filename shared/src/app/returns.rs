@@ -104,10 +104,17 @@ pub async fn decide(app: &App, id: ReturnId, to: ReturnStatus) -> Result<Return,
             }
         }
         let (ask, restock) = order.return_refund(&current.lines);
+        // What the units were paid, but never more than is left to refund (a goodwill refund may
+        // have given some back already); nothing left, or units worth nothing: received unrefunded.
         let plan = match &ask {
-            Some(ask) => Some(order.plan_refund(ask).map_err(|_| {
-                AppError::Internal(format!("return {id}: its units' refund does not fit order {}", order.id))
-            })?),
+            Some(ask) => match order.plan_refund(ask) {
+                Ok(plan) => Some(plan),
+                Err(crate::domain::RefundRefused::ExceedsPayment { refundable }) if refundable.cents() > 0 => {
+                    let capped = crate::domain::RefundAsk { amount: Some(refundable), ..ask.clone() };
+                    order.plan_refund(&capped).ok()
+                }
+                Err(_) => None,
+            },
             None => None,
         };
         let refund = plan.as_ref().map(|plan| Refund {

@@ -13,11 +13,18 @@ const CALL_SECONDS: u64 = 6;
 
 /// A client of Stripe's API, built once per process (`STRIPE_API_BASE` in tests and locally
 /// names a stand-in).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Stripe {
     http: reqwest::Client,
     base: String,
     key: String,
+}
+
+impl std::fmt::Debug for Stripe {
+    /// Never the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stripe").field("base", &self.base).finish_non_exhaustive()
+    }
 }
 
 /// A PaymentIntent, as storefront reads it.
@@ -169,8 +176,9 @@ impl Stripe {
     }
 }
 
-/// Stripe's answer read: a 2xx's object; a 4xx's error (but 429, and 409 an idempotency
-/// conflict, which are "try again"); anything else, or no answer, is Stripe out of reach.
+/// Stripe's answer read: a 2xx's object; a 4xx's error, refusing the request itself (but
+/// 401/403, 409 an idempotency conflict, 429, and Stripe's own error types, which are "try
+/// again"); anything else, or no answer, is Stripe out of reach.
 async fn answer<T: for<'de> Deserialize<'de>>(
     sent: Result<reqwest::Response, reqwest::Error>,
 ) -> Result<Answer<T>, StoreError> {
@@ -184,8 +192,14 @@ async fn answer<T: for<'de> Deserialize<'de>>(
             detail: format!("an answer not understood: {e}"),
         });
     }
-    if status.is_client_error() && status.as_u16() != 429 && status.as_u16() != 409 {
-        let error = serde_json::from_slice::<ErrorBody>(&body).ok().map(|b| b.error);
+    let error = serde_json::from_slice::<ErrorBody>(&body).ok().map(|b| b.error);
+    // Stripe's own trouble, or keys it does not take (a key being rotated): try again later,
+    // never "refused" (a refused refund is final).
+    let ours = matches!(status.as_u16(), 401 | 403 | 409 | 429)
+        || error.as_ref().and_then(|e| e.kind.as_deref()).is_some_and(|kind| {
+            matches!(kind, "api_error" | "authentication_error" | "permission_error" | "rate_limit_error")
+        });
+    if status.is_client_error() && !ours {
         let code = error
             .as_ref()
             .and_then(|e| e.code.clone().or_else(|| e.kind.clone()))
