@@ -4,19 +4,23 @@ use crate::app::{App, AppError, payments};
 use crate::domain::{Invalid, Money, OrderId, Quantity, RefundAsk, VariantId};
 use crate::http::{self, ApiError, Body, JsonBody, Request, Response};
 
+/// Checks a provider's signature (`header`: `t=…,v1=…`, of the raw body, with `secret`, within
+/// 5 minutes) before anything reads the body; an oversized body is refused first.
+fn verify_signature(app: &App, req: &Request, secret: &str, header: &str) -> Result<(), ApiError> {
+    let signature = req.headers().get(header).and_then(|v| v.to_str().ok());
+    if req.body().len() > http::MAX_BODY_BYTES {
+        return Err(JsonBody::parse(req).err().unwrap_or_else(|| ApiError::internal("oversized body parsed")));
+    }
+    let now = app.clock.now().unix_seconds();
+    crate::auth::webhook::verify(secret, signature, req.body().as_ref(), now).map_err(|e| match e {
+        crate::auth::webhook::SignatureError::Invalid => AppError::InvalidSignature.into(),
+        crate::auth::webhook::SignatureError::Stale => AppError::StaleSignature.into(),
+    })
+}
+
 /// `POST /webhooks/payments`: the payment provider's signed events (no token).
 pub async fn payment_webhook(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let secret = app.webhook_secret().await?;
-    let signature = req.headers().get("storefront-signature").and_then(|v| v.to_str().ok());
-    if req.body().len() > http::MAX_BODY_BYTES {
-        return Err(JsonBody::parse(&req).err().unwrap_or_else(|| ApiError::internal("oversized body parsed")));
-    }
-    crate::auth::webhook::verify(secret, signature, req.body().as_ref(), app.clock.now().unix_seconds()).map_err(
-        |e| match e {
-            crate::auth::webhook::SignatureError::Invalid => AppError::InvalidSignature,
-            crate::auth::webhook::SignatureError::Stale => AppError::StaleSignature,
-        },
-    )?;
+    verify_signature(app, &req, app.webhook_secret().await?, "storefront-signature")?;
     let mut body = JsonBody::parse(&req)?;
     // Event types other than these two are acknowledged whatever their shape, so the provider
     // does not retry them forever.
@@ -101,17 +105,7 @@ fn order_id(req: &Request) -> Result<OrderId, ApiError> {
 /// any of several `v1` while a secret is rolled). Every verified event is acknowledged (200),
 /// including types storefront does not handle, so Stripe stops sending them.
 pub async fn stripe_webhook(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let secret = app.stripe_webhook_secret().await?;
-    let signature = req.headers().get("stripe-signature").and_then(|v| v.to_str().ok());
-    if req.body().len() > http::MAX_BODY_BYTES {
-        return Err(JsonBody::parse(&req).err().unwrap_or_else(|| ApiError::internal("oversized body parsed")));
-    }
-    crate::auth::webhook::verify(secret, signature, req.body().as_ref(), app.clock.now().unix_seconds()).map_err(
-        |e| match e {
-            crate::auth::webhook::SignatureError::Invalid => AppError::InvalidSignature,
-            crate::auth::webhook::SignatureError::Stale => AppError::StaleSignature,
-        },
-    )?;
+    verify_signature(app, &req, app.stripe_webhook_secret().await?, "stripe-signature")?;
     let event: serde_json::Value = serde_json::from_slice(req.body().as_ref())
         .map_err(|e| ApiError::malformed_json(format!("The body is not valid JSON ({e}).")))?;
     let (Some(id), Some(kind)) = (event["id"].as_str(), event["type"].as_str()) else {
