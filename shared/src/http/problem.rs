@@ -351,7 +351,7 @@ impl From<AppError> for ApiError {
             ),
             AppError::InvalidSignature => ApiError::of(
                 Kind::InvalidSignature,
-                "The Storefront-Signature header is missing or does not match the body.",
+                "The signature header (Storefront-Signature, or Stripe-Signature) is missing or does not match the body.",
             ),
             AppError::StaleSignature => ApiError::of(
                 Kind::StaleSignature,
