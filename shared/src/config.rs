@@ -193,22 +193,19 @@ impl Config {
             (None, Some(value)) => Some(SecretSource::Value(value)),
             (None, None) => None,
         };
-        let payment_window_minutes = match get("PAYMENT_WINDOW_MINUTES") {
-            None => 30,
-            Some(raw) => raw
-                .parse::<i64>()
-                .ok()
-                .filter(|m| (1..=10_080).contains(m))
-                .ok_or_else(|| ConfigError("PAYMENT_WINDOW_MINUTES must be 1 to 10080".into()))?,
+        // A whole number within bounds, or the default when unset.
+        let whole = |name: &str, default: i64, range: std::ops::RangeInclusive<i64>| -> Result<i64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|v| range.contains(v))
+                    .ok_or_else(|| ConfigError(format!("{name} must be {} to {}", range.start(), range.end()))),
+            }
         };
-        let max_unpaid_orders = match get("MAX_UNPAID_ORDERS") {
-            None => 3,
-            Some(raw) => raw
-                .parse::<i64>()
-                .ok()
-                .filter(|m| (1..=1000).contains(m))
-                .ok_or_else(|| ConfigError("MAX_UNPAID_ORDERS must be 1 to 1000".into()))?,
-        };
+        let payment_window_minutes = whole("PAYMENT_WINDOW_MINUTES", 30, 1..=10_080)?;
+        let max_unpaid_orders = whole("MAX_UNPAID_ORDERS", 3, 1..=1000)?;
         let payment_provider = match get("PAYMENT_PROVIDER").as_deref() {
             None | Some("manual") => crate::domain::ProviderName::Manual,
             Some("stripe") => crate::domain::ProviderName::Stripe,
@@ -224,14 +221,7 @@ impl Config {
             webhook_secret: secret("STRIPE_WEBHOOK_SECRET_ARN", "STRIPE_WEBHOOK_SECRET"),
             api_base: get("STRIPE_API_BASE"),
         };
-        let return_window_days = match get("RETURN_WINDOW_DAYS") {
-            None => 30,
-            Some(raw) => raw
-                .parse::<i64>()
-                .ok()
-                .filter(|d| (0..=365).contains(d))
-                .ok_or_else(|| ConfigError("RETURN_WINDOW_DAYS must be 0 to 365".into()))?,
-        };
+        let return_window_days = whole("RETURN_WINDOW_DAYS", 30, 0..=365)?;
         let images = ImageSettings {
             bucket: get("IMAGES_BUCKET"),
             base_url: get("IMAGE_BASE_URL").unwrap_or_default(),
@@ -322,6 +312,27 @@ mod tests {
     fn refuses_a_short_cursor_secret_and_a_bad_currency() {
         assert!(config(&[("TABLE_NAME", "t"), ("JWT_KEY_FILE", "k"), ("CURSOR_SECRET", "short")]).is_err());
         assert!(config(&[("TABLE_NAME", "t"), ("JWT_KEY_FILE", "k"), ("STORE_CURRENCY", "usd")]).is_err());
+    }
+
+    #[test]
+    fn limits_and_windows_are_whole_numbers_within_bounds() {
+        let base = [("TABLE_NAME", "t"), ("JWT_KEY_FILE", "k")];
+        let with = |name: &'static str, value: &'static str| {
+            let mut vars = base.to_vec();
+            vars.push((name, value));
+            config(&vars)
+        };
+        let c = config(&base).unwrap();
+        assert_eq!((c.payment_window_minutes, c.max_unpaid_orders, c.return_window_days), (30, 3, 30));
+        assert_eq!(with("MAX_UNPAID_ORDERS", "5").unwrap().max_unpaid_orders, 5);
+        assert_eq!(with("RETURN_WINDOW_DAYS", "0").unwrap().return_window_days, 0);
+        for (name, bad) in [("MAX_UNPAID_ORDERS", "0"), ("RETURN_WINDOW_DAYS", "366"), ("PAYMENT_WINDOW_MINUTES", "x")]
+        {
+            let err = with(name, bad).unwrap_err().0;
+            assert!(err.starts_with(name), "{err}");
+        }
+        assert!(with("PAYMENT_PROVIDER", "paypal").is_err());
+        assert_eq!(with("PAYMENT_PROVIDER", "stripe").unwrap().payment_provider, crate::domain::ProviderName::Stripe);
     }
 
     #[test]

@@ -744,29 +744,14 @@ pub fn routed(mut req: Request, path: &[(&str, &str)], query: &[(&str, &str)]) -
 /// A refund of `cents` of the order `order_id`, recorded as pending as a request that stopped
 /// before asking the provider leaves one (for the settling job to make).
 pub async fn pending_refund(env: &TestEnv, order_id: &str, cents: i64) -> storefront::domain::Refund {
-    use storefront::domain::{Money, OrderId, RefundAsk, RefundId, RefundSource, RefundStatus};
+    use storefront::domain::{Money, OrderId, RefundAsk};
     let id = OrderId::parse(order_id).expect("an order id");
     let order = env.app.store.order(id).await.expect("a read").expect("the order");
     let ask = RefundAsk { amount: Some(Money::from_cents(cents)), ..RefundAsk::default() };
     let plan = order.plan_refund(&ask).expect("a refund the order can take");
     let now = env.app.clock.now();
-    let refund = storefront::domain::Refund {
-        id: RefundId::new(),
-        order_id: id,
-        amount_cents: plan.amount,
-        currency: order.totals.currency.clone(),
-        lines: Vec::new(),
-        restocked: false,
-        status: RefundStatus::Pending,
-        reason: None,
-        source: RefundSource::Admin,
-        return_id: None,
-        payment_id: order.payment_id.clone(),
-        provider_refund_id: None,
-        failure: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let refund =
+        storefront::app::payments::automatic_refund(&env.app, &order, plan.amount, order.payment_id.as_deref(), "test");
     let next = order.refunded(&plan);
     let refunding = storefront::store::Refunding {
         seen: &order,
