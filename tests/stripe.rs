@@ -190,6 +190,8 @@ async fn refunds_go_through_stripe_once_and_follow_what_it_reports() {
     assert!(made.body["providerRefundId"].as_str().unwrap().starts_with("re_"));
 
     // Pending with Stripe: it stays pending until Stripe's charge.refunded says it is made.
+    // Stripe's charges list no refunds since API version 2022-11-15: storefront asks for them
+    // (the example charge lists one of Stripe's examples, which must be ignored).
     stripe.answer_refunds("pending");
     let pending = shop.refund(&id(&order), Some("two"), body.clone()).await;
     assert_eq!(pending.body["status"], "pending", "{:#}", pending.body);
@@ -198,11 +200,9 @@ async fn refunds_go_through_stripe_once_and_follow_what_it_reports() {
     let mut charge = fixture("charge");
     charge["payment_intent"] = order["payment"]["id"].clone();
     charge["amount_refunded"] = json!(2000);
-    let mut ours = fixture("refund");
-    ours["id"] = json!(stripe_id);
-    ours["metadata"] = json!({"refund_id": pending.body["id"]});
-    charge["refunds"]["data"] = json!([ours]);
     assert_eq!(send(&shop, &event("charge.refunded", charge.clone())).await.status, 200);
+    let asked = stripe.calls().into_iter().filter(|c| c.method == "GET" && c.path == "/v1/refunds").count();
+    assert_eq!(asked, 1, "the refunds of the payment asked for");
     let refunds = shop.refunds(&id(&order)).await.body["items"].clone();
     assert_eq!(refunds.as_array().map(Vec::len), Some(2), "no refund of the provider's for storefront's own");
     assert_eq!(refunds[1]["status"], "succeeded");
@@ -232,22 +232,38 @@ async fn refunds_go_through_stripe_once_and_follow_what_it_reports() {
     assert_eq!(shop.env.events_of("order.refunded").await.len(), 4);
 }
 
+/// Stripe's example refund as its events carry it: `id`, of the order's payment, `status`.
+fn reported(order: &Value, id: &str, status: &str) -> Value {
+    let mut refund = fixture("refund");
+    refund["id"] = json!(id);
+    refund["payment_intent"] = order["payment"]["id"].clone();
+    refund["status"] = json!(status);
+    refund
+}
+
+async fn paid(shop: &Shop, n: usize, units: i64) -> Value {
+    let (order, _) = placed(shop, n, units).await;
+    let total = order["totalCents"].as_i64().unwrap();
+    assert_eq!(send(shop, &event("payment_intent.succeeded", intent(&order, "succeeded", total))).await.status, 200);
+    order
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refund_made_in_stripes_dashboard_becomes_a_refund_record_once() {
-    let (shop, _stripe) = shop().await;
-    let (order, _) = placed(&shop, 1, 2).await;
-    let total = order["totalCents"].as_i64().unwrap();
-    assert_eq!(send(&shop, &event("payment_intent.succeeded", intent(&order, "succeeded", total))).await.status, 200);
+    let (shop, stripe) = shop().await;
+    let order = paid(&shop, 1, 2).await;
+    let intent_id = order["payment"]["id"].as_str().unwrap().to_owned();
+    let dashboard = stripe.dashboard_refund(&intent_id, 700);
     let mut charge = fixture("charge");
-    charge["payment_intent"] = order["payment"]["id"].clone();
-    charge["amount"] = json!(total);
+    charge["payment_intent"] = json!(intent_id);
     charge["amount_refunded"] = json!(700);
-    let mut dashboard = fixture("refund");
-    dashboard["amount"] = json!(700);
-    charge["refunds"]["data"] = json!([dashboard]);
-    let refunded = event("charge.refunded", charge);
+    let refunded = event("charge.refunded", charge.clone());
     assert_eq!(send(&shop, &refunded).await.status, 200);
     assert_eq!(send(&shop, &refunded).await.status, 200, "a redelivery");
+    // The same refund's own events, in any order, add nothing.
+    for kind in ["refund.created", "refund.updated", "charge.refund.updated"] {
+        assert_eq!(send(&shop, &event(kind, reported(&order, &dashboard, "succeeded"))).await.status, 200);
+    }
     let refunds = shop.refunds(&id(&order)).await.body["items"].clone();
     assert_eq!(refunds.as_array().map(Vec::len), Some(1), "{refunds:#}");
     let refund = &refunds[0];
@@ -255,12 +271,22 @@ async fn a_refund_made_in_stripes_dashboard_becomes_a_refund_record_once() {
         (refund["amountCents"].as_i64(), refund["source"].as_str(), refund["status"].as_str()),
         (Some(700), Some("provider"), Some("succeeded"))
     );
-    assert_eq!(refund["providerRefundId"], "re_1Pgc72B7WZ01zgkWqPvrRrPE", "Stripe's example refund");
+    assert_eq!(refund["providerRefundId"], dashboard.as_str());
     assert_eq!(order_now(&shop, &order).await["refundedCents"], 700);
+
+    // More refunds than Stripe lists on one page (100): every one is taken in, each once.
+    for _ in 0..101 {
+        stripe.dashboard_refund(&intent_id, 1);
+    }
+    assert_eq!(send(&shop, &event("charge.refunded", charge.clone())).await.status, 200);
+    assert_eq!(send(&shop, &event("charge.refunded", charge)).await.status, 200);
+    assert_eq!(shop.refunds(&id(&order)).await.body["items"].as_array().map(Vec::len), Some(102));
+    assert_eq!(order_now(&shop, &order).await["refundedCents"], 801);
 
     // Reported before the payment it refunds is applied (Stripe's order is not guaranteed): 503,
     // so Stripe sends it again.
     let (unpaid, _) = placed(&shop, 2, 1).await;
+    stripe.dashboard_refund(unpaid["payment"]["id"].as_str().unwrap(), 500);
     let mut early = fixture("charge");
     early["payment_intent"] = unpaid["payment"]["id"].clone();
     early["amount_refunded"] = json!(500);
@@ -270,6 +296,99 @@ async fn a_refund_made_in_stripes_dashboard_becomes_a_refund_record_once() {
     let mut stranger = fixture("charge");
     stranger["payment_intent"] = json!("pi_not_ours");
     assert_eq!(send(&shop, &event("charge.refunded", stranger)).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dashboard_refund_of_what_storefronts_pending_refund_holds_is_counted_once_that_one_fails() {
+    let (shop, stripe) = shop().await;
+    let order = paid(&shop, 1, 1).await;
+    let total = order["totalCents"].as_i64().unwrap();
+    // storefront's refund cannot reach Stripe: pending, holding 400 of the payment.
+    stripe.fail_with(Some(500));
+    let held = shop.refund(&id(&order), Some("held"), json!({"amountCents": 400, "restock": false})).await;
+    assert_eq!(held.body["status"], "pending", "{:#}", held.body);
+    stripe.fail_with(None);
+    // Meanwhile the whole payment is refunded in Stripe's dashboard.
+    stripe.dashboard_refund(order["payment"]["id"].as_str().unwrap(), total);
+    let mut charge = fixture("charge");
+    charge["payment_intent"] = order["payment"]["id"].clone();
+    charge["amount_refunded"] = json!(total);
+    assert_eq!(send(&shop, &event("charge.refunded", charge)).await.status, 200);
+    let refunds = shop.refunds(&id(&order)).await.body["items"].clone();
+    assert_eq!(refunds[0]["status"], "failed", "Stripe refused it: nothing was left {refunds:#}");
+    assert_eq!((refunds[1]["source"].as_str(), refunds[1]["amountCents"].as_i64()), (Some("provider"), Some(total)));
+    let now = order_now(&shop, &order).await;
+    assert_eq!((now["refundedCents"].as_i64(), now["paymentStatus"].as_str()), (Some(total), Some("refunded")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refund_that_fails_later_gives_its_money_back_and_flags_the_order() {
+    let (shop, stripe) = shop().await;
+    let order = paid(&shop, 1, 2).await;
+    let line = order["items"][0]["variantId"].clone();
+    // Pending with Stripe, then failed: Stripe's refund.failed (asked for as Stripe has it now).
+    stripe.answer_refunds("pending");
+    let unit = json!({"lines": [{"variantId": line, "quantity": 1}], "restock": false});
+    let pending = shop.refund(&id(&order), Some("one"), unit.clone()).await;
+    let stripe_id = pending.body["providerRefundId"].as_str().unwrap().to_owned();
+    stripe.settle(&stripe_id, "failed");
+    let failed = event("refund.failed", reported(&order, &stripe_id, "failed"));
+    assert_eq!(send(&shop, &failed).await.status, 200);
+    assert_eq!(send(&shop, &failed).await.status, 200, "a redelivery");
+    let now = order_now(&shop, &order).await;
+    assert_eq!((now["refundedCents"].as_i64(), now["paymentIssue"].as_str()), (Some(0), Some("refund_failed")));
+    assert_eq!(now["items"][0]["refundedQuantity"].as_i64().unwrap_or(0), 0, "the unit may be refunded again");
+    let refunds = shop.refunds(&id(&order)).await.body["items"].clone();
+    assert_eq!(
+        (refunds[0]["status"].as_str(), refunds[0]["failure"].as_str()),
+        (Some("failed"), Some("lost_or_stolen_card"))
+    );
+    let issues = shop.env.events_of("payment.issue").await;
+    assert_eq!(issues.len(), 1, "{issues:#?}");
+    assert_eq!(
+        (issues[0]["data"]["issue"].as_str(), issues[0]["data"]["reported"]["refundId"].as_str()),
+        (Some("refund_failed"), pending.body["id"].as_str())
+    );
+
+    // Made, then reversed by Stripe (a refund to a closed account): given back, once.
+    stripe.answer_refunds("succeeded");
+    let made = shop.refund(&id(&order), Some("two"), unit).await;
+    assert_eq!(made.body["status"], "succeeded");
+    assert_eq!(order_now(&shop, &order).await["refundedCents"], 1000);
+    let stripe_id = made.body["providerRefundId"].as_str().unwrap().to_owned();
+    stripe.settle(&stripe_id, "failed");
+    let reversed = event("charge.refund.updated", reported(&order, &stripe_id, "failed"));
+    assert_eq!(send(&shop, &reversed).await.status, 200);
+    assert_eq!(send(&shop, &event("refund.failed", reported(&order, &stripe_id, "failed"))).await.status, 200);
+    let now = order_now(&shop, &order).await;
+    assert_eq!((now["refundedCents"].as_i64(), now["paymentStatus"].as_str()), (Some(0), Some("paid")));
+    assert_eq!(shop.refunds(&id(&order)).await.body["items"][1]["status"], "failed");
+    assert_eq!(shop.env.events_of("payment.issue").await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_orders_refund_that_fails_leaves_it_flagged_and_refundable_again() {
+    let (shop, stripe) = shop().await;
+    let order = paid(&shop, 1, 1).await;
+    let total = order["totalCents"].as_i64().unwrap();
+    stripe.answer_refunds("pending");
+    let cancelled = shop.admin_update_order(&id(&order), json!({"status": "cancelled"})).await;
+    assert_eq!(cancelled.status, 200, "{:#}", cancelled.body);
+    let automatic = shop.refunds(&id(&order)).await.body["items"][0].clone();
+    assert_eq!((automatic["source"].as_str(), automatic["status"].as_str()), (Some("automatic"), Some("pending")));
+    let stripe_id = automatic["providerRefundId"].as_str().unwrap().to_owned();
+    stripe.settle(&stripe_id, "failed");
+    assert_eq!(send(&shop, &event("refund.updated", reported(&order, &stripe_id, "failed"))).await.status, 200);
+    let now = order_now(&shop, &order).await;
+    assert_eq!(
+        (now["status"].as_str(), now["refundedCents"].as_i64(), now["paymentIssue"].as_str()),
+        (Some("cancelled"), Some(0), Some("refund_failed"))
+    );
+    // What is owed may be refunded again.
+    stripe.answer_refunds("succeeded");
+    let again = shop.refund(&id(&order), Some("again"), json!({"amountCents": total, "restock": false})).await;
+    assert_eq!((again.status, again.body["status"].as_str()), (201, Some("succeeded")), "{:#}", again.body);
+    assert_eq!(order_now(&shop, &order).await["paymentStatus"], "refunded");
 }
 
 #[test]

@@ -83,13 +83,44 @@ impl StripeStandIn {
         self.state.lock().unwrap().fail_with = status;
     }
 
-    /// Sets the status of the refund Stripe made with id `id` (as Stripe does when it settles).
+    /// Sets the status of the refund Stripe made with id `id` (as Stripe does when it settles,
+    /// or when a refund it had made fails: then with a `failure_reason`).
     pub fn settle(&self, id: &str, status: &str) {
         let mut state = self.state.lock().unwrap();
         for (_, made) in state.made.iter_mut().filter(|(_, m)| m["id"] == id) {
             made["status"] = json!(status);
+            if status == "failed" {
+                made["failure_reason"] = json!("lost_or_stolen_card");
+            }
         }
     }
+
+    /// A refund of `amount` of the PaymentIntent `intent` made in Stripe's dashboard (no
+    /// storefront metadata); its id.
+    pub fn dashboard_refund(&self, intent: &str, amount: i64) -> String {
+        let mut refund = fixture("refund");
+        let id = format!("re_{}", ulid::Ulid::new());
+        refund["id"] = json!(id);
+        refund["amount"] = json!(amount);
+        refund["payment_intent"] = json!(intent);
+        refund["metadata"] = json!({});
+        refund["status"] = json!("succeeded");
+        self.state.lock().unwrap().made.push((format!("dashboard-{id}"), refund));
+        id
+    }
+}
+
+/// What of a PaymentIntent's amount its refunds (those not failed) have not taken.
+fn unrefunded(state: &State, intent: &str) -> i64 {
+    let amount = state.made.iter().find(|(_, m)| m["id"] == intent).and_then(|(_, m)| m["amount"].as_i64());
+    let refunded: i64 = state
+        .made
+        .iter()
+        .filter(|(_, m)| m["object"] == "refund" && m["payment_intent"] == intent)
+        .filter(|(_, m)| m["status"] != "failed" && m["status"] != "canceled")
+        .filter_map(|(_, m)| m["amount"].as_i64())
+        .sum();
+    amount.unwrap_or(0) - refunded
 }
 
 fn answer(state: &Mutex<State>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> axum::response::Response {
@@ -141,6 +172,13 @@ fn answer(state: &Mutex<State>, method: Method, uri: Uri, headers: HeaderMap, bo
         if let Some((_, made)) = state.made.iter().find(|(k, _)| *k == key) {
             return axum::Json(made.clone()).into_response();
         }
+        let intent = field("payment_intent").unwrap_or_default();
+        if amount > unrefunded(&state, &intent) {
+            // As Stripe: a refund beyond what the payment has left is refused.
+            let error = json!({"error": {"type": "invalid_request_error", "code": "amount_too_large",
+                "message": "Refund amount is greater than unrefunded amount on charge."}});
+            return (StatusCode::BAD_REQUEST, axum::Json(error)).into_response();
+        }
         let mut refund = fixture("refund");
         refund["id"] = json!(format!("re_{}", ulid::Ulid::new()));
         refund["amount"] = json!(amount);
@@ -154,9 +192,26 @@ fn answer(state: &Mutex<State>, method: Method, uri: Uri, headers: HeaderMap, bo
         return axum::Json(refund).into_response();
     }
     if method == Method::GET && path == "/v1/refunds" {
-        let refunds: Vec<Value> =
-            state.made.iter().map(|(_, m)| m.clone()).filter(|m| m["object"] == "refund").collect();
-        return axum::Json(json!({"object": "list", "data": refunds, "has_more": false})).into_response();
+        // A PaymentIntent's refunds, newest first, a page of `limit` after `starting_after`.
+        let query: Vec<(String, String)> =
+            form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
+        let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let intent = param("payment_intent").unwrap_or_default();
+        let limit = param("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(10);
+        let mut refunds: Vec<Value> = state
+            .made
+            .iter()
+            .rev()
+            .map(|(_, m)| m.clone())
+            .filter(|m| m["object"] == "refund" && m["payment_intent"] == intent.as_str())
+            .collect();
+        if let Some(after) = param("starting_after") {
+            let at = refunds.iter().position(|r| r["id"] == after.as_str()).map_or(refunds.len(), |i| i + 1);
+            refunds.drain(..at);
+        }
+        let has_more = refunds.len() > limit;
+        refunds.truncate(limit);
+        return axum::Json(json!({"object": "list", "data": refunds, "has_more": has_more})).into_response();
     }
     if method == Method::GET
         && let Some(id) = path.strip_prefix("/v1/refunds/")

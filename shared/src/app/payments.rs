@@ -87,8 +87,8 @@ enum Made {
 
 /// Asks the provider to make a refund, idempotently on its id. `Err`: the provider could not
 /// be reached or answered with an error of its own (try again later).
-async fn make(app: &App, refund: &Refund) -> Result<Made, AppError> {
-    match app.config.payment_provider {
+async fn make(app: &App, refund: &Refund, provider: ProviderName) -> Result<Made, AppError> {
+    match provider {
         // The shop returns the money itself (bank transfer, the terminal it took it with):
         // storefront records the refund as made.
         ProviderName::Manual => Ok(Made::Succeeded { provider_refund_id: None }),
@@ -125,29 +125,33 @@ async fn make(app: &App, refund: &Refund) -> Result<Made, AppError> {
     }
 }
 
-/// Makes a pending refund with the provider and records the outcome: made (and
-/// `order.refunded`), still pending with the provider, or failed (its amount and units given
-/// back to the order). A provider that cannot be reached leaves it pending, for the settling
-/// job to try again; the refund as it is now is returned either way.
+/// Makes a pending refund with the provider of its order's payment and records the outcome:
+/// made (and `order.refunded`), still pending with the provider, or failed (see
+/// [`lost`]). A provider that cannot be reached leaves it pending, for the settling job to try
+/// again; the refund as it is now is returned either way.
 pub async fn settle(app: &App, refund: Refund) -> Result<Refund, AppError> {
     if refund.status != RefundStatus::Pending {
         return Ok(refund);
     }
-    let made = match make(app, &refund).await {
+    let order = app.store.order(refund.order_id).await?.ok_or(AppError::NotFound(super::Resource::Order))?;
+    // The provider that took the payment, whatever the shop is configured with now.
+    let provider = order.payment.as_ref().map_or(app.config.payment_provider, |p| p.provider);
+    let made = match make(app, &refund, provider).await {
         Ok(made) => made,
         Err(err) => {
             tracing::warn!(refund_id = %refund.id, order_id = %refund.order_id, error = %err, "a refund stays pending");
             return Ok(refund);
         }
     };
+    let mut order = Some(order);
     for _ in 0..MAX_DECISIONS {
-        let order = app.store.order(refund.order_id).await?.ok_or(AppError::NotFound(super::Resource::Order))?;
+        let order = match order.take() {
+            Some(order) => order,
+            None => app.store.order(refund.order_id).await?.ok_or(AppError::NotFound(super::Resource::Order))?,
+        };
         let mut settled = refund.clone();
         settled.updated_at = app.clock.now();
-        let mut orders = None;
-        let after;
-        let mut events = Vec::new();
-        match &made {
+        let done = match &made {
             Made::Pending { provider_refund_id } => {
                 // Still pending: only its provider id is kept (the index entry stays).
                 if let Some(id) = provider_refund_id
@@ -161,18 +165,15 @@ pub async fn settle(app: &App, refund: Refund) -> Result<Refund, AppError> {
             Made::Succeeded { provider_refund_id } => {
                 settled.status = RefundStatus::Succeeded;
                 settled.provider_refund_id = provider_refund_id.clone();
-                events.push(Event::order_refunded(&settled, &order, app.clock.now()));
+                let events = [Event::order_refunded(&settled, &order, app.clock.now())];
+                app.store.settle_refund(RefundStatus::Pending, &settled, None, &events, app.clock.now()).await?
             }
-            Made::Failed { reason } => {
-                settled.status = RefundStatus::Failed;
-                settled.failure = Some(reason.clone());
-                if counts(&refund, &order) {
-                    after = order.refund_failed(refund.amount_cents, &refund.lines);
-                    orders = Some((&order, &after));
-                }
-            }
-        }
-        if app.store.settle_refund(&settled, orders, &events, app.clock.now()).await? {
+            Made::Failed { reason } => match lost(app, RefundStatus::Pending, &refund, &order, reason).await? {
+                Some(failed) => return Ok(failed),
+                None => false,
+            },
+        };
+        if done {
             return Ok(settled);
         }
         match app.store.refund(refund.order_id, refund.id).await? {
@@ -184,9 +185,29 @@ pub async fn settle(app: &App, refund: Refund) -> Result<Refund, AppError> {
     Err(AppError::Unavailable(format!("order {} kept changing while its refund was settled", refund.order_id)))
 }
 
-/// Whether a refund counts in its order's refunds (it refunds the order's own payment).
-fn counts(refund: &Refund, order: &Order) -> bool {
-    refund.payment_id == order.payment_id
+/// Records that a refund (still `from`: pending, or made and then reversed by the provider)
+/// failed: its amount and units are given back to the order, which is flagged `paymentIssue:
+/// refund_failed` with `payment.issue`, since the money is still the customer's. The refund
+/// as failed; `None` when it or the order changed meanwhile.
+async fn lost(
+    app: &App,
+    from: RefundStatus,
+    refund: &Refund,
+    order: &Order,
+    reason: &str,
+) -> Result<Option<Refund>, AppError> {
+    let now = app.clock.now();
+    let mut failed = refund.clone();
+    failed.status = RefundStatus::Failed;
+    failed.failure = Some(reason.to_owned());
+    failed.updated_at = now;
+    let after = order.lost_refund(refund);
+    let reported = serde_json::json!({
+        "refundId": refund.id, "amountCents": refund.amount_cents, "currency": refund.currency,
+        "paymentId": refund.payment_id, "providerRefundId": refund.provider_refund_id, "failure": reason,
+    });
+    let events = [Event::payment_issue(crate::domain::PaymentIssue::RefundFailed, reported, &after, now)];
+    Ok(app.store.settle_refund(from, &failed, Some((order, &after)), &events, now).await?.then_some(failed))
 }
 
 /// What an admin asks a refund for.
@@ -330,10 +351,9 @@ pub enum Handled {
 }
 
 /// Applies a verified Stripe event: `payment_intent.succeeded` and `payment_intent.payment_failed`
-/// as payments of the order in `metadata.order_id`; `charge.refunded` settles storefront's own
-/// refunds it lists and records a refund made in Stripe's dashboard as one of `source:
-/// provider`; `charge.dispute.created` flags the order `paymentIssue: disputed`. Each event id
-/// takes effect once.
+/// as payments of the order in `metadata.order_id` (each event id takes effect once);
+/// `charge.refunded` and the refund events bring Stripe's refunds of the order into its books
+/// ([`take_in`]); `charge.dispute.created` flags the order `paymentIssue: disputed`.
 pub async fn stripe_event(app: &App, event: &StripeEvent) -> Result<Handled, AppError> {
     let object = &event.object;
     let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
@@ -364,52 +384,126 @@ pub async fn stripe_event(app: &App, event: &StripeEvent) -> Result<Handled, App
             }
         }
         "charge.refunded" => charge_refunded(app, event).await,
+        "refund.created" | "refund.updated" | "refund.failed" | "charge.refund.updated" => {
+            refund_reported(app, event).await
+        }
         "charge.dispute.created" => disputed(app, event).await,
         _ => Ok(Handled::Ignored),
     }
 }
 
-/// `charge.refunded`: storefront's own refunds that Stripe lists are settled (asking Stripe
-/// for each, idempotently), and what Stripe refunded beyond storefront's refunds (made in its
-/// dashboard) becomes a refund of `source: provider`, once per event.
+/// `charge.refunded`: Stripe's refunds of the charge's PaymentIntent are asked for (its
+/// charges list them only in API versions before 2022-11-15) and each taken in.
 async fn charge_refunded(app: &App, event: &StripeEvent) -> Result<Handled, AppError> {
-    let charge = &event.object;
-    let Some(intent) = charge["payment_intent"].as_str() else { return Ok(Handled::Ignored) };
+    let Some(intent) = event.object["payment_intent"].as_str() else { return Ok(Handled::Ignored) };
     let Some(order_id) = app.store.order_of_payment(intent).await? else { return Ok(Handled::Ignored) };
-    if app.store.payment_event_seen(&event.id).await? {
-        return Ok(Handled::Applied);
+    let Some(reported) = app.stripe().await?.refunds_of(intent).await? else { return Ok(Handled::Ignored) };
+    let known = app.store.refunds_of(order_id).await?;
+    // Oldest first, as they were made.
+    for refund in reported.iter().rev() {
+        take_in(app, order_id, &known, refund).await?;
     }
-    let listed: Vec<&serde_json::Value> = charge["refunds"]["data"].as_array().into_iter().flatten().collect();
-    for reported in &listed {
-        let ours = reported["metadata"]["refund_id"].as_str().and_then(RefundId::parse);
-        if let Some(id) = ours
-            && let Some(refund) = app.store.refund(order_id, id).await?
-            && refund.status == RefundStatus::Pending
-        {
-            settle(app, refund).await?;
+    Ok(Handled::Applied)
+}
+
+/// `refund.created`, `refund.updated`, `refund.failed` and `charge.refund.updated`: the refund
+/// is asked for as Stripe has it now (its events may arrive out of order) and taken in.
+async fn refund_reported(app: &App, event: &StripeEvent) -> Result<Handled, AppError> {
+    use crate::store::stripe::Answer;
+    let (Some(id), Some(intent)) = (event.object["id"].as_str(), event.object["payment_intent"].as_str()) else {
+        return Ok(Handled::Ignored);
+    };
+    let Some(order_id) = app.store.order_of_payment(intent).await? else { return Ok(Handled::Ignored) };
+    let Answer::Done(refund) = app.stripe().await?.refund(id).await? else { return Ok(Handled::Ignored) };
+    let known = app.store.refunds_of(order_id).await?;
+    take_in(app, order_id, &known, &refund).await?;
+    Ok(Handled::Applied)
+}
+
+/// One of Stripe's refunds of an order's payment brought into its books (`known`: the order's
+/// refunds): one of storefront's still pending is settled; one that had succeeded and Stripe
+/// now reports failed or canceled is [`lost`]; one made in Stripe's dashboard becomes, once it
+/// succeeded, a refund of `source: provider`, once.
+async fn take_in(
+    app: &App,
+    order_id: OrderId,
+    known: &[Refund],
+    reported: &crate::store::stripe::StripeRefund,
+) -> Result<(), AppError> {
+    let ours = known
+        .iter()
+        .find(|r| Some(r.id) == reported.refund_id() || r.provider_refund_id.as_deref() == Some(reported.id.as_str()));
+    let status = reported.status.as_deref();
+    match ours {
+        Some(refund) if refund.status == RefundStatus::Pending => {
+            settle(app, refund.clone()).await?;
+        }
+        Some(refund) if refund.status == RefundStatus::Succeeded && matches!(status, Some("failed" | "canceled")) => {
+            let reason = reported.failure_reason.as_deref().unwrap_or("Stripe reversed the refund");
+            for _ in 0..MAX_DECISIONS {
+                let order = app.store.order(order_id).await?.ok_or(AppError::NotFound(super::Resource::Order))?;
+                if lost(app, RefundStatus::Succeeded, refund, &order, reason).await?.is_some()
+                    || app.store.refund(order_id, refund.id).await?.is_none_or(|r| r.status != RefundStatus::Succeeded)
+                {
+                    return Ok(());
+                }
+            }
+            return Err(AppError::Unavailable(format!("order {order_id} kept changing under a reversed refund")));
+        }
+        Some(_) => {}
+        None if status == Some("succeeded") => from_dashboard(app, order_id, reported).await?,
+        // A dashboard refund not made (yet): taken in when it succeeds.
+        None => {}
+    }
+    Ok(())
+}
+
+/// A refund made in Stripe's dashboard recorded as one of `source: provider` (its Stripe id
+/// recorded with it, so once). One that storefront cannot count yet (its payment is not
+/// applied, or storefront's own refunds still pending hold what it refunds) is a 503, for
+/// Stripe to send its event again; one beyond what storefront's books leave is counted up to
+/// what they do.
+async fn from_dashboard(
+    app: &App,
+    order_id: OrderId,
+    reported: &crate::store::stripe::StripeRefund,
+) -> Result<(), AppError> {
+    let marker = format!("stripe-refund-{}", reported.id);
+    let amount = Money::from_cents(reported.amount);
+    let order = app.store.order(order_id).await?.ok_or(AppError::NotFound(super::Resource::Order))?;
+    if amount > order.refundable() {
+        // storefront's own pending refunds hold what Stripe refunded: they are made (or fail,
+        // giving it back) first.
+        let mut held = false;
+        for refund in app.store.refunds_of(order_id).await? {
+            held |=
+                refund.status == RefundStatus::Pending && settle(app, refund).await?.status == RefundStatus::Pending;
+        }
+        if held {
+            return Err(AppError::Unavailable(format!("order {order_id}: a Stripe refund its pending refunds hold")));
         }
     }
-    let dashboard = listed.iter().find(|r| r["metadata"]["refund_id"].is_null()).and_then(|r| r["id"].as_str());
     for _ in 0..MAX_DECISIONS {
         let order = app.store.order(order_id).await?.ok_or(AppError::NotFound(super::Resource::Order))?;
+        let refundable = order.refundable();
         if order.captured() == Money::ZERO {
             // Stripe's events may arrive out of order: until the payment is applied, ask Stripe
             // to send this one again (503) rather than lose the refund.
             return Err(AppError::Unavailable(format!("order {order_id}: a refund reported before its payment")));
         }
-        let refunded = charge["amount_refunded"].as_i64().unwrap_or(0);
-        let beyond = Money::from_cents((refunded - order.refunded_cents.cents()).min(order.refundable().cents()));
-        if beyond <= Money::ZERO {
-            return Ok(Handled::Applied);
+        if refundable <= Money::ZERO {
+            tracing::warn!(order_id = %order_id, stripe_refund = %reported.id, "a Stripe refund beyond what the order has left");
+            return Ok(());
         }
-        let ask = RefundAsk { amount: Some(beyond), ..RefundAsk::default() };
+        let amount = amount.min(refundable);
+        let ask = RefundAsk { amount: Some(amount), ..RefundAsk::default() };
         let plan = order.plan_refund(&ask).map_err(refused)?;
         let now = app.clock.now();
         let mut refund =
-            automatic_refund(app, &order, beyond, order.payment_id.as_deref(), "Refunded in Stripe's dashboard.");
+            automatic_refund(app, &order, amount, order.payment_id.as_deref(), "Refunded in Stripe's dashboard.");
         refund.source = RefundSource::Provider;
         refund.status = RefundStatus::Succeeded;
-        refund.provider_refund_id = dashboard.map(str::to_owned);
+        refund.provider_refund_id = Some(reported.id.clone());
         let next = order.refunded(&plan);
         let events = [Event::order_refunded(&refund, &next, now)];
         let refunding = Refunding {
@@ -420,10 +514,10 @@ async fn charge_refunded(app: &App, event: &StripeEvent) -> Result<Handled, AppE
             events: &events,
             restock: &[],
             key: None,
-            marker: Some(&event.id),
+            marker: Some(&marker),
         };
         match app.store.record_refund(refunding, now).await? {
-            Recorded::Done | Recorded::Seen => return Ok(Handled::Applied),
+            Recorded::Done | Recorded::Seen => return Ok(()),
             Recorded::Stale | Recorded::KeyUsed | Recorded::Decided => continue,
         }
     }

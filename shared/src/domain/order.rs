@@ -317,6 +317,9 @@ pub enum PaymentIssue {
     AmountMismatch,
     /// The customer disputed the charge with their bank.
     Disputed,
+    /// A refund failed (or the provider reversed one it had made): money the shop meant to
+    /// give back is still the customer's, and may be refunded again.
+    RefundFailed,
 }
 
 impl PaymentIssue {
@@ -324,6 +327,7 @@ impl PaymentIssue {
         match self {
             Self::AmountMismatch => "amount_mismatch",
             Self::Disputed => "disputed",
+            Self::RefundFailed => "refund_failed",
         }
     }
 }

@@ -217,6 +217,21 @@ impl Order {
         next.settlement_version += 1;
         next
     }
+
+    /// The order after `refund`, one of its refunds, failed: one of its own payment gives its
+    /// amount and units back ([`Order::refund_failed`]); any flags the order `paymentIssue:
+    /// refund_failed`, since the money is still owed to the customer.
+    pub fn lost_refund(&self, refund: &Refund) -> Order {
+        let mut next = if refund.payment_id == self.payment_id {
+            self.refund_failed(refund.amount_cents, &refund.lines)
+        } else {
+            let mut next = self.clone();
+            next.settlement_version += 1;
+            next
+        };
+        next.payment_issue = Some(super::PaymentIssue::RefundFailed);
+        next
+    }
 }
 
 /// What units `already + 1 ..= already + units` of a line paid `paid` for `bought` units are
@@ -513,6 +528,42 @@ mod tests {
         let failed = o.refunded(&plan).refund_failed(plan.amount, &plan.lines);
         assert_eq!((failed.refunded_cents, failed.items[0].refunded_quantity), (Money::ZERO, 0));
         assert_eq!(failed.plan_refund(&ask).map(|p| p.amount), Ok(Money::from_cents(2000)));
+    }
+
+    #[test]
+    fn a_lost_refund_flags_the_order_and_gives_back_only_what_its_own_payment_counted() {
+        let mut o = order(&[(1000, 2)], 0, 0, 0, "paid");
+        o.payment_id = Some("pi_first".into());
+        let ask = RefundAsk { amount: None, lines: vec![(variant(&o, 0), 1)], restock: false };
+        let plan = o.plan_refund(&ask).expect("a refund");
+        let refunded = o.refunded(&plan);
+        let now = Timestamp::parse("2026-01-10T00:00:00Z").expect("a time");
+        let refund = Refund {
+            id: RefundId::new(),
+            order_id: o.id,
+            amount_cents: plan.amount,
+            currency: o.totals.currency.clone(),
+            lines: plan.lines.clone(),
+            restocked: false,
+            status: RefundStatus::Succeeded,
+            reason: None,
+            source: RefundSource::Admin,
+            return_id: None,
+            payment_id: Some("pi_first".into()),
+            provider_refund_id: None,
+            failure: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let lost = refunded.lost_refund(&refund);
+        assert_eq!((lost.refunded_cents, lost.items[0].refunded_quantity), (Money::ZERO, 0));
+        assert_eq!(lost.payment_issue, Some(super::super::PaymentIssue::RefundFailed));
+        assert!(lost.settlement_version > refunded.settlement_version, "written on the version it was decided from");
+        // A refund of a second payment never counted in the order's money: only the flag.
+        let second = Refund { payment_id: Some("pi_second".into()), ..refund };
+        let flagged = refunded.lost_refund(&second);
+        assert_eq!((flagged.refunded_cents, flagged.items[0].refunded_quantity), (refunded.refunded_cents, 1));
+        assert_eq!(flagged.payment_issue, Some(super::super::PaymentIssue::RefundFailed));
     }
 
     #[test]

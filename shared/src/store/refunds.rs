@@ -26,21 +26,28 @@ pub(crate) fn refund_item(refund: &Refund) -> Result<Item, StoreError> {
 /// The order's update that a refund (or its failure, or a return) makes: money, lines and
 /// version as `next` has them, on the status and the version `seen` had.
 pub(crate) fn settlement_update(seen: &Order, next: &Order, now: Timestamp) -> Result<Write, StoreError> {
-    Ok(Write::update(
-        keys::order(seen.id),
-        "SET refundedCents = :refunded, paymentStatus = :payment_status, #items = :items, \
-         settlementVersion = :next_version, updatedAt = :now",
-    )
-    .when("#status = :status AND (attribute_not_exists(settlementVersion) OR settlementVersion = :version)")
-    .name("#status", "status")
-    .name("#items", "items")
-    .value(":refunded", n(next.refunded_cents.cents()))
-    .value(":payment_status", attribute(&next.payment_status, "paymentStatus")?)
-    .value(":items", items_attribute(next)?)
-    .value(":next_version", n(next.settlement_version))
-    .value(":now", s(now.to_string()))
-    .value(":status", s(seen.status.as_str()))
-    .value(":version", n(seen.settlement_version)))
+    let mut sets = "SET refundedCents = :refunded, paymentStatus = :payment_status, #items = :items, \
+                    settlementVersion = :next_version, updatedAt = :now"
+        .to_owned();
+    let issue = next.payment_issue.filter(|_| next.payment_issue != seen.payment_issue);
+    if issue.is_some() {
+        sets.push_str(", paymentIssue = :issue");
+    }
+    let update = Write::update(keys::order(seen.id), sets)
+        .when("#status = :status AND (attribute_not_exists(settlementVersion) OR settlementVersion = :version)")
+        .name("#status", "status")
+        .name("#items", "items")
+        .value(":refunded", n(next.refunded_cents.cents()))
+        .value(":payment_status", attribute(&next.payment_status(), "paymentStatus")?)
+        .value(":items", items_attribute(next)?)
+        .value(":next_version", n(next.settlement_version))
+        .value(":now", s(now.to_string()))
+        .value(":status", s(seen.status.as_str()))
+        .value(":version", n(seen.settlement_version));
+    Ok(match issue {
+        Some(issue) => update.value(":issue", s(issue.as_str())),
+        None => update,
+    })
 }
 
 /// A refund to record (or a return received, with its refund if any), decided from `seen`.
@@ -193,12 +200,14 @@ impl Store {
         }
     }
 
-    /// Records what the provider made of a pending refund (`settled`: its new status, its
-    /// provider id or failure), if it is still pending; a failure gives its amount and units
-    /// back to the order (`orders`: as read and after). `Ok(false)` when it was settled
-    /// already, or the order changed meanwhile (read it again).
+    /// Records what the provider made of a refund (`settled`: its new status, its provider id
+    /// or failure), if it is still `from` (pending; or succeeded, for one the provider
+    /// reversed); a failure gives its amount and units back to the order (`orders`: as read and
+    /// after). `Ok(false)` when it was settled already, or the order changed meanwhile (read it
+    /// again).
     pub async fn settle_refund(
         &self,
+        from: RefundStatus,
         settled: &Refund,
         orders: Option<(&Order, &Order)>,
         events: &[Event],
@@ -215,11 +224,11 @@ impl Store {
             keys::refund(settled.order_id, settled.id),
             format!("SET {} REMOVE gsi2pk, gsi2sk", sets.join(", ")),
         )
-        .when("#status = :pending")
+        .when("#status = :from")
         .name("#status", "status")
         .value(":status", s(settled.status.as_str()))
         .value(":now", s(now.to_string()))
-        .value(":pending", s(RefundStatus::Pending.as_str()));
+        .value(":from", s(from.as_str()));
         if let Some(id) = &settled.provider_refund_id {
             update = update.value(":provider_id", s(id));
         }

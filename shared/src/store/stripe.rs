@@ -52,14 +52,28 @@ pub struct StripeRefund {
     #[serde(default)]
     pub failure_reason: Option<String>,
     #[serde(default)]
+    pub payment_intent: Option<String>,
+    #[serde(default)]
     pub metadata: HashMap<String, String>,
 }
 
-/// A list of refunds (`GET /v1/refunds`).
+impl StripeRefund {
+    /// storefront's refund it makes (`metadata[refund_id]`), if one of storefront's.
+    pub fn refund_id(&self) -> Option<RefundId> {
+        self.metadata.get("refund_id").and_then(|id| RefundId::parse(id))
+    }
+}
+
+/// A page of refunds (`GET /v1/refunds`).
 #[derive(Debug, Deserialize)]
 struct RefundList {
     data: Vec<StripeRefund>,
+    #[serde(default)]
+    has_more: bool,
 }
+
+/// At most this many pages of 100 refunds of one payment are read.
+const MAX_REFUND_PAGES: usize = 10;
 
 /// What Stripe answered: the object, or a refusal of the request itself (4xx with an error
 /// object: nothing was done, and sending it again will not help).
@@ -135,20 +149,39 @@ impl Stripe {
         self.get(&format!("/v1/refunds/{id}"), &[]).await
     }
 
-    /// The refund of a PaymentIntent whose `metadata[refund_id]` is `refund`, if Stripe made one
-    /// (`GET /v1/refunds?payment_intent=`, its newest 100).
+    /// The refund of a PaymentIntent whose `metadata[refund_id]` is `refund`, if Stripe made one.
     pub async fn refund_named(
         &self,
         payment_intent: &str,
         refund: RefundId,
     ) -> Result<Option<StripeRefund>, StoreError> {
-        let query = [("payment_intent", payment_intent.to_owned()), ("limit", "100".into())];
-        match self.get::<RefundList>("/v1/refunds", &query).await? {
-            Answer::Done(list) => {
-                Ok(list.data.into_iter().find(|r| r.metadata.get("refund_id") == Some(&refund.to_string())))
+        Ok(self
+            .refunds_of(payment_intent)
+            .await?
+            .and_then(|all| all.into_iter().find(|r| r.refund_id() == Some(refund))))
+    }
+
+    /// Every refund of a PaymentIntent, newest first (`GET /v1/refunds?payment_intent=`, page
+    /// by page); `None` when Stripe refuses the request (no such intent on this account).
+    pub async fn refunds_of(&self, payment_intent: &str) -> Result<Option<Vec<StripeRefund>>, StoreError> {
+        let mut all: Vec<StripeRefund> = Vec::new();
+        for _ in 0..MAX_REFUND_PAGES {
+            let mut query = vec![("payment_intent", payment_intent.to_owned()), ("limit", "100".into())];
+            if let Some(last) = all.last() {
+                query.push(("starting_after", last.id.clone()));
             }
-            Answer::Refused { .. } => Ok(None),
+            match self.get::<RefundList>("/v1/refunds", &query).await? {
+                Answer::Done(page) => {
+                    let more = page.has_more && !page.data.is_empty();
+                    all.extend(page.data);
+                    if !more {
+                        return Ok(Some(all));
+                    }
+                }
+                Answer::Refused { .. } => return Ok(None),
+            }
         }
+        Ok(Some(all))
     }
 
     async fn post<T: for<'de> Deserialize<'de>>(
