@@ -194,7 +194,7 @@ async fn fifty_customers_racing_for_ten_units_make_exactly_ten_orders() {
         .map(|(i, c)| {
             let shop = shop.clone();
             tokio::spawn(async move {
-                shop.place_order(&c, Some(&format!("race-{i}")), &checkout("US", "standard", None)).await
+                shop.place_order_until_decided(&c, &format!("race-{i}"), &checkout("US", "standard", None)).await
             })
         })
         .collect();
@@ -265,7 +265,7 @@ async fn a_discount_limited_to_five_redemptions_is_redeemed_five_times_under_a_r
         .map(|(i, c)| {
             let shop = shop.clone();
             tokio::spawn(async move {
-                shop.place_order(&c, Some(&format!("d-{i}")), &checkout("US", "standard", Some("first5"))).await
+                shop.place_order_until_decided(&c, &format!("d-{i}"), &checkout("US", "standard", Some("first5"))).await
             })
         })
         .collect();

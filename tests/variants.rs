@@ -132,8 +132,9 @@ async fn fifty_buyers_of_a_ten_unit_variant_make_exactly_ten_orders_and_leave_th
         .map(|(n, token)| {
             let shop = shop.clone();
             tokio::spawn(async move {
-                let answer =
-                    shop.place_order(&token, Some(&format!("buy-{n}")), &checkout("US", "standard", None)).await;
+                let answer = shop
+                    .place_order_until_decided(&token, &format!("buy-{n}"), &checkout("US", "standard", None))
+                    .await;
                 (answer.status, answer.body)
             })
         })
