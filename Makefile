@@ -84,13 +84,13 @@ template: $(VENV)/.test-tools ## lint template.yaml offline
 	@echo "==> sam validate --lint"
 	@sam validate --lint
 
-lambda-build: test-tools ## release build of every function for Lambda (arm64)
-	@echo "==> cargo lambda build --release --arm64 ($(words $(FUNCTIONS)) functions)"
-	@cargo lambda build --release --arm64 --quiet --package storefront-functions
-	@for f in $(FUNCTIONS); do test -f target/lambda/$$f/bootstrap || { echo "missing target/lambda/$$f/bootstrap"; exit 1; }; done
-	@ls -l target/lambda/*/bootstrap | awk '{printf "    %-40s %6.1f MB\n", $$9, $$5/1048576}'
+lambda-build: test-tools ## every function built and linked for Lambda (arm64), unoptimised (profile lambda-check)
+	@echo "==> cargo lambda build --profile lambda-check --arm64 ($(words $(FUNCTIONS)) functions)"
+	@cargo lambda build --profile lambda-check --arm64 --quiet --package storefront-functions --lambda-dir target/lambda-check
+	@for f in $(FUNCTIONS); do test -f target/lambda-check/$$f/bootstrap || { echo "missing target/lambda-check/$$f/bootstrap"; exit 1; }; done
+	@echo "    $(words $(FUNCTIONS)) bootstraps in target/lambda-check/"
 
-sam-build: test-tools lambda-build ## sam build of one function, as `make build` runs it for all
+sam-build: test-tools ## sam build of one function (release profile), as `make build` runs it for all
 	@echo "==> sam build ExpireOrdersFunction (the deploy's build step, one function)"
 	@rm -rf target/sam-build
 	@sam build ExpireOrdersFunction --build-dir target/sam-build >target/sam-build.log 2>&1 || { cat target/sam-build.log; exit 1; }
