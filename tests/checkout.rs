@@ -208,6 +208,8 @@ async fn fifty_customers_racing_for_ten_units_make_exactly_ten_orders() {
     assert_eq!(refused.len(), 40);
     assert!(refused.iter().all(|a| a.code() == "insufficient_stock"));
     assert_eq!(shop.stock(&product).await, 0);
+    let rejected = shop.env.metric_sum("CheckoutRejected", Some(("Reason", "insufficient_stock")));
+    assert_eq!((rejected, shop.env.metric_sum("CheckoutRejected", None)), (40.0, 40.0), "each refusal counted once");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -439,6 +441,8 @@ async fn a_customer_has_at_most_three_unpaid_orders_and_paying_cancelling_or_exp
     shop.env.app.clock.advance(31 * 60);
     let report = storefront::api::jobs::expire_orders(&shop.env.app).await.map_err(|e| e.detail.clone()).unwrap();
     assert_eq!((report["cancelled"].as_u64(), report["remaining"].as_i64()), (Some(4), Some(0)), "{report}");
+    let backlog: Vec<f64> = shop.env.metric("ExpiryBacklog").into_iter().map(|(v, _)| v).collect();
+    assert_eq!(backlog, [0.0], "each run reports what it left");
     for _ in 0..3 {
         shop.order(&c, &p, 1, None).await;
     }

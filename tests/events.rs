@@ -123,6 +123,29 @@ async fn each_change_writes_one_event_of_its_type_and_every_documented_type_is_w
     assert_eq!(written, documented, "every documented type is written, and nothing else");
     let ids: BTreeSet<String> = shop.env.events().await.iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids.len(), shop.env.events().await.len(), "every event has an id of its own");
+
+    // The business metrics: counted once per event as the stream publishes it, not again.
+    let events = shop.env.events().await;
+    let env = &shop.env;
+    assert_eq!(env.metric("OrdersPlaced"), [], "nothing is counted before it is published");
+    env.publish().await;
+    env.publish().await;
+    let of = |kind: &str| events.iter().filter(|e| e["type"] == kind).count() as f64;
+    assert_eq!(env.metric_sum("OrdersPlaced", None), 3.0);
+    assert_eq!(env.metric_sum("OrdersPlaced", None), of("order.placed"));
+    let value: f64 =
+        events.iter().filter(|e| e["type"] == "order.placed").map(|e| e["data"]["totalCents"].as_f64().unwrap()).sum();
+    assert!(value > 0.0);
+    assert_eq!(env.metric_sum("OrderValueCents", None), value);
+    assert_eq!(env.metric_sum("PaymentsCaptured", None), of("order.paid"));
+    assert_eq!(env.metric_sum("RefundsIssued", None), of("order.refunded"));
+    assert!(of("order.refunded") >= 2.0, "the goodwill refund and the return's");
+    assert_eq!(env.metric_sum("PaymentIssue", None), 1.0);
+    assert_eq!(env.metric_sum("PaymentIssue", Some(("Issue", "amount_mismatch"))), 1.0);
+    for (_, line) in env.metric("PaymentIssue") {
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Dimensions"], json!([[], ["Issue"]]), "in total and by issue: {line}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

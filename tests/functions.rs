@@ -781,3 +781,36 @@ async fn the_image_sample_events_drive_their_functions() {
     assert_eq!(edited.body["images"][0]["alt"], "The wireless mouse, from above");
     assert_eq!(env.call(delete_image, with("delete-image", &image)).await.status, 204);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_request_writes_one_metric_line_with_its_route_outcome_latency_and_trace_id() {
+    use lambda_http::RequestExt;
+    use storefront::api::catalog::{get_product, list_categories};
+    let env = TestEnv::start().await;
+    let mut context = lambda_http::Context::default();
+    context.xray_trace_id = Some("Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1".into());
+    let listed = env.call(list_categories, event("list-categories", None).with_lambda_context(context)).await;
+    assert_eq!(listed.status, 200);
+    let missing = env
+        .call(get_product, event_with("get-product", &[("REPLACE_WITH_PRODUCT_ID", "01ARZ3NDEKTSV4RRFFQ69G5FAV")]))
+        .await;
+    assert_eq!(missing.status, 404, "{:#}", missing.body);
+    let lines: Vec<_> = env.metric("Requests").into_iter().map(|(_, line)| line).collect();
+    assert_eq!(lines.len(), 2, "one line per request: {lines:#?}");
+    let (ok, problem) = (&lines[0], &lines[1]);
+    assert_eq!((ok["Route"].as_str(), ok["StatusClass"].as_str()), (Some("GET /categories"), Some("2xx")));
+    assert_eq!(ok["traceId"], "1-67891233-abcdef012345678912345678", "the trace id beside the request id");
+    assert_eq!(ok["requestId"].as_str(), listed.header("x-request-id"));
+    assert!(ok["Latency"].as_f64().is_some_and(|ms| ms > 0.0) && ok.get("Code").is_none(), "{ok}");
+    assert_eq!(ok["ColdStart"], 1, "the first request of the process is its cold start");
+    assert_eq!((problem["Route"].as_str(), problem["StatusClass"].as_str()), (Some("GET /products/{id}"), Some("4xx")));
+    assert_eq!((problem["Code"].as_str(), problem["Problems"].as_f64()), (Some(missing.code()), Some(1.0)));
+    assert!(problem.get("ColdStart").is_none(), "one cold start per process");
+    let names: Vec<&str> = problem["_aws"]["CloudWatchMetrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["Metrics"].as_array().unwrap().iter().map(|m| m["Name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(names, ["Latency", "Requests", "Problems"]);
+}

@@ -78,6 +78,7 @@ async fn a_receiver_that_fails_three_times_gets_the_event_once_signed_on_the_fou
         (DeliveryStatus::Succeeded, 4, Some(200))
     );
     assert_eq!(next_retry(&shop, hook, &placed).await.attempts, 4, "nothing more once it succeeded");
+    assert_eq!(shop.env.metric_sum("WebhookDeliveriesFailed", None), 3.0, "each failed attempt counted once");
 
     let requests = receiver.requests();
     assert_eq!(requests.len(), 4, "four attempts, one success");

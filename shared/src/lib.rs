@@ -7,6 +7,7 @@
 //! - [`auth`]: password hashing and access tokens.
 //! - [`app`]: operations (register, login, …) over domain values, with [`app::AppError`].
 //! - [`http`]: request parsing, problem responses, logging, the Lambda loop.
+//! - [`metrics`]: CloudWatch metrics as embedded-metric-format log lines.
 //! - [`api`]: one handler per endpoint: parse the request, call one operation, shape the answer.
 
 pub mod api;
@@ -16,4 +17,5 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod metrics;
 pub mod store;

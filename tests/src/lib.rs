@@ -407,6 +407,7 @@ impl TestEnv {
         );
         configure(&mut config);
         let app = App::new(config, store, Clock::system(), None)
+            .with_metrics(storefront::metrics::Metrics::recording("test"))
             .with_objects(objects)
             .with_bus(storefront::store::bus::EventBus::new(bus_client, "storefront-test-events"));
         std::fs::create_dir_all(&scratch).expect("a scratch directory");
@@ -489,6 +490,22 @@ impl TestEnv {
     /// The events of one type so far.
     pub async fn events_of(&self, kind: &str) -> Vec<Value> {
         self.events().await.into_iter().filter(|e| e["type"] == kind).collect()
+    }
+
+    /// The values of the metric `name` recorded so far (embedded-metric-format lines), each
+    /// with its line.
+    pub fn metric(&self, name: &str) -> Vec<(f64, Value)> {
+        self.app.metrics.lines().into_iter().filter_map(|line| Some((line[name].as_f64()?, line))).collect()
+    }
+
+    /// The sum of the metric `name` recorded so far where its line has `dimension` = `value`
+    /// (or in total, without a dimension).
+    pub fn metric_sum(&self, name: &str, dimension: Option<(&str, &str)>) -> f64 {
+        self.metric(name)
+            .into_iter()
+            .filter(|(_, line)| dimension.is_none_or(|(key, value)| line[key] == value))
+            .map(|(v, _)| v)
+            .sum()
     }
 
     /// Calls a handler exactly as its Lambda function would, and decodes the answer.

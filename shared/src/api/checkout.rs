@@ -78,11 +78,22 @@ pub async fn quote(app: &App, req: Request) -> Result<Response<Body>, ApiError> 
 
 /// `POST /orders` with `Idempotency-Key` → 201 order (or the order the first request placed,
 /// as it was placed).
+/// The problem of a refused order; a refusal of the order itself (stock, discount, limits,
+/// prices, the cart) counts as `CheckoutRejected` by its code, one of the request (a key in
+/// use, a busy store) does not.
+fn rejected(app: &App, err: crate::app::AppError) -> ApiError {
+    let err = ApiError::from(err);
+    if matches!(err.status, 409 | 422) && !matches!(err.code, "request_in_progress" | "idempotency_key_reused") {
+        app.metrics.record_by(crate::metrics::Metric::CheckoutRejected, err.code, 1.0);
+    }
+    err
+}
+
 pub async fn place_order(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let who = http::require_shopper(app, &req, true).await?;
     let key = http::idempotency_key(&req)?;
     let (checkout, canonical) = checkout_body(app, &req, who).await?;
-    let placed = checkout::place(app, who, &key, &canonical, &checkout).await?;
+    let placed = checkout::place(app, who, &key, &canonical, &checkout).await.map_err(|err| rejected(app, err))?;
     match (placed, who) {
         (Placed::New(order) | Placed::Again(order), Shopper::Customer(_)) => http::json(201, &order),
         // A guest's order comes with the token that reads and cancels it (`X-Order-Token`).

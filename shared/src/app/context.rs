@@ -13,6 +13,8 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     pub clock: Clock,
+    /// Where metric lines go (stdout in Lambda), read from the environment once.
+    pub metrics: crate::metrics::Metrics,
     sdk: Option<SdkConfig>,
     /// Loaded on first use, so functions that never touch tokens never pay for the keys; read
     /// again every few minutes, and sooner for a token signed with a key it does not hold.
@@ -68,6 +70,7 @@ impl App {
             config,
             store,
             clock,
+            metrics: crate::metrics::Metrics::from_env(),
             sdk,
             keys: KeyCache::default(),
             webhook_secret: OnceCell::new(),
@@ -99,6 +102,11 @@ impl App {
             }
         };
         Ok(self.mailer.get_or_init(|| mailer))
+    }
+
+    /// The same app with its metric lines going to `metrics` (tests).
+    pub fn with_metrics(self, metrics: crate::metrics::Metrics) -> Self {
+        Self { metrics, ..self }
     }
 
     /// The same app with its event bus reached through `bus` (tests, tools).

@@ -18,6 +18,29 @@ fn detail_type(envelope: &str) -> Option<String> {
     value.get("type")?.as_str().map(str::to_owned)
 }
 
+/// Records the business metrics an event counts for. Counted here, once an event is on the
+/// bus for good, rather than where it happens: an event exists only if its change was
+/// stored, and every money event passes here, whichever path made it.
+fn count(app: &App, envelope: &str) {
+    use crate::metrics::Metric;
+    let Ok(event) = serde_json::from_str::<serde_json::Value>(envelope) else { return };
+    let data = &event["data"];
+    match event["type"].as_str().unwrap_or_default() {
+        "order.placed" => {
+            app.metrics.record(Metric::OrdersPlaced, 1.0);
+            if let Some(total) = data["totalCents"].as_f64() {
+                app.metrics.record(Metric::OrderValueCents, total);
+            }
+        }
+        "order.paid" => app.metrics.record(Metric::PaymentsCaptured, 1.0),
+        "order.refunded" => app.metrics.record(Metric::RefundsIssued, 1.0),
+        "payment.issue" => {
+            app.metrics.record_by(Metric::PaymentIssue, data["issue"].as_str().unwrap_or("unknown"), 1.0)
+        }
+        _ => {}
+    }
+}
+
 /// Puts the events of `records` on the bus, in order. Returns the sequence number of the
 /// first record an event of which the bus did not take (the stream then hands that record
 /// and every later one again; events already put go again too, with the same ids, which
@@ -42,5 +65,9 @@ pub async fn publish(app: &App, records: &[OutboxRecord]) -> Result<Option<Strin
     let failed = app.bus()?.put(&entries).await;
     let first = failed.iter().map(|&entry| owner[entry]).min();
     tracing::info!(records = records.len(), events = entries.len(), failed = failed.len(), "published");
+    // The records from the first failed one on come again, and are counted then.
+    for (entry, _) in entries.iter().zip(&owner).filter(|(_, i)| first.is_none_or(|f| **i < f)) {
+        count(app, &entry.detail);
+    }
     Ok(first.map(|i| records[i].sequence_number.clone()))
 }

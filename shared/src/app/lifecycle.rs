@@ -285,7 +285,10 @@ pub async fn expire(app: &App) -> Result<ExpiryReport, AppError> {
         }
     }
     report.remaining = match app.store.count_overdue(cutoff).await {
-        Ok(remaining) => remaining,
+        Ok(remaining) => {
+            app.metrics.record(crate::metrics::Metric::ExpiryBacklog, remaining as f64);
+            remaining
+        }
         Err(err) => {
             tracing::warn!(error = %err, "expiry could not count the overdue orders left");
             -1

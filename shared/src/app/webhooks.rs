@@ -253,6 +253,7 @@ pub async fn deliver(app: &App, envelope: &Value) -> Result<DeliverReport, AppEr
             None => report.repeated += 1,
         }
     }
+    failed_attempts(app, report.failed);
     Ok(report)
 }
 
@@ -360,7 +361,15 @@ pub async fn retry_due(app: &App) -> Result<RetryReport, AppError> {
             }
         }
     }
+    failed_attempts(app, report.attempted - report.delivered);
     Ok(report)
+}
+
+/// Counts delivery attempts that the receivers did not take (`WebhookDeliveriesFailed`).
+fn failed_attempts(app: &App, failed: usize) {
+    if failed > 0 {
+        app.metrics.record(crate::metrics::Metric::WebhookDeliveriesFailed, failed as f64);
+    }
 }
 
 /// How many due deliveries the retry job sends at once: each may wait 10 seconds for its answer.

@@ -3,6 +3,7 @@
 
 mod auth;
 mod input;
+mod log;
 mod params;
 mod problem;
 mod serve;

@@ -5,8 +5,10 @@ use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 use std::future::Future;
 use std::sync::OnceLock;
 use std::time::Instant;
+use tracing::Instrument;
 
-/// JSON log lines on stdout (CloudWatch), level from `LOG_LEVEL` (default `info`).
+/// JSON log lines on stdout (CloudWatch), level from `LOG_LEVEL` (default `info`). Every line
+/// made while a request or an invocation runs carries its `requestId` and `traceId`.
 /// Request bodies, headers and tokens are never logged.
 pub fn init_logging() {
     let level = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into());
@@ -14,11 +16,8 @@ pub fn init_logging() {
         tracing_subscriber::EnvFilter::try_new(format!("{level},aws_smithy_runtime=warn,aws_config=warn,hyper=warn"))
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_target(false)
+        .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+        .event_format(super::log::JsonLines)
         .with_env_filter(filter)
         .try_init();
 }
@@ -40,6 +39,23 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| ulid::Ulid::new().to_string())
 }
 
+/// The X-Ray trace id of an invocation (the `Root` of Lambda's trace header), as X-Ray's
+/// console and CloudWatch Logs Insights search for it.
+fn trace_id(ctx: Option<&lambda_http::lambda_runtime::Context>) -> Option<String> {
+    let header = ctx?.xray_trace_id.as_deref()?;
+    let root = header.split(';').find_map(|part| part.trim().strip_prefix("Root="))?;
+    Some(root.to_owned())
+}
+
+/// The route the request came by (API Gateway's route key, e.g. `POST /orders`).
+fn route(req: &Request) -> String {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.route_key.clone().filter(|r| !r.is_empty()),
+        _ => None,
+    }
+    .unwrap_or_else(|| function_name().to_owned())
+}
+
 /// What a request keeps of its Lambda deadline for answering after the handler gave up.
 const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -53,43 +69,72 @@ fn time_left(req: &Request) -> Option<std::time::Duration> {
 }
 
 /// Runs one request through `handler`: errors become problem responses, every response
-/// carries `x-request-id`, and one JSON log line records it.
+/// carries `x-request-id`, and one JSON log line and one metric line record it.
 pub async fn handle<'a, F, Fut>(app: &'a App, req: Request, handler: F) -> Response<Body>
 where
     F: FnOnce(&'a App, Request) -> Fut,
     Fut: Future<Output = Result<Response<Body>, ApiError>>,
 {
-    let started = Instant::now();
     let request_id = request_id(&req);
+    let trace_id = trace_id(req.lambda_context_ref());
+    let span = tracing::info_span!("request", requestId = %request_id, traceId = trace_id.as_deref());
+    // Boxed: one allocation per request keeps the futures of callers that await many
+    // requests (tests, mostly) within the compiler's type depth.
+    Box::pin(handle_in_span(app, req, handler, &request_id, trace_id.as_deref())).instrument(span).await
+}
+
+async fn handle_in_span<'a, F, Fut>(
+    app: &'a App,
+    req: Request,
+    handler: F,
+    request_id: &str,
+    trace_id: Option<&str>,
+) -> Response<Body>
+where
+    F: FnOnce(&'a App, Request) -> Fut,
+    Fut: Future<Output = Result<Response<Body>, ApiError>>,
+{
+    let started = Instant::now();
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
+    let route = route(&req);
     let outcome = match time_left(&req) {
         Some(left) => tokio::time::timeout(left, handler(app, req))
             .await
             .unwrap_or_else(|_| Err(ApiError::unavailable("the request ran out of time before the Lambda deadline"))),
         None => handler(app, req).await,
     };
-    let mut response = match outcome {
-        Ok(response) => response,
+    let (mut response, code) = match outcome {
+        Ok(response) => (response, None),
         Err(err) => {
             if let Some(detail) = &err.internal {
-                tracing::error!(requestId = %request_id, error = %detail, "request failed");
+                tracing::error!(error = %detail, "request failed");
             }
-            err.into_response(&request_id)
+            let code = err.code;
+            (err.into_response(request_id), Some(code))
         }
     };
     if let Ok(value) = request_id.parse() {
         response.headers_mut().insert("x-request-id", value);
     }
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let status = response.status().as_u16();
     tracing::info!(
-        requestId = %request_id,
         function = function_name(),
         method = %method,
         path = %path,
-        status = response.status().as_u16(),
-        latencyMs = started.elapsed().as_secs_f64() * 1000.0,
+        status,
+        latencyMs = latency_ms,
         "request"
     );
+    app.metrics.request(&crate::metrics::RequestOutcome {
+        route: &route,
+        status,
+        code,
+        latency_ms,
+        request_id,
+        trace_id,
+    });
     response
 }
 
@@ -142,19 +187,25 @@ where
     let app = start().await?;
     run(job_fn(move |event: LambdaEvent<serde_json::Value>| async move {
         let started = Instant::now();
-        let request_id = event.context.request_id.clone();
-        match consume(app, event.payload).await {
-            Ok(report) => {
-                tracing::info!(requestId = %request_id, function = name, report = %report,
-                    latencyMs = started.elapsed().as_secs_f64() * 1000.0, "job");
-                Ok::<_, lambda_http::Error>(report)
+        let span = tracing::info_span!("invocation", requestId = %event.context.request_id,
+            traceId = trace_id(Some(&event.context)).as_deref());
+        app.metrics.invocation();
+        Box::pin(async move {
+            match consume(app, event.payload).await {
+                Ok(report) => {
+                    tracing::info!(function = name, report = %report,
+                        latencyMs = started.elapsed().as_secs_f64() * 1000.0, "job");
+                    Ok::<_, lambda_http::Error>(report)
+                }
+                Err(err) => {
+                    tracing::error!(function = name,
+                        error = %err.internal.clone().unwrap_or_else(|| err.detail.clone()), "job failed");
+                    Err(err.detail.clone().into())
+                }
             }
-            Err(err) => {
-                tracing::error!(requestId = %request_id, function = name,
-                    error = %err.internal.clone().unwrap_or_else(|| err.detail.clone()), "job failed");
-                Err(err.detail.clone().into())
-            }
-        }
+        })
+        .instrument(span)
+        .await
     }))
     .await
 }

@@ -88,7 +88,7 @@ async fn next(State(inner): State<Arc<Inner>>) -> Response {
             "lambda-runtime-invoked-function-arn",
             format!("arn:aws:lambda:us-east-1:000000000000:function:{}", inner.name),
         ),
-        ("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Sampled=0".to_owned()),
+        ("lambda-runtime-trace-id", trace_header()),
         ("content-type", "application/json".to_owned()),
     ] {
         if let Ok(value) = HeaderValue::from_str(&value) {
@@ -167,4 +167,11 @@ impl Drop for RuntimeApi {
     fn drop(&mut self) {
         self.server.abort();
     }
+}
+
+/// A fresh X-Ray trace header, as Lambda hands each invocation one: `1-`, the time in hex
+/// seconds, then 24 hex digits of identifier (a ULID's 80 random bits), not sampled.
+fn trace_header() -> String {
+    let ulid = ulid::Ulid::new();
+    format!("Root=1-{:08x}-{:024x};Sampled=0", ulid.timestamp_ms() / 1000, ulid.random())
 }
