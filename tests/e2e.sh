@@ -357,10 +357,16 @@ import json, sys
 lines = [l for l in open(sys.argv[1], errors="replace") if l.startswith("{")]
 records = [json.loads(l) for l in lines if l.strip()]
 requests = [r for r in records if r.get("message") == "request"]
-fields = {"requestId", "function", "method", "path", "status", "latencyMs", "level", "timestamp"}
+fields = {"requestId", "traceId", "function", "method", "path", "status", "latencyMs", "level", "timestamp"}
 print("ok" if requests and all(fields <= r.keys() for r in requests) else f"missing fields in {requests[:1]}")
+# One embedded-metric-format line per request, with the same request and trace ids.
+metrics = {r["requestId"]: r for r in records if "_aws" in r and "Route" in r}
+joined = [(r, metrics.get(r["requestId"])) for r in requests]
+bad = [(r, m) for r, m in joined if not m or m["traceId"] != r["traceId"] or m["StatusClass"] != f"{r['status'] // 100}xx"]
+print("metrics ok" if requests and not bad else f"no matching metric line for {bad[:1]}")
 PY
-check "every function logs one JSON line per request with requestId, function, method, path, status, latency" grep -qx ok "$data/logcheck"
+check "every function logs one JSON line per request with requestId, traceId, function, method, path, status, latency" grep -qx ok "$data/logcheck"
+check "every request writes one metric line (EMF) with its route, status class and the same ids" grep -qx "metrics ok" "$data/logcheck"
 check "no log line holds a password" bash -c "! grep -q 'correct horse battery staple\|storefront-admin\"' '$log'"
 check "no log line holds an access or refresh token or a password hash" bash -c "! grep -q -- '$token\|$refresh\|argon2id' '$log'"
 

@@ -225,6 +225,18 @@ async fn run(only_db: bool) -> Result<(), Error> {
     outcome
 }
 
+/// `GET /docs`: the API reference page `make docs` builds from openapi.yaml (read on each
+/// request, so a rebuild shows without a restart). Local only: the deployed API has no such
+/// route.
+async fn api_reference() -> axum::response::Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    match tokio::fs::read(root().join("target/api-docs/index.html")).await {
+        Ok(page) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response(),
+        Err(_) => (StatusCode::NOT_FOUND, "no API reference built yet: run make docs\n").into_response(),
+    }
+}
+
 /// Serves the API until Ctrl-C.
 async fn serve(
     listener: tokio::net::TcpListener,
@@ -247,7 +259,10 @@ async fn serve(
     let functions = Arc::new(Functions::new(routes, &others, &bin_dir, env).await?);
     functions.check_binaries()?;
     step(&format!("serving {} functions on port {} as API Gateway and Lambda would", all.len(), settings.port));
-    let app = axum::Router::new().fallback(functions::handle).with_state(functions.clone());
+    let app = axum::Router::new()
+        .route("/docs", axum::routing::get(api_reference))
+        .fallback(functions::handle)
+        .with_state(functions.clone());
     let (stop_pipeline, pipeline_stopped) = tokio::sync::watch::channel(false);
     let mut pipeline = start_pipeline(
         functions.clone(),
@@ -278,6 +293,7 @@ async fn serve(
         "==> webhooks may be http://127.0.0.1:<port>/…; failed deliveries are retried by retry-webhooks every minute"
     );
     println!("==> customer emails are written to {} (one .eml file per email)", data_dir.join("emails").display());
+    println!("==> the API reference (openapi.yaml, built by make docs) is at http://127.0.0.1:{}/docs", settings.port);
     println!(
         "storefront is ready at http://127.0.0.1:{} (admin: {}; DynamoDB: {dynamodb}; Ctrl-C stops it)",
         settings.port, settings.admin_email
